@@ -1,0 +1,1 @@
+"""The kernel shared by every domain: identifiers, reference data, pseudonyms, audit, engine, registry, runs."""
