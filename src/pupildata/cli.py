@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -65,7 +65,7 @@ def root(
 # --- validate ---------------------------------------------------------------------------------------------
 
 
-class IdentifierKind(str, Enum):
+class IdentifierKind(StrEnum):
     upn = "upn"
     uln = "uln"
     urn = "urn"

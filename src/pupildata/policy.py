@@ -39,8 +39,7 @@ class Disclosure(_Strict):
     def _threshold_not_below_floor(self) -> Self:
         if self.min_frequency < self.min_frequency_floor:
             raise ValueError(
-                f"min_frequency {self.min_frequency} is below the floor min_frequency_floor "
-                f"{self.min_frequency_floor}"
+                f"min_frequency {self.min_frequency} is below the floor min_frequency_floor {self.min_frequency_floor}"
             )
         return self
 
