@@ -1,0 +1,69 @@
+# pupildata — two commands for a newcomer:
+#   make demo   install everything, run the main job on the embedded defaults, then serve the portal
+#   make test   install what the tests need, then lint, types and the whole suite (SQLite and PostgreSQL, Chromium)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+VENV := .venv
+BIN := $(VENV)/bin
+STATIC := src/pupildata/web/static/govuk
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: demo test install assets lint types pytest system-deps bench clean help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make demo   run the main job on a synthetic local authority, then serve the portal on 127.0.0.1:8000"
+	@echo "make test   lint, types and the whole test suite (starts and stops its own PostgreSQL)"
+
+# --- installing ------------------------------------------------------------------------------------------------
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: $(BIN)/uv pyproject.toml uv.lock
+	$(BIN)/uv sync --frozen --quiet
+	touch $@
+
+install: $(VENV)/.installed
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(STATIC)/.built: node_modules/.package-lock.json scripts/build_assets.py $(VENV)/.installed
+	$(BIN)/python scripts/build_assets.py
+	touch $@
+
+assets: $(STATIC)/.built
+
+# --- the two commands ------------------------------------------------------------------------------------------
+
+demo: install assets
+	$(BIN)/pupildata demo
+
+test: install assets system-deps lint types pytest
+
+# --- the parts of make test ------------------------------------------------------------------------------------
+
+system-deps:
+	scripts/system-deps.sh
+
+lint: install
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+
+types: install
+	$(BIN)/mypy
+
+pytest: install assets
+	scripts/run-tests.sh $(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install
+	@echo "Benchmarks are run one by one; see docs/benchmarks.md for each command."
+
+clean:
+	rm -rf $(VENV) node_modules $(STATIC) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,95 @@
+"""The main job on the embedded defaults: a synthetic local authority taken through every pipeline step.
+
+Each domain contributes one step, in pipeline order. A step gets the context and a progress reporter and returns
+a short summary of what it made and where; the demo prints them and records the whole job as a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pupildata.kernel.audit import Event
+from pupildata.kernel.context import Context
+from pupildata.kernel.runs import default_actor
+from pupildata.settings import Settings
+
+#: A progress reporter: (what is happening, done so far, total).
+Report = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    title: str
+    run: Callable[[Context, Report], dict[str, Any]]
+
+
+def _stores(ctx: Context, report: Report) -> dict[str, Any]:
+    """Create the data home and its stores: registry (migrated), warehouse, reference tables, keys."""
+    report("registry", 0, 3)
+    registry = ctx.registry
+    report("warehouse", 1, 3)
+    from pupildata.kernel.reference.tables import install_reference_tables
+
+    with ctx.warehouse.transaction():
+        install_reference_tables(ctx.warehouse.connection)
+    report("keys", 2, 3)
+    ctx.keys.key("spine")
+    report("done", 3, 3)
+    return {
+        "home": str(ctx.settings.home.resolve()),
+        "registry": registry.safe_url,
+        "warehouse": str(ctx.settings.warehouse.resolve()),
+    }
+
+
+def steps() -> list[Step]:
+    """The pipeline, in order. Each later capability adds its step here."""
+    return [Step("stores", "Create the data home and its stores", _stores)]
+
+
+@contextmanager
+def _progress(console: Console, quiet: bool) -> Iterator[Callable[[str], Report]]:
+    if quiet:
+        yield lambda _title: lambda _what, _done, _total: None
+        return
+    columns = (TextColumn("{task.description:<44}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+
+        def for_step(title: str) -> Report:
+            task = progress.add_task(title, total=None)
+
+            def report(what: str, done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total or None, description=f"{title}: {what}"[:44])
+
+            return report
+
+        yield for_step
+
+
+def run_demo(settings: Settings, *, quiet: bool = False, console: Console | None = None) -> dict[str, Any]:
+    """Run every step; returns what was made and where."""
+    console = console or Console(highlight=False)
+    summary: dict[str, Any] = {"home": str(settings.home.resolve()), "steps": {}}
+    with Context(settings) as ctx, _progress(console, quiet) as progress:
+        with ctx.runs.record("demo", parameters={"home": str(settings.home)}) as run:
+            for step in steps():
+                result = step.run(ctx, progress(step.title))
+                summary["steps"][step.name] = result
+                run.output("step", step.name)
+        ctx.audit.append(Event(default_actor(), "demo.run", "run", str(run.id), "the demonstration job"))
+        summary["run_id"] = run.id
+    if not quiet:
+        console.print()
+        console.print(f"[bold]The main job is done.[/] Everything is in {summary['home']}")
+        for name, result in summary["steps"].items():
+            console.print(f"  [bold]{name}[/]")
+            for key, value in result.items():
+                console.print(f"    {key}: {value}", markup=False)
+    return summary

@@ -1,0 +1,63 @@
+"""The context of a command or a web request: settings, policy and the stores, opened once and on demand."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from pupildata.kernel.audit import AuditTrail
+from pupildata.kernel.engine import DuckDBEngine, open_warehouse
+from pupildata.kernel.pseudonyms import KeyStore
+from pupildata.kernel.registry import Registry
+from pupildata.kernel.runs import Runs
+from pupildata.policy import Policy, load_policy
+from pupildata.settings import Home, Settings
+
+
+class Context:
+    """Everything a step needs. Creating it makes the data home; the stores open the first time they are used."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        Home(settings).ensure()
+
+    @cached_property
+    def policy(self) -> Policy:
+        return load_policy(self.settings.policy_path)
+
+    @cached_property
+    def keys(self) -> KeyStore:
+        return KeyStore(self.settings.keys_dir)
+
+    @cached_property
+    def registry(self) -> Registry:
+        registry = Registry(self.settings.registry)
+        registry.upgrade()
+        return registry
+
+    @cached_property
+    def audit(self) -> AuditTrail:
+        return AuditTrail(self.registry, self.keys)
+
+    @cached_property
+    def runs(self) -> Runs:
+        return Runs(self.registry)
+
+    @cached_property
+    def warehouse(self) -> DuckDBEngine:
+        return open_warehouse(
+            self.settings.warehouse,
+            threads=self.settings.warehouse_threads,
+            memory_limit=self.settings.warehouse_memory_limit,
+        )
+
+    def close(self) -> None:
+        if "warehouse" in self.__dict__:
+            self.warehouse.close()
+        if "registry" in self.__dict__:
+            self.registry.dispose()
+
+    def __enter__(self) -> Context:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

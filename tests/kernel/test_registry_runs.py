@@ -1,0 +1,59 @@
+"""The registry's schema comes from its migrations, identically on SQLite and PostgreSQL; runs are recorded."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from pupildata.kernel.registry import Base, Registry
+from pupildata.kernel.runs import Runs
+
+
+def test_migrations_build_exactly_the_models(registry: Registry) -> None:
+    with registry.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+    assert set(inspect(registry.engine).get_table_names()) >= {"audit_event", "audit_head", "run", "alembic_version"}
+
+
+def test_upgrade_twice_is_harmless(registry: Registry) -> None:
+    registry.upgrade()
+    with registry.engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() is not None
+
+
+def test_a_run_records_inputs_outputs_counts_and_timing(registry: Registry) -> None:
+    runs = Runs(registry)
+    with runs.record("collect", inputs=[{"file": "a.xml", "sha256": "ab"}], parameters={"source": "census"}) as run:
+        assert runs.get(run.id).status == "running"  # type: ignore[union-attr]
+        run.count("accepted", 10)
+        run.add("quarantined")
+        run.add("quarantined")
+        run.output("table", "census_pupil")
+    stored = runs.get(run.id)
+    assert stored is not None
+    assert stored.status == "succeeded"
+    assert stored.inputs == [{"file": "a.xml", "sha256": "ab"}]
+    assert stored.parameters == {"source": "census"}
+    assert stored.counts == {"accepted": 10, "quarantined": 2}
+    assert stored.outputs == [{"kind": "table", "ref": "census_pupil"}]
+    assert stored.finished_at is not None
+    assert stored.duration_seconds is not None
+    assert stored.duration_seconds >= 0
+    assert stored.actor.startswith("cli:")
+
+
+def test_a_failed_run_keeps_its_error(registry: Registry) -> None:
+    runs = Runs(registry)
+    with pytest.raises(ValueError, match="bad file"), runs.record("collect") as run:
+        run.count("accepted", 3)
+        raise ValueError("bad file")
+    stored = runs.get(run.id)
+    assert stored is not None
+    assert stored.status == "failed"
+    assert stored.error == "bad file"
+    assert stored.counts == {"accepted": 3}
+    assert [r.id for r in runs.recent("collect")] == [run.id]
+    assert runs.recent("publish") == []
