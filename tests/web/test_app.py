@@ -63,6 +63,11 @@ def test_home_page_says_what_the_service_is_and_for_whom(client: TestClient) -> 
     assert "<title>Home – Pupil data service – GOV.UK</title>" in html
     assert "Pupil data service" in html
     assert "govuk-phase-banner" in html
+    # The page's parts sit in landmarks: header (with the phase banner), main and footer.
+    header = html[html.index('<header class="govuk-template__header"') : html.index("</header>")]
+    assert "govuk-phase-banner" in header
+    assert '<main class="govuk-main-wrapper" id="main-content"' in html
+    assert '<footer class="govuk-template__footer"' in html
     assert ">Alpha<" in html.replace("\n", "").replace(" ", "")
     for area in AREAS:
         assert area.name in html_lib.unescape(html)
