@@ -1,0 +1,49 @@
+"""The app factory: ``create_app(settings)`` builds the portal and its JSON API.
+
+Each area of the service brings its own router (``pupildata.web.routers.<area>``) and templates folder
+(``templates/<area>/``); adding an area means adding its router to ``ROUTERS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from fastapi import APIRouter, FastAPI
+
+from pupildata import __version__
+from pupildata.settings import Settings
+from pupildata.web import assets, errors
+from pupildata.web.routers import api, health, home
+from pupildata.web.security import SecurityHeadersMiddleware
+from pupildata.web.templating import SERVICE_NAME
+
+ROUTERS: tuple[APIRouter, ...] = (home.router, api.router, health.router)
+
+API_DESCRIPTION = (
+    "The JSON API of the pupil data service. Every page of the portal that shows data has a twin here. "
+    "Responses are never cached."
+)
+
+
+def create_app(settings: Settings, checks: Mapping[str, Callable[[], bool]] | None = None) -> FastAPI:
+    """Build the portal. ``checks`` are named dependency checks reported by ``/api/v1/health``."""
+    app = FastAPI(
+        title=f"{SERVICE_NAME} API",
+        version=__version__,
+        description=API_DESCRIPTION,
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        license_info={"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"},
+    )
+    app.state.settings = settings
+    app.state.health_checks = dict(checks or {})
+    app.state.assets_built = assets.mount(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    errors.install(app)
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app
+
+
+__all__ = ["ROUTERS", "create_app"]

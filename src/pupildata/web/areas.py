@@ -1,0 +1,100 @@
+"""The areas of the service and the people it serves: one list, shown on the home page and in the API index.
+
+Each area is filled in by its own part of the service. Until an area has pages, it is described here in plain
+words and has no link, so that no one follows a link to a page that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Area:
+    slug: str
+    name: str
+    summary: str
+    used_by: str
+    available: bool = False
+
+
+@dataclass(frozen=True)
+class Audience:
+    name: str
+    what_they_do: str
+
+
+AUDIENCES: tuple[Audience, ...] = (
+    Audience("Statisticians", "prepare the school census and attainment data and produce official statistics."),
+    Audience("The Chief Statistician", "signs off each statistical release before it is published."),
+    Audience(
+        "The Data Protection Officer",
+        "approves data sharing, answers requests for information and checks the audit trail.",
+    ),
+    Audience("Schools and local authorities", "send pupil records, fix errors and see data about their pupils."),
+    Audience("Practitioners working with children", "find who else is working with a child, where allowed."),
+    Audience("Approved researchers", "apply for pseudonymised data that does not name any pupil."),
+    Audience("Pupils and parents", "ask what information is held about a pupil and get a copy of it."),
+)
+
+AREAS: tuple[Area, ...] = (
+    Area(
+        "collections",
+        "Data collections",
+        "Schools and local authorities send the school census and attainment returns. Each file is checked "
+        "against the collection rules and the sender gets a report of anything to fix.",
+        "Schools, local authorities and statisticians",
+    ),
+    Area(
+        "matching",
+        "Matching pupil records",
+        "Records for the same child from different years, schools and collections are linked into one record. "
+        "Uncertain matches are set aside for a person to decide.",
+        "Statisticians",
+    ),
+    Area(
+        "statistics",
+        "Statistics and releases",
+        "Tables for official statistics are produced from the matched records. Small numbers that could "
+        "identify a pupil are suppressed or rounded before the Chief Statistician signs a release off.",
+        "Statisticians and the Chief Statistician",
+    ),
+    Area(
+        "sharing",
+        "Sharing data",
+        "Requests for pupil-level data are checked against the law that allows the sharing and approved by the "
+        "Data Protection Officer. Only the variables needed are released, and each release is recorded.",
+        "Approved researchers, government bodies and the Data Protection Officer",
+    ),
+    Area(
+        "directory",
+        "Children's services directory",
+        "Practitioners can find out which services are working with a child, so that they can work together. "
+        "Sensitive services are shown only to those allowed to see them.",
+        "Practitioners working with children",
+    ),
+    Area(
+        "learner-register",
+        "Learner register",
+        "Learner numbers are issued and kept up to date so that a young person's learning can be followed "
+        "from school into further education and training.",
+        "Schools, colleges and training providers",
+    ),
+    Area(
+        "subject-access",
+        "Asking what is held about a pupil",
+        "Pupils and parents can ask for a copy of the information held about a pupil. Each request is tracked "
+        "so that it is answered within the time the law allows.",
+        "Pupils, parents and the Data Protection Officer",
+    ),
+    Area(
+        "audit",
+        "Audit trail",
+        "Every time pupil information is viewed, changed, matched or shared, a record is kept that cannot be "
+        "changed afterwards. The Data Protection Officer can check it.",
+        "The Data Protection Officer",
+    ),
+)
+
+
+__all__ = ["AREAS", "AUDIENCES", "Area", "Audience"]

@@ -1,0 +1,1 @@
+"""One router per area of the portal. Each area adds its module here and its templates under ``templates/<area>/``."""

@@ -1,0 +1,21 @@
+"""The home page, which says what the service does and for whom, and the privacy notice page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from pupildata.web.areas import AREAS, AUDIENCES
+from pupildata.web.templating import templates
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+@router.api_route("/", methods=["GET", "HEAD"], name="home")
+def home(request: Request) -> HTMLResponse:
+    return templates().TemplateResponse(request, "home/index.html", {"areas": AREAS, "audiences": AUDIENCES})
+
+
+@router.api_route("/privacy", methods=["GET", "HEAD"], name="privacy")
+def privacy(request: Request) -> HTMLResponse:
+    return templates().TemplateResponse(request, "home/privacy.html", {})

@@ -1,0 +1,57 @@
+"""The one Jinja environment of the portal: our templates plus the GOV.UK Frontend macros.
+
+Templates are found by name. Our own live in ``pupildata/web/templates`` with one folder per area
+(``home/``, ``errors/``, ``api/`` …) and ``layout.html`` at the top; the GOV.UK Frontend macros and page
+template are reached through the ``govuk_frontend_jinja/`` prefix, as that package documents.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.templating import Jinja2Templates
+
+from pupildata import __version__
+
+SERVICE_NAME = "Pupil data service"
+LICENCE_URL = "https://www.gnu.org/licenses/agpl-3.0.html"
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """Build the environment once. ``ChainableUndefined`` lets the GOV.UK macros read absent options."""
+    loader = jinja2.ChoiceLoader(
+        [
+            jinja2.PackageLoader("pupildata.web", "templates"),
+            jinja2.PrefixLoader({"govuk_frontend_jinja": jinja2.PackageLoader("govuk_frontend_jinja")}),
+        ]
+    )
+    env = jinja2.Environment(
+        loader=loader,
+        undefined=jinja2.ChainableUndefined,
+        autoescape=jinja2.select_autoescape(("html", "xml"), default_for_string=True),
+    )
+    env.globals.update(serviceName=SERVICE_NAME, licence_url=LICENCE_URL, version=__version__)
+    return env
+
+
+def _page_context(request: Request) -> dict[str, Any]:
+    """What every page needs from the request: the CSP nonce of its one inline script, and the assets state."""
+    state = request.scope.get("state", {})
+    return {
+        "cspNonce": state.get("csp_nonce", ""),
+        "assets_built": bool(getattr(request.app.state, "assets_built", False)),
+        "current_path": request.url.path,
+    }
+
+
+@cache
+def templates() -> Jinja2Templates:
+    """The renderer routers use: ``templates().TemplateResponse(request, "home/index.html", {...})``."""
+    return Jinja2Templates(env=environment(), context_processors=[_page_context])
+
+
+__all__ = ["LICENCE_URL", "SERVICE_NAME", "environment", "templates"]
