@@ -2,6 +2,11 @@
 
 The files live in ``data/`` beside this module, as CSV that a person can read and correct. Everything here is
 loaded once and cached.
+
+Health areas are the 152 primary care trusts of 2008/09 (``primary_care_trusts_2008.csv``: NHS organisation code,
+name, strategic health authority) and the local authorities each covered (``pct_la_2008.csv``, one row per pair).
+The pairs record which authorities a trust served in substance; slivers where a boundary strayed by a few streets
+are not listed. Care trusts, which combined a PCT with social care, carry T codes (TAC Northumberland, ...).
 """
 
 from __future__ import annotations
