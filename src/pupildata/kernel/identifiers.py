@@ -8,12 +8,34 @@ in agreement. The rules are in the domain notes: DfE UPN guidance Annex A, the U
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 from datetime import date
 
 UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"  # 0..22; I, O and S are never used
 _UPN_SHAPE = re.compile(r"[A-Z][0-9]{11}[0-9A-Z]")
+_UPN_BODY = re.compile(r"[0-9]{11}[0-9A-Z]")
 _ULN_SHAPE = re.compile(r"[0-9]{10}")
+_DIGITS = re.compile(r"[0-9]+")
+
+# The characters trimmed from both ends of a value before it is checked: exactly those that Python's str.strip()
+# removes (str.isspace), listed so that the SQL expressions below trim the same ones. Only ASCII letters are
+# upper-cased: str.upper() would turn 'ſ' into 'S' and 'ﬀ' into 'FF', and no identifier contains such letters.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+
+
+def _clean(value: str) -> str:
+    """The value as checked: surrounding whitespace removed."""
+    return value.strip(WHITESPACE)
+
+
+def _clean_upper(value: str) -> str:
+    """The value as checked, with ASCII letters in upper case."""
+    return _clean(value).translate(_ASCII_UPPER)
 
 
 @dataclass(frozen=True)
@@ -36,10 +58,10 @@ class Check:
 
 def upn_check_letter(body: str) -> str:
     """The check letter for the 12 characters after it (11 digits then a digit or, if temporary, a letter)."""
-    if len(body) != 12 or not body[:11].isdigit():
+    if not _UPN_BODY.fullmatch(body):
         raise ValueError(f"a UPN body is 11 digits then a digit or letter, not {body!r}")
     last = body[11]
-    if last.isdigit():
+    if last in string.digits:
         last_value = int(last)
     elif last in UPN_LETTERS:
         last_value = UPN_LETTERS.index(last)
@@ -52,7 +74,7 @@ def upn_check_letter(body: str) -> str:
 
 def check_upn(value: str) -> Check:
     """Check a Unique Pupil Number, permanent or temporary."""
-    upn = value.strip().upper()
+    upn = _clean_upper(value)
     if len(upn) != 13:
         return Check(value, False, f"a UPN has 13 characters, this has {len(upn)}")
     if not _UPN_SHAPE.fullmatch(upn):
@@ -99,7 +121,7 @@ def _in_range(what: str, value: int, low: int, high: int) -> None:
 
 def uln_check_digit(first_nine: str) -> int | None:
     """The ULN check digit for nine digits, or None where no check digit can make them valid."""
-    if len(first_nine) != 9 or not first_nine.isdigit():
+    if len(first_nine) != 9 or not _DIGITS.fullmatch(first_nine):
         raise ValueError(f"a ULN starts with nine digits, not {first_nine!r}")
     remainder = sum(w * int(c) for w, c in zip(range(10, 1, -1), first_nine, strict=True)) % 11
     return None if remainder == 0 else 10 - remainder
@@ -107,7 +129,7 @@ def uln_check_digit(first_nine: str) -> int | None:
 
 def check_uln(value: str) -> Check:
     """Check a Unique Learner Number."""
-    uln = value.strip()
+    uln = _clean(value)
     if not _ULN_SHAPE.fullmatch(uln):
         return Check(value, False, "a ULN is 10 digits")
     expected = uln_check_digit(uln[:9])
@@ -130,7 +152,7 @@ def make_uln(first_nine: int) -> str | None:
 
 
 def check_urn(value: str) -> Check:
-    urn = value.strip()
+    urn = _clean(value)
     if not re.fullmatch(r"[1-9][0-9]{5}", urn):
         return Check(value, False, "a URN is 6 digits, not starting with 0")
     return Check(value, True)
@@ -138,7 +160,7 @@ def check_urn(value: str) -> Check:
 
 def check_laestab(value: str, la_codes: frozenset[int] | None = None) -> Check:
     """Check a LAESTAB (LA number + establishment number); with ``la_codes``, the LA must be one of them."""
-    laestab = value.strip()
+    laestab = _clean(value)
     if not re.fullmatch(r"[0-9]{7}", laestab):
         return Check(value, False, "a LAESTAB is 7 digits: LA number (3) then establishment number (4)")
     if la_codes is not None and int(laestab[:3]) not in la_codes:
@@ -156,14 +178,14 @@ def establishment_phase(establishment: int) -> str:
 # --- Postcodes ---------------------------------------------------------------------------------------------
 
 _POSTCODE = re.compile(
-    r"(?P<outward>GIR|[A-PR-UWYZ](?:[0-9][0-9A-HJKPS-UW]?|[A-HK-Y][0-9][0-9ABEHMNPRV-Y]?))"
+    r"(?P<outward>[A-PR-UWYZ](?:[0-9][0-9A-HJKPS-UW]?|[A-HK-Y][0-9][0-9ABEHMNPRV-Y]?))"
     r"(?P<inward>[0-9][ABD-HJLNP-UW-Z]{2})"
 )
 
 
 def normalise_postcode(value: str) -> str | None:
     """The postcode in its standard form ('SW1A 1AA'), or None if it is not a valid UK postcode."""
-    compact = re.sub(r"\s+", "", value).upper()
+    compact = re.sub(r"\s+", "", value).translate(_ASCII_UPPER)
     if compact == "GIR0AA":
         return "GIR 0AA"
     match = _POSTCODE.fullmatch(compact)
@@ -202,8 +224,8 @@ def postcode_parts(value: str) -> PostcodeParts | None:
 
 def parse_academic_year(value: str) -> int:
     """The calendar year an academic year begins in: '2008/09', '2008-09', '200809' or '2008' give 2008."""
-    text = value.strip()
-    match = re.fullmatch(r"(\d{4})(?:[/-]?(\d{2}))?", text)
+    text = _clean(value)
+    match = re.fullmatch(r"([0-9]{4})(?:[/-]?([0-9]{2}))?", text)
     if not match:
         raise ValueError(f"'{value}' is not an academic year like 2008/09")
     start = int(match[1])
@@ -246,12 +268,12 @@ def nc_year_code(year: int) -> str:
 
 
 def parse_nc_year_code(code: str) -> int:
-    text = code.strip().upper()
+    text = _clean_upper(code)
     if text == "R":
         return 0
     if text in ("N1", "N2"):
         return int(text[1]) - 3
-    if text.isdigit() and 1 <= int(text) <= 14:
+    if _DIGITS.fullmatch(text) and 1 <= int(text) <= 14:
         return int(text)
     raise ValueError(f"'{code}' is not a national curriculum year (N1, N2, R, 1 to 14)")
 
@@ -261,15 +283,26 @@ def parse_nc_year_code(code: str) -> int:
 
 def _char_value_sql(expr: str) -> str:
     return (
-        f"CASE WHEN {expr} BETWEEN '0' AND '9' THEN CAST({expr} AS INTEGER) "
+        f"CASE WHEN {expr} BETWEEN '0' AND '9' THEN TRY_CAST({expr} AS INTEGER) "
         f"ELSE strpos('{UPN_LETTERS}', {expr}) - 1 END"
     )
 
 
+def _sql_clean(column: str) -> str:
+    """SQL for the column with the same surrounding whitespace removed as in Python (see ``WHITESPACE``)."""
+    characters = " || ".join(f"chr({ord(char)})" for char in WHITESPACE)
+    return f"trim({column}, {characters})"
+
+
+def _sql_clean_upper(column: str) -> str:
+    """SQL for the cleaned column with ASCII letters (only) in upper case, as in Python."""
+    return f"translate({_sql_clean(column)}, '{string.ascii_lowercase}', '{string.ascii_uppercase}')"
+
+
 def sql_upn_expected_letter(column: str) -> str:
     """SQL for the check letter a UPN column should have (NULL unless the shape is right)."""
-    col = f"upper(trim({column}))"
-    terms = " + ".join(f"{i} * CAST(substr({col}, {i}, 1) AS INTEGER)" for i in range(2, 13))
+    col = _sql_clean_upper(column)
+    terms = " + ".join(f"{i} * TRY_CAST(substr({col}, {i}, 1) AS INTEGER)" for i in range(2, 13))
     last = _char_value_sql(f"substr({col}, 13, 1)")
     return (
         f"CASE WHEN regexp_full_match({col}, '[{UPN_LETTERS}][0-9]{{11}}[0-9{UPN_LETTERS}]') "
@@ -278,15 +311,19 @@ def sql_upn_expected_letter(column: str) -> str:
 
 
 def sql_upn_is_valid(column: str) -> str:
-    """SQL that is true exactly when ``check_upn`` says valid (NULL input gives NULL)."""
-    return f"(coalesce(substr(upper(trim({column})), 1, 1) = {sql_upn_expected_letter(column)}, false))"
+    """SQL that is true exactly when ``check_upn`` says valid (NULL input gives false)."""
+    return f"(coalesce(substr({_sql_clean_upper(column)}, 1, 1) = {sql_upn_expected_letter(column)}, false))"
 
 
 def sql_uln_is_valid(column: str) -> str:
-    """SQL that is true exactly when ``check_uln`` says valid."""
-    col = f"trim({column})"
-    terms = " + ".join(f"{11 - i} * CAST(substr({col}, {i}, 1) AS INTEGER)" for i in range(1, 10))
-    return (
-        f"(coalesce(regexp_full_match({col}, '[0-9]{{10}}') AND (({terms}) % 11) <> 0 "
-        f"AND 10 - (({terms}) % 11) = CAST(substr({col}, 10, 1) AS INTEGER), false))"
-    )
+    """SQL that is true exactly when ``check_uln`` says valid (NULL input gives false).
+
+    The arithmetic is guarded by a CASE and uses TRY_CAST, so that a value of any other shape gives false rather
+    than a conversion error that would fail the whole query (DuckDB evaluates both sides of an AND). A ULN is
+    valid exactly when the weighted sum of its first nine digits plus its check digit is 10 mod 11.
+    """
+    col = _sql_clean(column)
+    terms = " + ".join(f"{11 - i} * TRY_CAST(substr({col}, {i}, 1) AS INTEGER)" for i in range(1, 10))
+    check = f"TRY_CAST(substr({col}, 10, 1) AS INTEGER)"
+    shape = f"regexp_full_match({col}, '[0-9]{{10}}')"
+    return f"(coalesce(CASE WHEN {shape} THEN ({terms} + {check}) % 11 = 10 END, false))"
