@@ -37,8 +37,7 @@ def _stores(ctx: Context, report: Report) -> dict[str, Any]:
     report("warehouse", 1, 3)
     from pupildata.kernel.reference.tables import install_reference_tables
 
-    with ctx.warehouse.transaction():
-        install_reference_tables(ctx.warehouse.connection)
+    tables = install_reference_tables(ctx.warehouse)
     report("keys", 2, 3)
     ctx.keys.key("spine")
     report("done", 3, 3)
@@ -46,6 +45,7 @@ def _stores(ctx: Context, report: Report) -> dict[str, Any]:
         "home": str(ctx.settings.home.resolve()),
         "registry": registry.safe_url,
         "warehouse": str(ctx.settings.warehouse.resolve()),
+        "reference tables": ", ".join(f"{name} ({rows})" for name, rows in tables.items()),
     }
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import duckdb
 import pytest
 
+from pupildata.kernel.engine import DuckDBEngine
 from pupildata.kernel.identifiers import nc_year_code
 from pupildata.kernel.reference import (
     code_set_names,
@@ -275,10 +276,14 @@ def test_health_areas_for_an_unknown_authority() -> None:
 
 
 @pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = duckdb.connect(":memory:")
-    yield connection
-    connection.close()
+def engine() -> Iterator[DuckDBEngine]:
+    with DuckDBEngine() as warehouse:
+        yield warehouse
+
+
+@pytest.fixture
+def con(engine: DuckDBEngine) -> duckdb.DuckDBPyConnection:
+    return engine.connection
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
@@ -287,8 +292,8 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
     return row[0]
 
 
-def test_install_reference_tables_counts(con: duckdb.DuckDBPyConnection) -> None:
-    counts = install_reference_tables(con)
+def test_install_reference_tables_counts(con: duckdb.DuckDBPyConnection, engine: DuckDBEngine) -> None:
+    counts = install_reference_tables(engine)
     assert counts == {
         "ref_local_authority": 150,
         "ref_region": 9,
@@ -300,8 +305,8 @@ def test_install_reference_tables_counts(con: duckdb.DuckDBPyConnection) -> None
         assert _scalar(con, f"SELECT count(*) FROM {table}") == count
 
 
-def test_reference_table_columns(con: duckdb.DuckDBPyConnection) -> None:
-    install_reference_tables(con)
+def test_reference_table_columns(con: duckdb.DuckDBPyConnection, engine: DuckDBEngine) -> None:
+    install_reference_tables(engine)
     columns = {
         table: [(name, sql_type) for name, sql_type, *_ in con.execute(f"DESCRIBE {table}").fetchall()]
         for table in REFERENCE_TABLES
@@ -326,8 +331,8 @@ def test_reference_table_columns(con: duckdb.DuckDBPyConnection) -> None:
     }
 
 
-def test_reference_tables_hold_the_same_data_as_python(con: duckdb.DuckDBPyConnection) -> None:
-    install_reference_tables(con)
+def test_reference_tables_hold_the_same_data_as_python(con: duckdb.DuckDBPyConnection, engine: DuckDBEngine) -> None:
+    install_reference_tables(engine)
     las = con.execute("SELECT old_la_code, new_la_code, la_name, region_code, region_name FROM ref_local_authority")
     assert las.fetchall() == [
         (la.old_code, la.new_code, la.name, la.region.code, la.region.name) for la in local_authorities()
@@ -346,8 +351,8 @@ def test_reference_tables_hold_the_same_data_as_python(con: duckdb.DuckDBPyConne
     assert nc == (EXPECTED_CODES["nc_year"],)
 
 
-def test_reference_tables_join(con: duckdb.DuckDBPyConnection) -> None:
-    install_reference_tables(con)
+def test_reference_tables_join(con: duckdb.DuckDBPyConnection, engine: DuckDBEngine) -> None:
+    install_reference_tables(engine)
     unmatched = """
         SELECT count(*) FROM ref_local_authority la
         WHERE NOT EXISTS (SELECT 1 FROM ref_health_area_la m WHERE m.old_la_code = la.old_la_code)
@@ -365,7 +370,7 @@ def test_reference_tables_join(con: duckdb.DuckDBPyConnection) -> None:
     assert birmingham == (sorted(SHARED_LAS[330]),)
 
 
-def test_installing_twice_replaces_the_tables(con: duckdb.DuckDBPyConnection) -> None:
-    first = install_reference_tables(con)
+def test_installing_twice_replaces_the_tables(con: duckdb.DuckDBPyConnection, engine: DuckDBEngine) -> None:
+    first = install_reference_tables(engine)
     con.execute("DELETE FROM ref_code")
-    assert install_reference_tables(con) == first
+    assert install_reference_tables(engine) == first

@@ -1,20 +1,14 @@
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from starlette.exceptions import StarletteDeprecationWarning
+from fastapi.testclient import TestClient
 
 from pupildata.settings import Settings
 from pupildata.web import create_app
-
-with warnings.catch_warnings():
-    # Starlette asks for `httpx2` in its test client; the locked `httpx` still works.
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
 
 
 @pytest.fixture

@@ -84,9 +84,9 @@ def demo(
     if json_out:
         emit_json(summary)
     if not no_serve:
-        from pupildata.web.server import serve
+        from pupildata.web.cli import serve
 
-        serve(settings, host=host, port=port)
+        serve(home=settings.home, host=host, port=port)
 
 
 def register(app: typer.Typer) -> None:

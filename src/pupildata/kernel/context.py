@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
+
+from sqlalchemy import text
 
 from pupildata.kernel.audit import AuditTrail
 from pupildata.kernel.engine import DuckDBEngine, open_warehouse
@@ -61,3 +64,17 @@ class Context:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def health_checks(settings: Settings) -> dict[str, Callable[[], bool]]:
+    """Checks of the stores for the portal's health endpoint: each returns True when that store is usable."""
+    registry = Registry(settings.registry)
+
+    def registry_ok() -> bool:
+        with registry.engine.connect() as connection:
+            return bool(connection.execute(text("SELECT count(*) FROM audit_head")).scalar_one() == 1)
+
+    def warehouse_ok() -> bool:
+        return settings.warehouse.is_file()
+
+    return {"registry": registry_ok, "warehouse": warehouse_ok}

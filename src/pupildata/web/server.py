@@ -52,10 +52,11 @@ def serve(
     """Serve the portal until interrupted. The caller prints the address first."""
     import uvicorn
 
+    from pupildata.kernel.context import health_checks
     from pupildata.web.app import create_app
 
     check_port_free(host, port)
-    app = create_app(settings, checks=checks)
+    app = create_app(settings, checks=health_checks(settings) if checks is None else checks)
     uvicorn.run(app, host=host, port=port, server_header=False, log_level="info", access_log=True)
 
 

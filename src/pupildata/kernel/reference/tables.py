@@ -10,8 +10,7 @@ import csv
 from dataclasses import dataclass
 from importlib import resources
 
-import duckdb
-
+from pupildata.kernel.engine import DuckDBEngine
 from pupildata.kernel.reference import _DATA
 
 
@@ -67,7 +66,7 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _load(con: duckdb.DuckDBPyConnection, table: _CsvTable) -> None:
+def _load(engine: DuckDBEngine, table: _CsvTable) -> None:
     source = _DATA / table.file
     with source.open("r", encoding="utf-8") as handle:
         header = next(csv.reader(handle), [])
@@ -76,40 +75,31 @@ def _load(con: duckdb.DuckDBPyConnection, table: _CsvTable) -> None:
         raise ValueError(f"{table.file} has columns {header}, expected {expected}")
     columns = ", ".join(f"{_quote(name)} {sql_type} NOT NULL" for name, sql_type in table.columns)
     key = ", ".join(_quote(name) for name in table.key)
-    con.execute(f"CREATE OR REPLACE TABLE {table.name} ({columns}, PRIMARY KEY ({key}))")
+    engine.execute(f"CREATE OR REPLACE TABLE {table.name} ({columns}, PRIMARY KEY ({key}))")
     types = ", ".join(f"{_sql_string(name)}: {_sql_string(sql_type)}" for name, sql_type in table.columns)
     with resources.as_file(source) as path:
-        con.execute(
+        engine.execute(
             f"INSERT INTO {table.name} SELECT * FROM read_csv(?, header = true, auto_detect = false, "
             f"columns = {{{types}}})",
             [str(path)],
         )
 
 
-def install_reference_tables(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Create (or replace) the reference tables in ``con`` in one transaction; returns each table's row count.
+def install_reference_tables(engine: DuckDBEngine) -> dict[str, int]:
+    """Create (or replace) the reference tables, all or none; returns each table's row count.
 
     Tables: ref_local_authority, ref_region, ref_health_area (primary care trusts), ref_health_area_la (which
     local authorities each one covered) and ref_code (the school census code sets).
     """
-    con.begin()
-    try:
+    with engine.transaction():
         for table in _CSV_TABLES:
-            _load(con, table)
-        con.execute(
+            _load(engine, table)
+        engine.execute(
             "CREATE OR REPLACE TABLE ref_region "
             "(region_code VARCHAR NOT NULL PRIMARY KEY, region_name VARCHAR NOT NULL)"
         )
-        con.execute(
+        engine.execute(
             "INSERT INTO ref_region SELECT DISTINCT region_code, region_name FROM ref_local_authority "
             "ORDER BY region_code"
         )
-        counts = {}
-        for name in REFERENCE_TABLES:
-            row = con.execute(f"SELECT count(*) FROM {name}").fetchone()
-            counts[name] = int(row[0]) if row else 0
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-    return counts
+        return {name: int(engine.scalar(f"SELECT count(*) FROM {name}")) for name in REFERENCE_TABLES}

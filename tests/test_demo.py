@@ -1,0 +1,47 @@
+"""`pupildata demo --no-serve`: the main job makes the home and its stores and records what it did."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from pupildata.cli import main
+from pupildata.kernel.context import Context, health_checks
+from pupildata.settings import Settings
+from pupildata.web.app import create_app
+
+
+def test_demo_builds_the_stores_and_records_a_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert main(["demo", "--no-serve", "--home", str(home), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["home"] == str(home.resolve())
+    assert "stores" in summary["steps"]
+    assert (home / "warehouse.duckdb").is_file()
+    assert (home / "registry.sqlite").is_file()
+    assert (home / "keys" / "spine.key").is_file()
+    with Context(Settings(home=home)) as ctx:
+        run = ctx.runs.get(summary["run_id"])
+        assert run is not None
+        assert run.status == "succeeded"
+        assert ctx.warehouse.scalar("SELECT count(*) FROM ref_local_authority") == 150
+        assert [e.action for e in ctx.audit.events()] == ["demo.run"]
+        assert ctx.audit.verify().ok
+
+
+def test_health_reports_the_stores(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home")
+    with Context(settings) as ctx:
+        ctx.registry  # noqa: B018 - creates and migrates the registry
+    client = TestClient(create_app(settings, checks=health_checks(settings)))
+    response = client.get("/api/v1/health")
+    assert response.status_code == 503  # no warehouse yet
+    assert response.json()["checks"] == {"registry": "ok", "warehouse": "failed"}
+    with Context(settings) as ctx:
+        ctx.warehouse.execute("SELECT 1")
+    response = client.get("/api/v1/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
