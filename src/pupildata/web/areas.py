@@ -26,10 +26,10 @@ class Audience:
 
 AUDIENCES: tuple[Audience, ...] = (
     Audience("Statisticians", "prepare the school census and attainment data and produce official statistics."),
-    Audience("The Chief Statistician", "signs off each statistical release before it is published."),
+    Audience("The Chief Statistician", "approves or refuses every request to share pupil data."),
     Audience(
         "The Data Protection Officer",
-        "approves data sharing, answers requests for information and checks the audit trail.",
+        "answers requests from pupils and parents for their information, and checks the audit trail.",
     ),
     Audience("Schools and local authorities", "send pupil records, fix errors and see data about their pupils."),
     Audience("Practitioners working with children", "find who else is working with a child, where allowed."),
@@ -56,15 +56,15 @@ AREAS: tuple[Area, ...] = (
         "statistics",
         "Statistics and releases",
         "Tables for official statistics are produced from the matched records. Small numbers that could "
-        "identify a pupil are suppressed or rounded before the Chief Statistician signs a release off.",
-        "Statisticians and the Chief Statistician",
+        "identify a pupil are suppressed or rounded, and every release is checked before anything is written.",
+        "Statisticians and the bodies that receive statistics",
     ),
     Area(
         "sharing",
         "Sharing data",
         "Requests for pupil-level data are checked against the law that allows the sharing and approved by the "
-        "Data Protection Officer. Only the variables needed are released, and each release is recorded.",
-        "Approved researchers, government bodies and the Data Protection Officer",
+        "Chief Statistician. Only the variables needed are released, and each release is recorded.",
+        "Approved researchers, government bodies and the Chief Statistician",
     ),
     Area(
         "directory",
