@@ -5,6 +5,6 @@ record, into ``out`` (the layout is described in ``pupildata.synth.generate``). 
 """
 
 from pupildata.synth.config import Scale, SynthConfig, make_config
-from pupildata.synth.generate import Manifest, generate
+from pupildata.synth.generate import Manifest, generate, generate_demo
 
-__all__ = ["Manifest", "Scale", "SynthConfig", "generate", "make_config"]
+__all__ = ["Manifest", "Scale", "SynthConfig", "generate", "generate_demo", "make_config"]

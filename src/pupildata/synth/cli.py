@@ -14,6 +14,7 @@ def register(app: typer.Typer) -> None:
 
 
 def synth(
+    *,
     out: Annotated[Path, typer.Option("--out", help="The folder to write into (created if missing).")],
     scale: Annotated[
         str | None,
@@ -31,7 +32,8 @@ def synth(
     """Generate realistic data returns, with the truth of every record, from one school to the whole country."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from pupildata.cli import emit_json, err, out as console
+    from pupildata.cli import emit_json, err
+    from pupildata.cli import out as console
     from pupildata.synth.config import make_config
     from pupildata.synth.generate import generate
 

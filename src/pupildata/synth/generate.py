@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import queue
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -28,7 +29,7 @@ from typing import Any
 
 from pupildata.errors import UsageError
 from pupildata.synth.config import SynthConfig
-from pupildata.synth.records import FileEntry, Job, JobResult, job_rng, year_dir
+from pupildata.synth.records import FileEntry, Index, Job, JobResult, job_rng, year_dir
 from pupildata.synth.world import World, build_world
 
 Progress = Callable[[str, int, int], None]
@@ -82,12 +83,62 @@ def run_job(world: World, job: Job, out: Path) -> JobResult:
     return runner(world, job, out, job_rng(world, job))
 
 
-_WORKER: dict[str, Any] = {}
+def rows_for(world: World, job: Job) -> Index:
+    """The people a job can need, in order (a superset of the records it writes)."""
+    import numpy as np
+
+    from pupildata.synth.writers.tables import KS_YEAR, NCMP_YEARS
+
+    state, s = world.years[job.year], world.geo.schools
+    school = state["school"]
+    in_school = school >= 0
+    if job.source == "census":
+        wanted = in_school & (s.la[np.maximum(school, 0)] == int(job.part))
+    elif job.source == "ncmp":
+        areas = np.array([a == job.part for a in world.geo.health_areas])
+        wanted = in_school & np.isin(state["nc"], NCMP_YEARS) & areas[s.la[np.maximum(school, 0)]]
+    elif job.source == "post16":
+        wanted = state["college"] >= 0
+    elif job.source == "survey":
+        wanted = world.people["survey_id"] >= 0
+    else:
+        wanted = in_school & (state["nc"] == KS_YEAR[int(job.part)])
+    return np.flatnonzero(wanted)
 
 
-def _work(item: tuple[int, Job]) -> tuple[int, JobResult]:
-    number, job = item
-    return number, run_job(_WORKER["world"], job, _WORKER["out"])
+def _work(number: int, job: Job, world: World, out: Path) -> tuple[int, JobResult]:
+    return number, run_job(world, job, out)
+
+
+def _run_parallel(world: World, jobs: list[Job], order: list[int], out: Path, report: Progress) -> list[JobResult]:
+    """Run jobs in worker processes, each sent only the people it needs, a few jobs in flight at a time."""
+    results: dict[int, JobResult] = {}
+    finished: queue.SimpleQueue[tuple[int, JobResult] | BaseException] = queue.SimpleQueue()
+    context = multiprocessing.get_context("fork")
+    waiting = iter(order)
+    in_flight = 0
+    with context.Pool(world.config.workers) as pool:
+
+        def submit() -> bool:
+            number = next(waiting, None)
+            if number is None:
+                return False
+            job = jobs[number]
+            args = (number, job, world.subset(rows_for(world, job)), out)
+            pool.apply_async(_work, args, callback=finished.put, error_callback=finished.put)
+            return True
+
+        for _ in range(2 * world.config.workers):
+            in_flight += submit()
+        while in_flight:
+            item = finished.get()
+            in_flight -= 1
+            if isinstance(item, BaseException):
+                raise item
+            results[item[0]] = item[1]
+            report("Writing returns", len(results), len(jobs))
+            in_flight += submit()
+    return [results[n] for n in range(len(jobs))]
 
 
 def _prepare(out: Path) -> None:
@@ -115,21 +166,15 @@ def generate(config: SynthConfig, out: Path, progress: Progress | None = None) -
     world = build_world(config)
     report("Building people, schools and years", 1, 1)
     jobs = _jobs(world)
-    results: list[JobResult | None] = [None] * len(jobs)
     order = sorted(range(len(jobs)), key=lambda n: -jobs[n].weight)
     if config.workers > 1 and len(jobs) > 1:
-        _WORKER.update(world=world, out=out)
-        context = multiprocessing.get_context("fork")
-        with context.Pool(config.workers) as pool:
-            for done, (number, result) in enumerate(pool.imap_unordered(_work, [(n, jobs[n]) for n in order]), 1):
-                results[number] = result
-                report("Writing returns", done, len(jobs))
-        _WORKER.clear()
+        finished = _run_parallel(world, jobs, order, out, report)
     else:
-        for done, number in enumerate(order, 1):
-            results[number] = run_job(world, jobs[number], out)
-            report("Writing returns", done, len(jobs))
-    finished = [r for r in results if r is not None]
+        serial: dict[int, JobResult] = {}
+        for number in order:
+            serial[number] = run_job(world.subset(rows_for(world, jobs[number])), jobs[number], out)
+            report("Writing returns", len(serial), len(jobs))
+        finished = [serial[n] for n in range(len(jobs))]
     report("Writing the truth", 0, 1)
     truth_files = [truth.write_people(world, out)]
     for year in config.years:
@@ -146,4 +191,9 @@ def generate(config: SynthConfig, out: Path, progress: Progress | None = None) -
     return manifest
 
 
-__all__ = ["Manifest", "generate", "year_dir"]
+def generate_demo(out: Path, progress: Progress | None = None) -> Manifest:
+    """The demo's data: one LA and its small neighbour, 2006/07 to 2008/09, with the default seed."""
+    return generate(SynthConfig(), out, progress)
+
+
+__all__ = ["Manifest", "generate", "generate_demo", "year_dir"]

@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pupildata.synth.config import SynthConfig
-from pupildata.synth.frame import Frame
+from pupildata.synth.frame import Frame, take
 from pupildata.synth.identity import assign_identifiers
 from pupildata.synth.places import Geography, build_geography
 from pupildata.synth.population import build_people
@@ -36,6 +36,10 @@ class World:
         p = self.people
         temporary = p["temp_year"][idx] == year
         return np.asarray(np.where(temporary[:, None], p["temp_upn"][idx], p["upn"][idx]), dtype=np.uint8)
+
+    def subset(self, idx: Index) -> World:
+        """The same world with only the people at ``idx`` (in their order): what one job needs to see."""
+        return World(self.config, self.geo, take(self.people, idx), {y: take(s, idx) for y, s in self.years.items()})
 
 
 def build_world(config: SynthConfig) -> World:
