@@ -110,34 +110,34 @@ def _work(number: int, job: Job, world: World, out: Path) -> tuple[int, JobResul
     return number, run_job(world, job, out)
 
 
-def _run_parallel(world: World, jobs: list[Job], order: list[int], out: Path, report: Progress) -> list[JobResult]:
-    """Run jobs in worker processes, each sent only the people it needs, a few jobs in flight at a time."""
+def _run_parallel(
+    pool: Any, world: World, jobs: list[Job], order: list[int], *, out: Path, report: Progress
+) -> list[JobResult]:
+    """Run jobs in the worker processes, each sent only the people it needs, a few jobs in flight at a time."""
     results: dict[int, JobResult] = {}
     finished: queue.SimpleQueue[tuple[int, JobResult] | BaseException] = queue.SimpleQueue()
-    context = multiprocessing.get_context("fork")
     waiting = iter(order)
     in_flight = 0
-    with context.Pool(world.config.workers) as pool:
 
-        def submit() -> bool:
-            number = next(waiting, None)
-            if number is None:
-                return False
-            job = jobs[number]
-            args = (number, job, world.subset(rows_for(world, job)), out)
-            pool.apply_async(_work, args, callback=finished.put, error_callback=finished.put)
-            return True
+    def submit() -> bool:
+        number = next(waiting, None)
+        if number is None:
+            return False
+        job = jobs[number]
+        args = (number, job, world.subset(rows_for(world, job)), out)
+        pool.apply_async(_work, args, callback=finished.put, error_callback=finished.put)
+        return True
 
-        for _ in range(2 * world.config.workers):
-            in_flight += submit()
-        while in_flight:
-            item = finished.get()
-            in_flight -= 1
-            if isinstance(item, BaseException):
-                raise item
-            results[item[0]] = item[1]
-            report("Writing returns", len(results), len(jobs))
-            in_flight += submit()
+    for _ in range(2 * world.config.workers):
+        in_flight += submit()
+    while in_flight:
+        item = finished.get()
+        in_flight -= 1
+        if isinstance(item, BaseException):
+            raise item
+        results[item[0]] = item[1]
+        report("Writing returns", len(results), len(jobs))
+        in_flight += submit()
     return [results[n] for n in range(len(jobs))]
 
 
@@ -158,17 +158,25 @@ def _prepare(out: Path) -> None:
 
 def generate(config: SynthConfig, out: Path, progress: Progress | None = None) -> Manifest:
     """Build the world and write every return and the truth into ``out``."""
+    _prepare(out)
+    if config.workers > 1:
+        # The workers start before the world is built, so that they hold only what they are sent.
+        with multiprocessing.get_context("fork").Pool(config.workers) as pool:
+            return _generate(config, out, progress, pool)
+    return _generate(config, out, progress, None)
+
+
+def _generate(config: SynthConfig, out: Path, progress: Progress | None, pool: Any) -> Manifest:
     from pupildata.synth import truth
 
     report = progress or (lambda _stage, _done, _total: None)
-    _prepare(out)
     report("Building people, schools and years", 0, 1)
     world = build_world(config)
     report("Building people, schools and years", 1, 1)
     jobs = _jobs(world)
     order = sorted(range(len(jobs)), key=lambda n: -jobs[n].weight)
-    if config.workers > 1 and len(jobs) > 1:
-        finished = _run_parallel(world, jobs, order, out, report)
+    if pool is not None:
+        finished = _run_parallel(pool, world, jobs, order, out=out, report=report)
     else:
         serial: dict[int, JobResult] = {}
         for number in order:

@@ -21,8 +21,8 @@ from pupildata.synth.config import SCALE_LAS, Scale, SynthConfig
 
 _DATA = resources.files(__package__) / "data"
 PRIMARY, SECONDARY, SPECIAL = 0, 1, 2
-MEAN_PRIMARY_PUPILS = 215  # DCSF Schools, pupils and their characteristics, January 2009: about 220
-MEAN_SECONDARY_PUPILS = 960  # about 980
+MEAN_PRIMARY_PUPILS = 240  # pupils per primary (DCSF January 2009: about 220; a few very small schools pull it down)
+MEAN_SECONDARY_PUPILS = 1000  # pupils per secondary including sixth forms (about 980)
 PUPILS_PER_SPECIAL = 9_000  # one special school for about this many pupils in the LA
 SIXTH_FORM_SHARE = 0.6  # secondaries with a sixth form
 LEARNERS_PER_COLLEGE = 4_000
