@@ -104,10 +104,11 @@ def validate(
 def _register_domains() -> None:
     """Domains add their commands; imported late so that `pupildata validate` stays quick."""
     from pupildata.kernel import cli as kernel_cli
-
-    kernel_cli.register(app)
+    from pupildata.synth import cli as synth_cli
     from pupildata.web import cli as web_cli
 
+    kernel_cli.register(app)
+    synth_cli.register(app)
     web_cli.register(app)
 
 

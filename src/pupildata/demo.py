@@ -49,9 +49,32 @@ def _stores(ctx: Context, report: Report) -> dict[str, Any]:
     }
 
 
+def _synth(ctx: Context, report: Report) -> dict[str, Any]:
+    """Generate a synthetic local authority's returns for three years (the embedded default data)."""
+    from pupildata.synth import generate_demo
+
+    out = ctx.settings.home / "synth"
+    with ctx.runs.record("synth", parameters={"out": str(out)}) as run:
+        manifest = generate_demo(out, report)
+        for source in sorted({f.source for f in manifest.files}):
+            run.count(source, manifest.records(source))
+        run.output("folder", str(out))
+    years = sorted({f.year for f in manifest.files})
+    return {
+        "returns": str(out),
+        "years": f"{years[0]} to {years[-1]}" if years else "none",
+        "people": f"{manifest.people:,}",
+        "files": f"{len(manifest.files):,}",
+        "records": ", ".join(f"{s} {manifest.records(s):,}" for s in sorted({f.source for f in manifest.files})),
+    }
+
+
 def steps() -> list[Step]:
     """The pipeline, in order. Each later capability adds its step here."""
-    return [Step("stores", "Create the data home and its stores", _stores)]
+    return [
+        Step("stores", "Create the data home and its stores", _stores),
+        Step("synth", "Generate a synthetic local authority", _synth),
+    ]
 
 
 @contextmanager
@@ -59,14 +82,20 @@ def _progress(console: Console, quiet: bool) -> Iterator[Callable[[str], Report]
     if quiet:
         yield lambda _title: lambda _what, _done, _total: None
         return
-    columns = (TextColumn("{task.description:<44}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description:<40}"),
+        BarColumn(bar_width=30),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("[dim]{task.fields[what]}"),
+    )
     with Progress(*columns, console=console, transient=False) as progress:
 
         def for_step(title: str) -> Report:
-            task = progress.add_task(title, total=None)
+            task = progress.add_task(title, total=None, what="")
 
             def report(what: str, done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total or None, description=f"{title}: {what}"[:44])
+                progress.update(task, completed=done, total=total or None, what=what)
 
             return report
 
