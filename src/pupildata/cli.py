@@ -103,9 +103,11 @@ def validate(
 
 def _register_domains() -> None:
     """Domains add their commands; imported late so that `pupildata validate` stays quick."""
+    from pupildata.collect import cli as collect_cli
     from pupildata.kernel import cli as kernel_cli
 
     kernel_cli.register(app)
+    collect_cli.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -87,8 +87,16 @@ def test_inserted_event_is_named(trail: AuditTrail) -> None:
     with trail.registry.session() as session:
         second = session.query(AuditEvent).filter_by(seq=2).one()
         forged = AuditEvent(
-            seq=3, occurred_at=second.occurred_at, actor="user:mallory", action="view", object_type="pupil",
-            object_id="P1", reason="", detail="{}", prev_hash=second.hash, hash="f" * 64,
+            seq=3,
+            occurred_at=second.occurred_at,
+            actor="user:mallory",
+            action="view",
+            object_type="pupil",
+            object_id="P1",
+            reason="",
+            detail="{}",
+            prev_hash=second.hash,
+            hash="f" * 64,
         )
         session.add(forged)
     result = trail.verify()
