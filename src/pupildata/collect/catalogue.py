@@ -32,7 +32,7 @@ FIELD_CODES = {
 
 #: Whole-file outcomes: the file is refused and nothing in it is loaded.
 FILE_RULES = {
-    "FILE-EMPTY-01": "The file is empty.",
+    "FILE-EMPTY-01": "The file is empty, or holds a header but no records.",
     "FILE-TYPE-01": "The file is not a school census XML, CSV or Parquet return that can be recognised.",
     "FILE-ENC-01": "The file is not valid text in its declared encoding (UTF-8 unless it says otherwise).",
     "FILE-ENC-02": "The file looks like UTF-16 text without a byte order mark; save it as UTF-8.",

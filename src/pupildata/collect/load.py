@@ -115,6 +115,8 @@ def _load(
         _signal_loading()
         staged = _read(engine, archived, root, options, parsed)
         src = staged.source
+        if staged.records == 0:
+            raise Rejected("FILE-EMPTY-01", "The file holds no records, only its header.")
         check(engine, src)
         collection = options.collection or engine.scalar(
             f"SELECT mode(collection_name) FROM {CHECKED} WHERE collection_name IS NOT NULL"

@@ -99,7 +99,9 @@ def mirror_receipts(engine: DuckDBEngine, registry: Registry) -> int:
     """Copy to the registry every receipt it lacks, and supersessions it has not seen; returns how many."""
     with registry.session() as session:
         known = session.execute(select(func.coalesce(func.max(CollectReceipt.id), 0))).scalar_one()
-        superseded = dict(session.execute(select(CollectReceipt.id, CollectReceipt.superseded_by)).tuples().all())
+        superseded = {
+            row[0]: row[1] for row in session.execute(select(CollectReceipt.id, CollectReceipt.superseded_by))
+        }
     fresh = receipts(engine, "receipt_id > $known", {"known": known})
     changed = receipts(engine, "superseded_by IS NOT NULL AND receipt_id <= $known", {"known": known})
     with registry.session() as session:

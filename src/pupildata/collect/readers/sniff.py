@@ -24,19 +24,19 @@ def detect_format(head: bytes, size: int) -> str:
         raise Rejected("FILE-EMPTY-01", "The file is empty: it holds no records.")
     if head.startswith(b"PAR1"):
         return "parquet"
+    sample = head[:1024]
+    if not head.startswith(tuple(BOMS)) and sample.count(b"\x00") > len(sample) // 4:
+        raise Rejected(
+            "FILE-ENC-02", "The file looks like UTF-16 text without a byte order mark; save it as UTF-8 (or CSV UTF-8)."
+        )
     text = head
     for bom in BOMS:
         if text.startswith(bom):
             text = text[len(bom) :]
             break
     stripped = text.lstrip(b" \t\r\n")
-    if stripped.startswith(b"<") or stripped.startswith((b"<\x00", b"\x00<")):
+    if stripped.startswith((b"<", b"\x00<")):
         return "xml"
-    sample = head[:1024]
-    if not utf16_bom(head) and sample.count(b"\x00") > len(sample) // 4:
-        raise Rejected(
-            "FILE-ENC-02", "The file looks like UTF-16 text without a byte order mark; save it as UTF-8 (or CSV UTF-8)."
-        )
     return "csv"
 
 
@@ -76,7 +76,5 @@ def choose_source(columns: list[str], given: Source | None, formats: str) -> Sou
     assert best is not None
     present = best.match_headers(columns)
     missing = [f.label for f in best.fields if f.mandatory and f.name not in present]
-    raise Rejected(
-        "CSV-HDR-01",
-        f"This looks like a {best.title.lower()} return but the columns {', '.join(missing)} are missing.",
-    )
+    what = f"the column {missing[0]} is" if len(missing) == 1 else f"the columns {', '.join(missing)} are"
+    raise Rejected("CSV-HDR-01", f"This looks like a {best.title.lower()} return, but {what} missing.")

@@ -1,0 +1,24 @@
+"""Fixtures for collection: the hand-written returns, and a data home they have been collected into."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pupildata.collect import Options, Summary, collect
+from pupildata.kernel.context import Context
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture
+def collected(context: Context) -> Iterator[tuple[Context, Summary]]:
+    """Every fixture return collected once."""
+    yield context, collect(context, [FIXTURES], Options())
