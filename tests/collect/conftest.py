@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,6 @@ def fixtures() -> Path:
 
 
 @pytest.fixture
-def collected(context: Context) -> Iterator[tuple[Context, Summary]]:
+def collected(context: Context) -> tuple[Context, Summary]:
     """Every fixture return collected once."""
-    yield context, collect(context, [FIXTURES], Options())
+    return context, collect(context, [FIXTURES], Options())

@@ -35,7 +35,8 @@ def pupil(**values: str) -> str:
 
 
 def census(pupils: str, estab: str = "2901", declaration: str = '<?xml version="1.0" encoding="UTF-8"?>') -> str:
-    return f"{declaration}{chr(10) if declaration else ''}<Message>{HEADER.format(estab=estab)}<Pupils>{pupils}</Pupils></Message>\n"
+    prolog = declaration + "\n" if declaration else ""
+    return f"{prolog}<Message>{HEADER.format(estab=estab)}<Pupils>{pupils}</Pupils></Message>\n"
 
 
 KS_HEADER = "UPN,Surname,Forename,DOB,Gender,LAESTAB,LA,AcademicYear,KeyStage,Subject,Result\r\n"

@@ -31,11 +31,12 @@ def typed_sql(f: Field) -> str:
     return {"postcode": r.postcode_sql(raw), "upper": f"upper({text})"}.get(f.normalise, text)
 
 
-def _list(rules: list[r.Rule]) -> str:
+def _codes(rules: list[r.Rule]) -> str:
+    """SQL for the codes of the rules a record fails, comma-separated ('' when none: cheaper than a list)."""
     if not rules:
-        return "[]::VARCHAR[]"
+        return "''"
     items = ", ".join(f"CASE WHEN coalesce(({rule.predicate}), false) THEN '{rule.code}' END" for rule in rules)
-    return f"list_filter([{items}], lambda x: x IS NOT NULL)"
+    return f"concat_ws(',', {items})"
 
 
 def check(engine: DuckDBEngine, src: Source) -> None:
@@ -43,15 +44,15 @@ def check(engine: DuckDBEngine, src: Source) -> None:
     rules = rule_set(src.name)
     typed = ", ".join(f"{typed_sql(f)} AS {f.name}" for f in src.fields)
     derived = ", ".join(f"{expr} AS {name}" for rule in rules.rules for name, expr in rule.columns)
-    errors = _list([rule for rule in rules.rules if rule.severity is r.Severity.error])
-    queries = _list([rule for rule in rules.rules if rule.severity is r.Severity.query])
+    errors = _codes([rule for rule in rules.rules if rule.severity is r.Severity.error])
+    queries = _codes([rule for rule in rules.rules if rule.severity is r.Severity.query])
     engine.execute(f"DROP TABLE IF EXISTS temp.{CHECKED}")
     engine.execute(
         f"CREATE TEMP TABLE {CHECKED} AS "
         f"WITH typed AS (SELECT s.*, {typed} FROM {STAGE} s), "
         f"derived AS (SELECT t.*{', ' + derived if derived else ''} FROM typed t {' '.join(rules.joins)}) "
-        f"SELECT d.*, CASE WHEN d.reader_error IS NOT NULL THEN [d.reader_error] ELSE {errors} END AS errors, "
-        f"CASE WHEN d.reader_error IS NOT NULL THEN []::VARCHAR[] ELSE {queries} END AS queries, "
+        f"SELECT d.*, CASE WHEN d.reader_error IS NOT NULL THEN d.reader_error ELSE {errors} END AS errors, "
+        f"CASE WHEN d.reader_error IS NOT NULL THEN '' ELSE {queries} END AS queries, "
         f"CASE WHEN d.reader_error IS NULL THEN {src.collection_sql} END AS collection_name "
         f"FROM derived d",
         rules.params() or None,

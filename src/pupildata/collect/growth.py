@@ -1,11 +1,14 @@
 """Heights and weights against the British 1990 growth reference (UK90), set-at-a-time.
 
-The reference's LMS values (monthly, from 4 to 20 years, by sex) come from the ``rcpchgrowth`` package and are
-kept in the warehouse table ``collect_growth_lms``; a measurement's standard deviation score (SDS) is
+The reference's LMS values (monthly, from 4 to 20 years, by sex) come from the ``rcpchgrowth`` package
+(``lms_rows``), are shipped as ``data/uk90_lms.csv`` (so that loading does not import it) and are kept in the
+warehouse table ``collect_growth_lms``; a measurement's standard deviation score (SDS) is
 ``((x / M) ** L - 1) / (L * S)`` (``ln(x / M) / S`` when L is 0), at the child's age in whole months.
 """
 
 from __future__ import annotations
+
+from importlib import resources
 
 import pyarrow as pa
 
@@ -44,11 +47,14 @@ def install_lms(engine: DuckDBEngine) -> None:
     """Create the reference table once (it is a few hundred rows)."""
     if engine.table_exists(LMS_TABLE):
         return
-    engine.register("growth_lms_rows", lms_rows())
-    try:
-        engine.execute(f"CREATE TABLE {LMS_TABLE} AS SELECT * FROM growth_lms_rows")
-    finally:
-        engine.unregister("growth_lms_rows")
+    data = resources.files("pupildata.collect") / "data" / "uk90_lms.csv"
+    with resources.as_file(data) as path:
+        engine.execute(
+            f"CREATE TABLE {LMS_TABLE} AS SELECT * FROM read_csv($path, header = true, auto_detect = false, "
+            "columns = {'measure': 'VARCHAR', 'sex': 'VARCHAR', 'age_months': 'INTEGER', 'l': 'DOUBLE', "
+            "'m': 'DOUBLE', 's': 'DOUBLE'})",
+            {"path": str(path)},
+        )
 
 
 def growth_rule(code: str, measure: str, column: str, label: str, unit: str) -> Rule:

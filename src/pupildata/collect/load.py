@@ -148,27 +148,29 @@ def _write(engine: DuckDBEngine, src: Source, receipt: Receipt) -> Receipt:
     fields = ", ".join(src.names)
     engine.execute(
         f"INSERT INTO {src.table} (receipt_id, record_index, collection, sender, {fields}, queries) "
-        f"SELECT $rid, record_index, $collection, $sender, {fields}, queries FROM {CHECKED} WHERE len(errors) = 0",
+        f"SELECT $rid, record_index, $collection, $sender, {fields}, "
+        f"CASE WHEN queries <> '' THEN string_split(queries, ',') END FROM {CHECKED} WHERE errors = ''",
         ids,
     )
     raw = ", ".join(f"'{name}', r_{name}" for name in src.names)
     engine.execute(
         f"INSERT INTO {QUARANTINE} (receipt_id, record_index, source, errors, record, raw_line) "
-        f"SELECT $rid, record_index, $source, errors, CASE WHEN reader_error IS NULL THEN json_object({raw}) END, "
-        f"raw_line FROM {CHECKED} WHERE len(errors) > 0",
+        f"SELECT $rid, record_index, $source, string_split(errors, ','), "
+        f"CASE WHEN reader_error IS NULL THEN json_object({raw}) END, raw_line FROM {CHECKED} WHERE errors <> ''",
         {"rid": receipt.receipt_id, "source": src.name},
     )
     value = "CASE r.field " + " ".join(f"WHEN '{n}' THEN c.r_{n}" for n in src.names) + " ELSE c.raw_line END"
     engine.execute(
         f"INSERT INTO {ISSUE} (receipt_id, record_index, rule_code, severity, field, value) "
         f"SELECT $rid, c.record_index, c.code, r.severity, r.field, {value} "
-        f"FROM (SELECT *, unnest(errors || queries) AS code FROM {CHECKED} WHERE len(errors) + len(queries) > 0) c "
+        f"FROM (SELECT *, unnest(string_split(concat_ws(',', nullif(errors, ''), nullif(queries, '')), ',')) AS code "
+        f"FROM {CHECKED} WHERE errors <> '' OR queries <> '') c "
         f"JOIN {RULE} r ON r.code = c.code",
         {"rid": receipt.receipt_id},
     )
     counts = engine.fetchone(
-        "SELECT count(*), count(*) FILTER (WHERE len(errors) = 0), count(*) FILTER (WHERE len(errors) > 0), "
-        f"count(*) FILTER (WHERE len(errors) = 0 AND len(queries) > 0) FROM {CHECKED}"
+        "SELECT count(*), count(*) FILTER (WHERE errors = ''), count(*) FILTER (WHERE errors <> ''), "
+        f"count(*) FILTER (WHERE errors = '' AND queries <> '') FROM {CHECKED}"
     )
     assert counts is not None
     records, accepted, quarantined, queried = (int(n) for n in counts)

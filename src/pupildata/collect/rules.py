@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pupildata.kernel.identifiers import UPN_LETTERS, sql_uln_is_valid, sql_upn_is_valid
+from pupildata.kernel.identifiers import UPN_LETTERS, sql_uln_is_valid
 
 
 class Severity(StrEnum):
@@ -91,6 +91,26 @@ def max_length(code: str, name: str, label: str, limit: int) -> Rule:
     )
 
 
+def upn_valid_sql(column: str) -> str:
+    """SQL true when an upper-cased, trimmed UPN column holds a valid UPN (as ``check_upn``).
+
+    The kernel's expression also trims and upper-cases, character by character; on values already normalised this
+    one reads the eleven digits as one number and takes them apart arithmetically, which is several times faster.
+    """
+    digits = f"TRY_CAST(substr({column}, 2, 11) AS BIGINT)"
+    weighted = " + ".join(f"{i} * (({digits} // {10 ** (12 - i)}) % 10)" for i in range(2, 13))
+    last = f"substr({column}, 13, 1)"
+    last_value = (
+        f"CASE WHEN {last} BETWEEN '0' AND '9' THEN ascii({last}) - 48 ELSE strpos('{UPN_LETTERS}', {last}) - 1 END"
+    )
+    return (
+        f"(length({column}) = 13 AND ltrim(substr({column}, 2, 11), '0123456789') = '' "
+        f"AND contains('{UPN_LETTERS}', substr({column}, 1, 1)) "
+        f"AND ({last} BETWEEN '0' AND '9' OR contains('{UPN_LETTERS}', {last})) "
+        f"AND substr({column}, 1, 1) = substr('{UPN_LETTERS}', (({weighted} + 13 * ({last_value})) % 23) + 1, 1))"
+    )
+
+
 def upn_check(code: str, name: str, label: str = "UPN", severity: Severity = Severity.error) -> Rule:
     return Rule(
         code,
@@ -98,7 +118,7 @@ def upn_check(code: str, name: str, label: str = "UPN", severity: Severity = Sev
         name,
         f"{label} '{{value}}' is not a valid UPN (a letter, 11 digits, then a digit or letter, with the right check "
         "letter); check it against the pupil's records.",
-        predicate=f"{name} IS NOT NULL AND NOT {sql_upn_is_valid(name)}",
+        predicate=f"{name} IS NOT NULL AND NOT coalesce({upn_valid_sql(name)}, false)",
     )
 
 
@@ -179,10 +199,10 @@ def postcode_sql(raw: str) -> str:
 
 
 def date_sql(raw: str) -> str:
+    """A date sent as YYYY-MM-DD (the census standard) or DD/MM/YYYY (as spreadsheets write it)."""
     text = f"trim({raw})"
     return (
-        f"CASE WHEN regexp_full_match({text}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
-        f"THEN try_strptime({text}, '%Y-%m-%d')::DATE "
+        f"CASE WHEN length({text}) = 10 AND substr({text}, 5, 1) = '-' THEN TRY_CAST({text} AS DATE) "
         f"WHEN regexp_full_match({text}, '[0-9]{{1,2}}/[0-9]{{1,2}}/[0-9]{{4}}') "
         f"THEN try_strptime({text}, '%d/%m/%Y')::DATE END"
     )

@@ -91,6 +91,7 @@ def collect(ctx: Context, paths: list[Path], options: Options, progress: Progres
     if not files:
         raise UsageError("There are no files to collect under the paths given.")
     engine = ctx.warehouse
+    engine.execute("SET enable_progress_bar = false")
     ensure_tables(engine)
     mirror_receipts(engine, ctx.registry)  # anything committed before an earlier crash
     summary = Summary()
