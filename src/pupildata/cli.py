@@ -105,8 +105,10 @@ def _register_domains() -> None:
     """Domains add their commands; imported late so that `pupildata validate` stays quick."""
     from pupildata.collect import cli as collect_cli
     from pupildata.kernel import cli as kernel_cli
+    from pupildata.synth import cli as synth_cli
 
     kernel_cli.register(app)
+    synth_cli.register(app)
     collect_cli.register(app)
 
 
