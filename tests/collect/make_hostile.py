@@ -22,10 +22,10 @@ HEADER = (
     "<Source><LEA>874</LEA><Estab>{estab}</Estab><SchoolName>Hostile School</SchoolName></Source></Header>"
 )
 GOOD_PUPIL = (
-    "<PupilOnRoll><UPN>Z874200103001</UPN><Surname>{surname}</Surname><Forename>John</Forename>"
-    "<DOB>{dob}</DOB><Gender>{gender}</Gender><Ethnicity>{ethnicity}</Ethnicity><FirstLanguage>ENG</FirstLanguage>"
+    "<Pupil><UPN>Z874200103001</UPN><Surname>{surname}</Surname><Forename>John</Forename>"
+    "<DOB>{dob}</DOB><Gender>{gender}</Gender><Ethnicity>{ethnicity}</Ethnicity><Language>ENG</Language>"
     "<FSMeligible>0</FSMeligible><SENprovision>{sen}</SENprovision><NCyearActual>{nc}</NCyearActual>"
-    "<PostCode>PE1 1AA</PostCode></PupilOnRoll>"
+    "<Address><PostCode>PE1 1AA</PostCode></Address></Pupil>"
 )
 
 
@@ -36,12 +36,12 @@ def pupil(**values: str) -> str:
 
 def census(pupils: str, estab: str = "2901", declaration: str = '<?xml version="1.0" encoding="UTF-8"?>') -> str:
     prolog = declaration + "\n" if declaration else ""
-    return f"{prolog}<Message>{HEADER.format(estab=estab)}<Pupils>{pupils}</Pupils></Message>\n"
+    return f"{prolog}<SchoolCensus>{HEADER.format(estab=estab)}<Pupils>{pupils}</Pupils></SchoolCensus>\n"
 
 
-KS_HEADER = "UPN,Surname,Forename,DOB,Gender,LAESTAB,LA,AcademicYear,KeyStage,Subject,Result\r\n"
-KS_ROW = "C874400198001,Adams,Zoe,1997-10-01,F,8742001,874,2008/09,2,ENG,4\r\n"
-SURVEY_HEADER = "Agency,CaseID,Wave,UPN,Surname,Forename,DOB,Gender,Postcode,InterviewDate\n"
+KS_HEADER = "UPN,Surname,Forenames,DOB,Gender,LAEstab,URN,EnglishLevel,MathsLevel,ScienceLevel\r\n"
+KS_ROW = "C874400198001,Adams,Zoe,01/10/1997,F,8742001,172001,4,5,4\r\n"
+SURVEY_HEADER = "RespondentID,Wave,InterviewDate,FirstName,LastName,DOB,Gender,Postcode,MainActivity\n"
 
 
 def write(name: str, data: str | bytes) -> None:
@@ -53,18 +53,18 @@ def write(name: str, data: str | bytes) -> None:
 def xml_cases() -> None:
     write(
         "xxe_external_entity.xml",
-        '<?xml version="1.0"?>\n<!DOCTYPE Message [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+        '<?xml version="1.0"?>\n<!DOCTYPE SchoolCensus [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
         + census(pupil(surname="&xxe;"), declaration=""),
     )
     chain = "".join(f'<!ENTITY l{i} "{("&l" + str(i - 1) + ";") * 10}">' for i in range(1, 10))
     write(
         "billion_laughs.xml",
-        f'<?xml version="1.0"?>\n<!DOCTYPE Message [<!ENTITY l0 "lol">{chain}]>\n'
+        f'<?xml version="1.0"?>\n<!DOCTYPE SchoolCensus [<!ENTITY l0 "lol">{chain}]>\n'
         + census(pupil(surname="&l9;"), declaration=""),
     )
     write(
         "external_dtd.xml",
-        '<?xml version="1.0"?>\n<!DOCTYPE Message SYSTEM "http://example.invalid/census.dtd">\n'
+        '<?xml version="1.0"?>\n<!DOCTYPE SchoolCensus SYSTEM "http://example.invalid/census.dtd">\n'
         + census(pupil(), declaration=""),
     )
     write("malformed.xml", census(pupil()).replace("</Surname>", "</Surnam>", 1))
@@ -82,7 +82,9 @@ def xml_cases() -> None:
         "formula_injection.xml",
         census(pupil(surname="=cmd|' /C calc'!A0", ethnicity='=HYPERLINK("http://x.invalid","x")'), estab="2905"),
     )
-    write("missing_header.xml", '<?xml version="1.0"?>\n<Message><Pupils>' + pupil() + "</Pupils></Message>\n")
+    write(
+        "missing_header.xml", '<?xml version="1.0"?>\n<SchoolCensus><Pupils>' + pupil() + "</Pupils></SchoolCensus>\n"
+    )
     write("no_pupils.xml", census("", estab="2906"))
     write(
         "comments_and_pis.xml",
@@ -106,44 +108,46 @@ def csv_cases() -> None:
     write("whitespace_only.csv", "\n \r\n\t\n")
     write("only_header.csv", KS_HEADER)
     write("no_header.csv", KS_ROW * 2)
-    write("missing_column.csv", KS_HEADER.replace(",Result", "") + KS_ROW.replace(",4\r\n", "\r\n"))
+    write("missing_column.csv", KS_HEADER.replace("Surname,", "") + KS_ROW.replace("Adams,", ""))
     write("extra_columns.csv", KS_HEADER.replace("\r\n", ",Notes\r\n") + KS_ROW.replace("\r\n", ",hello\r\n"))
     write("ragged_rows.csv", KS_HEADER + KS_ROW + "C874400198001,Adams\r\n" + KS_ROW.replace("\r\n", ",x,y\r\n"))
-    write("duplicate_header.csv", KS_HEADER.replace("Forename", "Surname") + KS_ROW)
-    write("bom_crlf.csv", "\ufeff" + KS_HEADER + KS_ROW.replace("ENG", "MAT"))
+    write("duplicate_header.csv", KS_HEADER.replace("Forenames", "Surname") + KS_ROW)
+    write("bom_crlf.csv", "\ufeff" + KS_HEADER + KS_ROW)
     write(
         "quotes_in_names.csv",
-        SURVEY_HEADER + 'NatCen,Q1,1,,"O""Brien, Jr","Mary\nAnn",1996-01-01,F,PE1 1AA,2009-05-01\n',
+        SURVEY_HEADER + 'Q1,1,20090501,"Mary\nAnn","O""Brien, Jr",19960101,Female,PE1 1AA,At school\n',
     )
     write(
         "windows1252_undeclared.csv",
-        (SURVEY_HEADER + "NatCen,W1,1,,Zoë,Ann,1996-01-01,F,,2009-05-01\n").encode("cp1252"),
+        (SURVEY_HEADER + "W1,1,20090501,Ann,Zoë,19960101,Female,,At school\n").encode("cp1252"),
     )
-    write("utf16_with_bom.csv", (SURVEY_HEADER + "NatCen,U1,1,,Lee,Ann,1996-01-01,F,,2009-05-01\n").encode("utf-16"))
-    write("utf16_no_bom.csv", (SURVEY_HEADER + "NatCen,U2,1,,Lee,Ann,1996-01-01,F,,2009-05-01\n").encode("utf-16-le"))
-    write("embedded_nul.csv", KS_HEADER + KS_ROW.replace("ENG", "EN\x00G"))
+    write("utf16_with_bom.csv", (SURVEY_HEADER + "U1,1,20090501,Ann,Lee,19960101,Female,,At school\n").encode("utf-16"))
+    write(
+        "utf16_no_bom.csv", (SURVEY_HEADER + "U2,1,20090501,Ann,Lee,19960101,Female,,At school\n").encode("utf-16-le")
+    )
+    write("embedded_nul.csv", KS_HEADER + KS_ROW.replace(",4,5,4", ",4\x00,5,4"))
     write(
         "formula_injection.csv",
         SURVEY_HEADER
-        + "NatCen,=cmd|' /C calc'!A0,1,,@SUM(A1),-2+3,1996-01-01,F,PE1 1AA,2009-05-01\n"
-        + "NatCen,=cmd|' /C calc'!A0,1,,+Lee,\tAnn,1996-01-01,F,PE1 1AA,2009-05-01\n",
+        + "=cmd|' /C calc'!A0,1,20090501,-2+3,@SUM(A1),19960101,Female,PE1 1AA,At school\n"
+        + "=cmd|' /C calc'!A0,1,20090501,\tAnn,+Lee,19960101,Female,PE1 1AA,At school\n",
     )
     rng = random.Random(7)
     write("binary_junk.csv", bytes(rng.randrange(256) for _ in range(4096)))
     write(
         "impossible_heights.csv",
-        "PCT,LAESTAB,UPN,Surname,Forename,DOB,Gender,Postcode,NCYear,MeasurementDate,HeightCm,WeightKg\n"
-        "5PN,8742001,,Tall,Tim,2004-03-15,M,PE1 1AA,R,2009-03-01,180.0,18.0\n"
-        "5PN,8742001,,Light,Liz,1998-05-05,F,PE1 1AA,6,2009-03-01,140.0,2.5\n"
-        "5PN,8742001,,Neg,Ned,1998-05-05,M,PE1 1AA,6,2009-03-01,-140.0,38.0\n",
+        "NHS_PCT,SchoolURN,Surname,Forename,DOB,Sex,Postcode,DateOfMeasurement,HeightCm,WeightKg\n"
+        "PCT874,172001,Tall,Tim,15/03/2004,1,PE1 1AA,01/03/2009,180.0,18.0\n"
+        "PCT874,172001,Light,Liz,05/05/1998,2,PE1 1AA,01/03/2009,140.0,2.5\n"
+        "PCT874,172001,Neg,Ned,05/05/1998,1,PE1 1AA,01/03/2009,-140.0,38.0\n",
     )
     write(
         "bad_dates.csv",
-        "UKPRN,LearnRefNumber,ULN,Surname,Forename,DOB,Gender,Postcode,AcademicYear,LearnStartDate,LearnAimRef\n"
-        "10001234,D1,,Day,Ann,2009-02-30,F,PE1 1AA,2008/09,2008-09-01,\n"
-        "10001234,D2,,Day,Bob,31/13/1992,M,PE1 1AA,2008/09,tomorrow,\n",
+        "ULN,FamilyName,GivenNames,DateOfBirth,Sex,Postcode,UKPRN,ProviderName,LearnStartDate,LearningAimLevel\n"
+        ",Day,Ann,2009-02-30,F,PE1 1AA,10001234,College,2008-09-01,Level 2\n"
+        ",Day,Bob,31/13/1992,M,PE1 1AA,10001234,College,tomorrow,Level 2\n",
     )
-    write("name with 'quote' and space.csv", SURVEY_HEADER + "NatCen,N1,1,,Lee,Ann,1996-01-01,F,,2009-05-01\n")
+    write("name with 'quote' and space.csv", SURVEY_HEADER + "N1,1,20090501,Ann,Lee,19960101,Female,,At school\n")
 
 
 def parquet_cases() -> None:
@@ -155,9 +159,9 @@ def parquet_cases() -> None:
 
 
 def mixed_directory() -> None:
-    write("mixed_directory/good_ks.csv", KS_HEADER + KS_ROW.replace("ENG", "SCI"))
+    write("mixed_directory/good_ks.csv", KS_HEADER + KS_ROW.replace("Adams", "Abbot"))
     write("mixed_directory/bad_empty.csv", b"")
-    write("mixed_directory/bad_xml.xml", "<Message><Header>")
+    write("mixed_directory/bad_xml.xml", "<SchoolCensus><Header>")
     write("mixed_directory/good_census.xml", census(pupil(), estab="2916"))
 
 

@@ -33,10 +33,10 @@ def test_every_source_is_recognised_and_counted(collected: tuple[Context, Summar
     assert got == {
         "census_8742001.xml": ("census", "partly accepted", 8, 3, 5, 2),
         "census_8744001.xml": ("census", "accepted", 3, 3, 0, 0),
-        "ilr_10001234.csv": ("ilr", "partly accepted", 3, 2, 1, 0),
-        "ks_874.csv": ("ks", "partly accepted", 7, 4, 3, 1),
-        "ncmp_5PN.csv": ("ncmp", "partly accepted", 5, 3, 2, 0),
-        "survey_wave3.csv": ("survey", "partly accepted", 4, 2, 2, 0),
+        "learners.csv": ("ilr", "partly accepted", 3, 2, 1, 1),
+        "ks2.csv": ("ks", "partly accepted", 7, 4, 3, 1),
+        "ncmp_PCT874.csv": ("ncmp", "partly accepted", 5, 3, 2, 0),
+        "responses.csv": ("survey", "partly accepted", 4, 1, 3, 0),
     }
     assert not summary.ok
 
@@ -53,11 +53,16 @@ def test_failing_records_carry_the_right_rule_codes(collected: tuple[Context, Su
         7: ["CEN-NCY-08"],
         8: ["CEN-PC-07"],
     }
-    assert _codes(ctx, receipts["ks_874.csv"].receipt_id) == {3: ["KS-RES-03"], 5: ["KS-UPN-05"], 6: ["KS-UPN-06"],
-                                                               7: ["KS-UPN-06"]}  # fmt: skip
-    assert _codes(ctx, receipts["ncmp_5PN.csv"].receipt_id) == {3: ["NCMP-HGT-07"], 4: ["NCMP-WGT-02"]}
-    assert _codes(ctx, receipts["ilr_10001234.csv"].receipt_id) == {2: ["ILR-ULN-05"]}
-    assert _codes(ctx, receipts["survey_wave3.csv"].receipt_id) == {2: ["SUR-CAS-06"], 3: ["SUR-CAS-06"]}
+    assert _codes(ctx, receipts["ks2.csv"].receipt_id) == {2: ["KS-ENG-03"], 4: ["KS-UPN-05"], 5: ["KS-UPN-06"],
+                                                            6: ["KS-UPN-06"]}  # fmt: skip
+    assert _codes(ctx, receipts["ncmp_PCT874.csv"].receipt_id) == {3: ["NCMP-HGT-07"], 4: ["NCMP-WGT-02"]}
+    assert _codes(ctx, receipts["learners.csv"].receipt_id) == {2: ["ILR-ULN-05"], 3: ["ILR-PC-07"]}
+    assert _codes(ctx, receipts["responses.csv"].receipt_id) == {2: ["SUR-CAS-06"], 3: ["SUR-CAS-06"],
+                                                                 4: ["SUR-HWK-02"]}  # fmt: skip
+    collections = {r.file_name: (r.collection, r.sender) for r in summary.receipts}
+    assert collections["ks2.csv"] == ("ks2-2008-09", "assessment body")
+    assert collections["ncmp_PCT874.csv"] == ("ncmp-2008-09", "PCT874")
+    assert collections["responses.csv"] == ("survey-2008-09-wave-3", "survey agency")
 
 
 def test_accepted_records_are_typed_normalised_and_traceable(collected: tuple[Context, Summary]) -> None:
@@ -98,7 +103,7 @@ def test_every_file_is_archived_unchanged(collected: tuple[Context, Summary]) ->
 def test_an_identical_file_is_not_loaded_twice(collected: tuple[Context, Summary]) -> None:
     ctx, _summary = collected
     before = ctx.warehouse.scalar("SELECT count(*) FROM collect_ks")
-    again = collect(ctx, [FIXTURES / "ks_874.csv"], Options())
+    again = collect(ctx, [FIXTURES / "ks2.csv"], Options())
     (receipt,) = again.receipts
     assert receipt.status == "duplicate"
     assert receipt.duplicate_of is not None
@@ -148,7 +153,7 @@ def test_a_run_and_an_audit_event_record_the_collection(collected: tuple[Context
     assert run is not None
     assert run.status == "succeeded"
     assert run.counts["files"] == 6
-    assert run.counts["quarantined"] == 13
+    assert run.counts["quarantined"] == 14
     assert ctx.audit.events(object_id=str(run.id))[0].action == "collect.run"
 
 
@@ -158,15 +163,14 @@ def test_a_source_can_be_given_and_a_parquet_bulk_load_is_read(context: Context,
 
     path = tmp_path / "learners.parquet"
     table = pa.table({
-        "UKPRN": ["10005555", "10005555"], "LearnRefNumber": ["A1", "A2"], "ULN": ["1234567899", "1234567890"],
-        "Surname": ["Roe", "Doe"], "Forename": ["Ann", "Bo"], "DOB": ["1992-01-01", "1992-02-02"],
-        "Gender": ["F", "M"], "Postcode": ["PE1 1AA", "PE1 1AA"], "AcademicYear": ["2008/09", "2008/09"],
-        "LearnStartDate": ["2008-09-01", "2008-09-01"], "LearnAimRef": [None, None],
+        "UKPRN": ["10005555", "10005555"], "ULN": ["1234567899", "1234567890"],
+        "FamilyName": ["Roe", "Doe"], "GivenNames": ["Ann", "Bo"], "DateOfBirth": ["1992-01-01", "1992-02-02"],
+        "Sex": ["F", "M"], "Postcode": ["PE1 1AA", "PE1 1AA"], "LearnStartDate": ["2008-09-01", "2008-09-01"],
     })  # fmt: skip
     pq.write_table(table, path)
     (receipt,) = collect(context, [path], Options()).receipts
     assert (receipt.source, receipt.format, receipt.accepted, receipt.quarantined) == ("ilr", "parquet", 1, 1)
-    shutil.copy(FIXTURES / "ilr_10001234.csv", tmp_path / "plain.csv")
+    shutil.copy(FIXTURES / "learners.csv", tmp_path / "plain.csv")
     from pupildata.collect.schemas import SOURCES
 
     (given,) = collect(context, [tmp_path / "plain.csv"], Options(source=SOURCES["ilr"])).receipts

@@ -56,7 +56,7 @@ EXPECTED: dict[str, tuple[str, str | None, set[str]]] = {
     "windows1252_undeclared.csv": ("rejected", "FILE-ENC-01", set()),
     "utf16_with_bom.csv": ("accepted", None, set()),
     "utf16_no_bom.csv": ("rejected", "FILE-ENC-02", set()),
-    "embedded_nul.csv": ("quarantined", None, {"KS-SUB-03"}),
+    "embedded_nul.csv": ("quarantined", None, {"KS-ENG-03"}),
     "formula_injection.csv": ("quarantined", None, {"SUR-CAS-06"}),
     "binary_junk.csv": ("rejected", "FILE-ENC-01", set()),
     "impossible_heights.csv": ("quarantined", None, {"NCMP-HGT-07", "NCMP-WGT-07"}),
@@ -132,8 +132,8 @@ def test_text_is_decoded_as_declared_and_stored_as_sent(corpus: tuple[Context, d
                  "quotes_in_names.csv") == 'O"BRIEN, JR|MARY\nANN'  # fmt: skip
     assert value("SELECT length(record->>'surname') FROM collect_quarantine WHERE receipt_id = ?",
                  "huge_field.xml") == 1_048_576  # fmt: skip
-    assert value("SELECT record->>'subject' FROM collect_quarantine WHERE receipt_id = ?",
-                 "embedded_nul.csv") == "EN\x00G"  # fmt: skip
+    assert value("SELECT record->>'english' FROM collect_quarantine WHERE receipt_id = ?",
+                 "embedded_nul.csv") == "4\x00"  # fmt: skip
     assert value("SELECT record->>'case_id' FROM collect_quarantine WHERE receipt_id = ? LIMIT 1",
                  "formula_injection.csv") == "=cmd|' /C calc'!A0"  # fmt: skip
 
@@ -146,7 +146,7 @@ def test_reports_escape_formulas_nuls_and_huge_values(corpus: tuple[Context, dic
     xml = issue_rows(ctx.warehouse, receipts["formula_injection.xml"])
     assert xml[0]["value"].startswith("'=HYPERLINK")
     nul = issue_rows(ctx.warehouse, receipts["embedded_nul.csv"])
-    assert nul[0]["value"] == "EN\\x00G"
+    assert nul[0]["value"] == "4\\x00"
     assert "\x00" not in report_csv(ctx.warehouse, receipts["embedded_nul.csv"])
     huge = issue_rows(ctx.warehouse, receipts["huge_field.xml"])
     assert len(huge[0]["value"]) < 1100

@@ -26,9 +26,9 @@ TABLES = ("collect_receipt", "collect_ks", "collect_census", "collect_quarantine
 def _big_ks_file(path: Path) -> None:
     with duckdb.connect() as con:
         con.execute(
-            "COPY (SELECT 'C874400198001' AS UPN, 'Surname' || i AS Surname, 'Ann' AS Forename, '1997-10-01' AS DOB, "
-            "'F' AS Gender, '8742001' AS LAESTAB, '874' AS LA, '2008/09' AS AcademicYear, '2' AS KeyStage, "
-            "'ENG' AS Subject, CASE WHEN i % 7 = 0 THEN 'X' ELSE '4' END AS Result FROM range($n) t(i)) "
+            "COPY (SELECT 'C874400198001' AS UPN, 'Surname' || i AS Surname, 'Ann' AS Forenames, '01/10/1997' AS DOB, "
+            "'F' AS Gender, '8742001' AS LAEstab, '172001' AS URN, CASE WHEN i % 7 = 0 THEN 'X' ELSE '4' END AS "
+            "EnglishLevel, '4' AS MathsLevel, '5' AS ScienceLevel FROM range($n) t(i)) "
             "TO '" + str(path).replace("'", "''") + "' (HEADER, DELIMITER ',')",
             {"n": ROWS},
         )

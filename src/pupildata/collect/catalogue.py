@@ -27,7 +27,10 @@ FIELD_CODES = {
     "la_code": "LA", "academic_year": "AY", "key_stage": "KS", "subject": "SUB", "result": "RES",
     "pct_code": "PCT", "measurement_date": "MDT", "height_cm": "HGT", "weight_kg": "WGT", "ukprn": "PRN",
     "learner_ref": "LRN", "uln": "ULN", "start_date": "SDT", "aim": "AIM", "agency": "AGY", "case_id": "CAS",
-    "wave": "WAV", "interview_date": "IDT",
+    "wave": "WAV", "interview_date": "IDT", "former_surname": "FSN", "entry_date": "ENT", "urn": "URN",
+    "reading": "REA", "writing": "WRI", "english": "ENG", "maths": "MAT", "science": "SCI",
+    "gcse_passes_a_c": "GCS", "five_acem": "FAC", "school_urn": "URN", "provider_name": "PRV", "aim_level": "AIM",
+    "main_activity": "ACT", "likes_school": "LIK", "plans_higher_education": "PHE", "homework_hours": "HWK",
 }  # fmt: skip
 
 #: Whole-file outcomes: the file is refused and nothing in it is loaded.
@@ -129,31 +132,37 @@ def _census(src: Source) -> list[r.Rule]:
 
 
 def _ks(src: Source) -> list[r.Rule]:
-    by_stage = " ".join(
-        f"WHEN '{stage}' THEN list_contains($ks{stage}_results, result)" for stage in ("1", "2", "3", "4")
-    )
-    return [
+    sets = (("1", "ks1_level"), ("2", "ks2_level"), ("3", "ks3_level"), ("4", "ks4_grade"))
+    params = tuple((f"ks{stage}_results", list(_code_set(name))) for stage, name in sets)
+    found = [
         r.upn_check(_code(src, "upn", 5), "upn", severity=Severity.query),
-        r.duplicate(_code(src, "upn", 6), src.duplicate_key, "UPN, key stage and subject"),
-        r.Rule(
-            _code(src, "result", 3),
-            Severity.error,
-            "result",
-            "Result '{value}' is not a level or grade of this key stage.",
-            params=tuple(
-                (f"ks{stage}_results", list(_code_set(name)))
-                for stage, name in (("1", "ks1_level"), ("2", "ks2_level"), ("3", "ks3_level"), ("4", "ks4_grade"))
-            ),
-            predicate=f"result IS NOT NULL AND NOT coalesce(CASE key_stage {by_stage} END, true)",
+        r.duplicate(_code(src, "upn", 6), ("upn",), "UPN"),
+        r.date_between(
+            _code(src, "dob", 7),
+            "dob",
+            "Date of birth",
+            low="DATE '1985-09-01'",
+            high="current_date",
+            why="in the future or before 1985",
         ),
-        _dob_range(src, "make_date(TRY_CAST(left(academic_year, 4) AS INTEGER) + 1, 8, 31)", 21, 4),
     ]
+    for name in ("reading", "writing", "english", "maths", "science"):
+        by_stage = " ".join(f"WHEN '{stage}' THEN list_contains($ks{stage}_results, {name})" for stage, _ in sets)
+        found.append(
+            r.Rule(
+                _code(src, name, 3),
+                Severity.error,
+                name,
+                f"{src.field(name).label} '{{value}}' is not a level or grade of this key stage.",
+                params=params,
+                predicate=f"{name} IS NOT NULL AND NOT coalesce(CASE key_stage {by_stage} END, true)",
+            )
+        )
+    return found
 
 
 def _ncmp(src: Source) -> list[r.Rule]:
-    year_start = "(year(measurement_date) - CASE WHEN month(measurement_date) < 9 THEN 1 ELSE 0 END)"
     return [
-        r.upn_check(_code(src, "upn", 5), "upn", severity=Severity.query),
         r.duplicate(_code(src, "surname", 6), src.duplicate_key, "The same child measured on the same day"),
         _dob_range(src, "coalesce(measurement_date, current_date)", 13, 3),
         r.date_between(
@@ -164,7 +173,6 @@ def _ncmp(src: Source) -> list[r.Rule]:
             high="current_date",
             why="in the future or before the programme began (September 2005)",
         ),
-        *_nc_year_for_age(src, year_start),
         growth_rule(_code(src, "height_cm", 7), "height", "height_cm", "Height", "cm"),
         growth_rule(_code(src, "weight_kg", 7), "weight", "weight_kg", "Weight", "kg"),
         r.postcode_format(_code(src, "postcode", 7), "postcode"),
@@ -174,7 +182,7 @@ def _ncmp(src: Source) -> list[r.Rule]:
 def _ilr(src: Source) -> list[r.Rule]:
     return [
         r.uln_check(_code(src, "uln", 5), "uln"),
-        r.duplicate(_code(src, "learner_ref", 6), ("learner_ref",), "Learner reference"),
+        r.duplicate(_code(src, "uln", 6), ("uln", "ukprn"), "ULN"),
         _dob_range(src, "coalesce(start_date, current_date)", 30, 13),
         r.postcode_format(_code(src, "postcode", 7), "postcode"),
     ]
@@ -182,8 +190,7 @@ def _ilr(src: Source) -> list[r.Rule]:
 
 def _survey(src: Source) -> list[r.Rule]:
     return [
-        r.upn_check(_code(src, "upn", 5), "upn", severity=Severity.query),
-        r.duplicate(_code(src, "case_id", 6), src.duplicate_key, "Case and wave"),
+        r.duplicate(_code(src, "case_id", 6), src.duplicate_key, "Respondent and wave"),
         _dob_range(src, "coalesce(interview_date, current_date)", 25, 10),
         r.postcode_format(_code(src, "postcode", 7), "postcode"),
     ]

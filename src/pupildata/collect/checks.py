@@ -28,7 +28,8 @@ def typed_sql(f: Field) -> str:
     }
     if f.kind in by_kind:
         return by_kind[f.kind]
-    return {"postcode": r.postcode_sql(raw), "upper": f"upper({text})"}.get(f.normalise, text)
+    sex = f"CASE upper({text}) WHEN '1' THEN 'M' WHEN '2' THEN 'F' WHEN 'MALE' THEN 'M' WHEN 'FEMALE' THEN 'F' ELSE upper({text}) END"
+    return {"postcode": r.postcode_sql(raw), "upper": f"upper({text})", "sex": sex}.get(f.normalise, text)
 
 
 def _codes(rules: list[r.Rule]) -> str:
@@ -52,8 +53,7 @@ def check(engine: DuckDBEngine, src: Source) -> None:
         f"WITH typed AS (SELECT s.*, {typed} FROM {STAGE} s), "
         f"derived AS (SELECT t.*{', ' + derived if derived else ''} FROM typed t {' '.join(rules.joins)}) "
         f"SELECT d.*, CASE WHEN d.reader_error IS NOT NULL THEN d.reader_error ELSE {errors} END AS errors, "
-        f"CASE WHEN d.reader_error IS NOT NULL THEN '' ELSE {queries} END AS queries, "
-        f"CASE WHEN d.reader_error IS NULL THEN {src.collection_sql} END AS collection_name "
+        f"CASE WHEN d.reader_error IS NOT NULL THEN '' ELSE {queries} END AS queries "
         f"FROM derived d",
         rules.params() or None,
     )

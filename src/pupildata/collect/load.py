@@ -119,28 +119,38 @@ def _load(
             raise Rejected("FILE-EMPTY-01", "The file holds no records, only its header.")
         check(engine, src)
         collection = options.collection or engine.scalar(
-            f"SELECT mode(collection_name) FROM {CHECKED} WHERE collection_name IS NOT NULL"
+            f"SELECT {src.collection_sql} FROM {CHECKED} WHERE reader_error IS NULL"
         )
         if not collection:
             raise Rejected(
                 "FILE-COL-01", "The collection this file belongs to cannot be told from it; give --collection."
             )
-        sender = engine.scalar(
-            f"SELECT left(string_agg(DISTINCT {src.sender_field}, ',' ORDER BY {src.sender_field}), 200) FROM {CHECKED}"
-        )
+        sender = src.default_sender or None
+        if src.sender_field:
+            sender = engine.scalar(
+                f"SELECT left(string_agg(DISTINCT {src.sender_field}, ',' ORDER BY {src.sender_field}), 200) "
+                f"FROM {CHECKED}"
+            )
         receipt = base.but(
             receipt_id=next_receipt_id(engine),
             source=src.name,
             format=staged.format,
             collection=str(collection),
             sender=str(sender or "unknown"),
-            sender_name=staged.header.get("school_name"),
+            sender_name=staged.header.get("school_name") or _provider(engine, src),
             notes=" ".join(staged.notes) or None,
         )
         receipt = _write(engine, src, receipt)
         drop_checked(engine)
         drop_stage(engine)
     return receipt
+
+
+def _provider(engine: DuckDBEngine, src: Source) -> str | None:
+    if "provider_name" not in src.names:
+        return None
+    value = engine.scalar(f"SELECT left(string_agg(DISTINCT provider_name, ', '), 200) FROM {CHECKED}")
+    return str(value) if value else None
 
 
 def _write(engine: DuckDBEngine, src: Source, receipt: Receipt) -> Receipt:

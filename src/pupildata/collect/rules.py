@@ -199,12 +199,13 @@ def postcode_sql(raw: str) -> str:
 
 
 def date_sql(raw: str) -> str:
-    """A date sent as YYYY-MM-DD (the census standard) or DD/MM/YYYY (as spreadsheets write it)."""
+    """A date sent as YYYY-MM-DD (the census standard), DD/MM/YYYY (as spreadsheets write it) or YYYYMMDD."""
     text = f"trim({raw})"
     return (
         f"CASE WHEN length({text}) = 10 AND substr({text}, 5, 1) = '-' THEN TRY_CAST({text} AS DATE) "
         f"WHEN regexp_full_match({text}, '[0-9]{{1,2}}/[0-9]{{1,2}}/[0-9]{{4}}') "
-        f"THEN try_strptime({text}, '%d/%m/%Y')::DATE END"
+        f"THEN try_strptime({text}, '%d/%m/%Y')::DATE "
+        f"WHEN regexp_full_match({text}, '[0-9]{{8}}') THEN try_strptime({text}, '%Y%m%d')::DATE END"
     )
 
 

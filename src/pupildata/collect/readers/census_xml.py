@@ -9,17 +9,20 @@ process loads them one transaction at a time.
 
 The format (elements are case-sensitive; unknown elements are ignored)::
 
-    <Message>
+    <SchoolCensus>                            (or <Message>, the older root)
       <Header>
         <CollectionDetails><Collection>SC</Collection><Term>SPR</Term><Year>2009</Year>
           <ReferenceDate>2009-01-15</ReferenceDate></CollectionDetails>
         <Source><LEA>874</LEA><Estab>2001</Estab><SchoolName>...</SchoolName></Source>
       </Header>
       <Pupils>
-        <PupilOnRoll><UPN/><FormerUPN/><Surname/><Forename/><MiddleNames/><PreferredSurname/><DOB/><Gender/>
-          <Ethnicity/><FirstLanguage/><FSMeligible/><SENprovision/><NCyearActual/><PostCode/></PupilOnRoll>
-      </Pupils>
-    </Message>
+        <Pupil><UPN/><FormerUPN/><Surname/><Forename/><MiddleNames/><FormerSurname/><PreferredSurname/><DOB/>
+          <Gender/><Ethnicity/><Language/><FSMeligible/><SENprovision/><NCyearActual/><EntryDate/>
+          <Address><AddressLines>...</AddressLines><PostCode/></Address><Contacts>...</Contacts></Pupil>
+      </Pupils>                                 (<PupilOnRoll> is read as <Pupil>)
+    </SchoolCensus>
+
+Only a pupil's own elements are read: the names in ``Contacts`` (parents and carers) are not the pupil's.
 """
 
 from __future__ import annotations
@@ -34,12 +37,15 @@ from pupildata.collect.readers import STAGE, Rejected, Staged, create_stage
 from pupildata.collect.schemas import CENSUS
 from pupildata.kernel.engine import DuckDBEngine
 
-HEADER_FIELDS = {"LEA", "Estab", "SchoolName", "Term", "Year", "ReferenceDate"}
+HEADER_FIELDS = ("LEA", "Estab", "SchoolName", "Term", "Year", "ReferenceDate")
 BATCH = 50_000
-_NOT_RECORD = {"laestab", "school_name", "collection_term", "collection_year", "reference_date"}
-RECORD_FIELDS = [f for f in CENSUS.fields if f.name not in _NOT_RECORD]
-LABELS = [f.label for f in RECORD_FIELDS]
-INDEX = {label: i for i, label in enumerate(LABELS)}
+ROOTS = ("SchoolCensus", "Message")
+RECORDS = ("Pupil", "PupilOnRoll")
+_NOT_RECORD = {"laestab", "school_name", "collection_term", "collection_year", "reference_date", "postcode"}
+RECORD_FIELDS = [f for f in CENSUS.fields if f.name not in _NOT_RECORD] + [CENSUS.field("postcode")]
+POSTCODE = len(RECORD_FIELDS) - 1
+INDEX = {tag: i for i, f in enumerate(RECORD_FIELDS[:POSTCODE]) for tag in (f.label, *f.aliases)}
+LABELS = tuple(INDEX)
 
 
 @dataclass
@@ -101,7 +107,7 @@ def parse_census(path: Path) -> Parsed:
         events = etree.iterparse(
             str(path),
             events=("end",),
-            tag=("Header", "PupilOnRoll"),
+            tag=("Header", *RECORDS),
             resolve_entities=False,
             no_network=True,
             huge_tree=False,
@@ -119,9 +125,14 @@ def parse_census(path: Path) -> Parsed:
                 for item in element.iter(*HEADER_FIELDS):
                     header[item.tag] = item.text or ""
             else:
-                row: list[str | None] = [None] * len(LABELS)
-                for item in element.iter(*LABELS):
+                row: list[str | None] = [None] * len(RECORD_FIELDS)
+                for item in element.iterchildren(*LABELS):
                     row[INDEX[item.tag]] = item.text or ""
+                postcode = element.find("Address/PostCode")
+                if postcode is None:
+                    postcode = element.find("PostCode")
+                if postcode is not None:
+                    row[POSTCODE] = postcode.text or ""
                 columns.add(row)
             element.clear()
             while element.getprevious() is not None:
@@ -145,14 +156,16 @@ def _check_document(element: etree._Element) -> Parsed | None:
             "XML-DTD-01", "The XML has a document type declaration (<!DOCTYPE>); census files must not have one."
         )
     root = tree.getroot()
-    if root.tag != CENSUS.xml_root:
+    if root.tag not in ROOTS:
         shown = str(root.tag)[:60]
-        return _refuse("XML-ROOT-01", f"The XML's root element is <{shown}>, not <Message>: it is not a census return.")
+        return _refuse(
+            "XML-ROOT-01", f"The XML's root element is <{shown}>, not <SchoolCensus>: it is not a census return."
+        )
     return None
 
 
 def _batch(rows: list[list[str | None]], start: int) -> pa.RecordBatch:
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in LABELS]
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in RECORD_FIELDS]
     arrays = [pa.array(range(start + 1, start + len(rows) + 1), type=pa.int64())]
     arrays += [pa.array(column, type=pa.string()) for column in columns]
     names = ["record_index", *(f"r_{f.name}" for f in RECORD_FIELDS)]

@@ -55,11 +55,21 @@ def read_csv(engine: DuckDBEngine, path: Path, given: Source | None) -> Staged:
     header = csv_header(path)
     src = choose_source(header, given, "csv")
     positions = src.match_headers(header)
+    constants = src.header_constants(header) if src.header_constants else {}
+    if src.header_constants and not constants:
+        raise Rejected(
+            "CSV-HDR-01", f"The columns of this {src.title.lower()} file do not say which key stage it holds."
+        )
     create_stage(engine, src)
     names = {f"c{i}": "VARCHAR" for i in range(len(header))}
     columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in names) + "}"
     picks = ", ".join(
-        f"c{positions[name]} AS r_{name}" if name in positions else f"NULL::VARCHAR AS r_{name}" for name in src.names
+        f"c{positions[name]} AS r_{name}"
+        if name in positions
+        else f"${name}::VARCHAR AS r_{name}"
+        if name in constants
+        else f"NULL::VARCHAR AS r_{name}"
+        for name in src.names
     )
     engine.execute(f"DROP TABLE IF EXISTS temp.{REJECTS}")
     engine.execute(f"DROP TABLE IF EXISTS temp.{SCANS}")
@@ -69,7 +79,7 @@ def read_csv(engine: DuckDBEngine, path: Path, given: Source | None) -> Staged:
         f"auto_detect = false, columns = {columns}, delim = ',', quote = '\"', escape = '\"', "
         f"store_rejects = true, rejects_table = '{REJECTS}', rejects_scan = '{SCANS}', "
         f"max_line_size = {MAX_LINE}, strict_mode = true)",
-        {"path": str(path)},
+        {"path": str(path), **constants},
     )
     rejected = engine.scalar(f"SELECT count(*) FROM {REJECTS}") or 0
     if rejected:

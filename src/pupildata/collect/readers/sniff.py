@@ -59,20 +59,20 @@ def csv_header(path: Path) -> list[str]:
 def choose_source(columns: list[str], given: Source | None, formats: str) -> Source:
     """The source whose mandatory fields the columns name (or the one given), else a clear refusal."""
     lowered = [c.strip().lower() for c in columns]
-    repeated = sorted({c for c in lowered if c and lowered.count(c) > 1})
-    if repeated:
-        raise Rejected("CSV-HDR-02", f"The column '{repeated[0]}' is named more than once in the header.")
     candidates = [given] if given else [s for s in SOURCES.values() if formats in s.formats]
     scored = sorted(candidates, key=lambda s: (s.header_score(columns), len(s.match_headers(columns))), reverse=True)
     best = scored[0] if scored else None
-    if best is not None and best.header_score(columns) == 1.0:
-        return best
     if given is None and (best is None or best.header_score(columns) < 0.5):
         shown = ", ".join(c for c in columns[:8] if c.strip())[:200]
         raise Rejected(
             "CSV-HDR-01",
             f"The columns ({shown}) are not those of any return this service takes; see the data formats guide.",
         )
+    repeated = sorted({c for c in lowered if c and lowered.count(c) > 1})
+    if repeated:
+        raise Rejected("CSV-HDR-02", f"The column '{repeated[0]}' is named more than once in the header.")
+    if best is not None and best.header_score(columns) == 1.0:
+        return best
     assert best is not None
     present = best.match_headers(columns)
     missing = [f.label for f in best.fields if f.mandatory and f.name not in present]
