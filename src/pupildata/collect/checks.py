@@ -28,7 +28,10 @@ def typed_sql(f: Field) -> str:
     }
     if f.kind in by_kind:
         return by_kind[f.kind]
-    sex = f"CASE upper({text}) WHEN '1' THEN 'M' WHEN '2' THEN 'F' WHEN 'MALE' THEN 'M' WHEN 'FEMALE' THEN 'F' ELSE upper({text}) END"
+    sex = (
+        f"CASE upper({text}) WHEN '1' THEN 'M' WHEN '2' THEN 'F' WHEN 'MALE' THEN 'M' WHEN 'FEMALE' THEN 'F' "
+        f"ELSE upper({text}) END"
+    )
     return {"postcode": r.postcode_sql(raw), "upper": f"upper({text})", "sex": sex}.get(f.normalise, text)
 
 

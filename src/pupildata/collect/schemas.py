@@ -188,7 +188,8 @@ KS = Source(
     duplicate_key=("upn",),
     header_constants=_ks_key_stage,
     collection_sql=(
-        f"mode('ks' || key_stage || '-' || {KS_YEAR_START} || '-' || lpad((({KS_YEAR_START} + 1) % 100)::VARCHAR, 2, '0'))"
+        f"mode('ks' || key_stage || '-' || {KS_YEAR_START} || '-' || "
+        f"lpad((({KS_YEAR_START} + 1) % 100)::VARCHAR, 2, '0'))"
     ),
     fields=(
         *_person(upn=True, forename="Forenames"),

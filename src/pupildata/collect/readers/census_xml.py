@@ -125,15 +125,7 @@ def parse_census(path: Path) -> Parsed:
                 for item in element.iter(*HEADER_FIELDS):
                     header[item.tag] = item.text or ""
             else:
-                row: list[str | None] = [None] * len(RECORD_FIELDS)
-                for item in element.iterchildren(*LABELS):
-                    row[INDEX[item.tag]] = item.text or ""
-                postcode = element.find("Address/PostCode")
-                if postcode is None:
-                    postcode = element.find("PostCode")
-                if postcode is not None:
-                    row[POSTCODE] = postcode.text or ""
-                columns.add(row)
+                columns.add(_record(element))
             element.clear()
             while element.getprevious() is not None:
                 del element.getparent()[0]
@@ -147,6 +139,19 @@ def parse_census(path: Path) -> Parsed:
     if missing:
         return _refuse("XML-HDR-01", f"The census header does not give {', '.join(missing)}; every return must.")
     return Parsed(header, columns.table())
+
+
+def _record(element: etree._Element) -> list[str | None]:
+    """A pupil's own elements (not its contacts'), and the postcode of its address."""
+    row: list[str | None] = [None] * len(RECORD_FIELDS)
+    for item in element.iterchildren(*LABELS):
+        row[INDEX[item.tag]] = item.text or ""
+    postcode = element.find("Address/PostCode")
+    if postcode is None:
+        postcode = element.find("PostCode")
+    if postcode is not None:
+        row[POSTCODE] = postcode.text or ""
+    return row
 
 
 def _check_document(element: etree._Element) -> Parsed | None:
