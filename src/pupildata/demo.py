@@ -56,7 +56,7 @@ def _collect(ctx: Context, report: Report) -> dict[str, Any]:
     folder = ctx.settings.home / "synth"
     if not folder.is_dir():
         return {"collected": "nothing: there is no synth folder in the home"}
-    summary = collect(ctx, [folder], Options(), progress=lambda name, done, total: report(name, done, total))
+    summary = collect(ctx, [folder], Options(), progress=report)
     totals = summary.totals()
     return {
         "files": totals["files"],
