@@ -28,8 +28,15 @@ def test_demo_builds_the_stores_and_records_a_run(capsys: pytest.CaptureFixture[
         assert run is not None
         assert run.status == "succeeded"
         assert ctx.warehouse.scalar("SELECT count(*) FROM ref_local_authority") == 150
-        assert [e.action for e in ctx.audit.events()] == ["demo.run"]
+        actions = [e.action for e in ctx.audit.events()]  # newest first
+        assert actions[0] == "demo.run"
+        assert "collect.run" in actions
         assert ctx.audit.verify().ok
+    manifest = json.loads((home / "synth" / "manifest.json").read_text())
+    collected = summary["steps"]["collect"]
+    assert collected["files"] == len(manifest["files"])
+    assert collected["rejected files"] == 0
+    assert collected["accepted"] + collected["quarantined"] == sum(f["records"] for f in manifest["files"])
 
 
 def test_health_reports_the_stores(tmp_path: Path) -> None:

@@ -69,11 +69,31 @@ def _synth(ctx: Context, report: Report) -> dict[str, Any]:
     }
 
 
+def _collect(ctx: Context, report: Report) -> dict[str, Any]:
+    """Collect the synthetic returns written to home/synth: archive, validate, load, receipts and reports."""
+    from pupildata.collect import Options, collect
+
+    folder = ctx.settings.home / "synth"
+    if not folder.is_dir():
+        return {"collected": "nothing: there is no synth folder in the home"}
+    summary = collect(ctx, [folder], Options(), progress=report)
+    totals = summary.totals()
+    return {
+        "files": totals["files"],
+        "accepted": totals["accepted"],
+        "quarantined": totals["quarantined"],
+        "queried": totals["queried"],
+        "rejected files": totals["rejected"],
+        "reports": str((ctx.settings.outputs_dir / "collect" / "reports").resolve()),
+    }
+
+
 def steps() -> list[Step]:
     """The pipeline, in order. Each later capability adds its step here."""
     return [
         Step("stores", "Create the data home and its stores", _stores),
         Step("synth", "Generate a synthetic local authority", _synth),
+        Step("collect", "Collect the data returns", _collect),
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from pupildata.errors import UsageError
@@ -63,3 +64,10 @@ def test_transpile_for_spark() -> None:
     spark = transpile(sql, "spark")
     assert "ARRAY(1, 2)" in spark
     assert "DATE_FORMAT" in spark
+
+
+def test_fetchone_leaves_no_open_result_behind() -> None:
+    with DuckDBEngine() as engine:
+        assert engine.fetchone("SELECT * FROM range(5)") == (0,)
+        engine.register("t", pa.table({"a": [1, 2]}))  # refused by DuckDB while a result is still open
+        assert engine.scalar("SELECT sum(a) FROM t") == 3

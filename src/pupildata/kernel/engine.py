@@ -116,7 +116,10 @@ class DuckDBEngine:
 
     def fetchone(self, sql: str, params: Params = None) -> tuple[Any, ...] | None:
         with self._lock:
-            return self._run(sql, params).fetchone()
+            result = self._run(sql, params)
+            row = result.fetchone()
+            result.fetchall()  # finish the result: DuckDB refuses some later calls (register) while one is open
+            return row
 
     def scalar(self, sql: str, params: Params = None) -> Any:
         row = self.fetchone(sql, params)

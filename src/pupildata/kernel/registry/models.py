@@ -3,10 +3,22 @@ people use it). Each domain adds its own tables here through a migration; the sh
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -68,3 +80,61 @@ class Run(Base):
     counts: Mapped[dict[str, int]] = mapped_column(JSON, nullable=False, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
     parent_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+# --- collection ------------------------------------------------------------------------------------------------
+
+
+class CollectCollection(Base):
+    """A collection of data returns, e.g. the spring school census 2009, and when it is due."""
+
+    __tablename__ = "collect_collection"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)  # census-2009-spr
+    title: Mapped[str] = mapped_column(String(200), nullable=False)  # Spring census 2009
+    source: Mapped[str] = mapped_column(String(20), nullable=False)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class CollectExpectedSender(Base):
+    """A sender (school, health area, provider, agency) expected to send a return to a collection."""
+
+    __tablename__ = "collect_expected_sender"
+    __table_args__ = (UniqueConstraint("collection_id", "sender"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collect_collection.id"), nullable=False, index=True)
+    sender: Mapped[str] = mapped_column(String(200), nullable=False)
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+
+
+class CollectReceipt(Base):
+    """A copy of a warehouse receipt (the warehouse row is the truth), for the portal and the collection status."""
+
+    __tablename__ = "collect_receipt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    file_name: Mapped[str] = mapped_column(String(500), nullable=False)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    source: Mapped[str | None] = mapped_column(String(20))
+    file_format: Mapped[str | None] = mapped_column(String(20))
+    collection: Mapped[str | None] = mapped_column(String(100), index=True)
+    sender: Mapped[str | None] = mapped_column(String(200))
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    records: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    accepted: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    quarantined: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    queried: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    superseded_by: Mapped[int | None] = mapped_column(Integer)
+    duplicate_of: Mapped[int | None] = mapped_column(Integer)
+    corrects: Mapped[int | None] = mapped_column(Integer)
+    rule_code: Mapped[str | None] = mapped_column(String(20))
+    message: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    rule_counts: Mapped[dict[str, int]] = mapped_column(JSON, nullable=False, default=dict)

@@ -1,0 +1,196 @@
+"""Commands: ``pupildata collect PATH...`` receives data returns; ``pupildata collection ...`` shows collections,
+their status, receipts' validation reports, the rule catalogue, and exports quarantined records for correction.
+
+Exit codes: 0 every record accepted (queries allowed), 1 some records quarantined or files refused, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pupildata.cli import HomeOpt, JsonOpt, emit_json, err, out, settings_for
+from pupildata.errors import UsageError
+
+
+class SourceName(StrEnum):
+    census = "census"
+    ks = "ks"
+    ncmp = "ncmp"
+    ilr = "ilr"
+    survey = "survey"
+    parquet = "parquet"
+
+
+collection_app = typer.Typer(help="Collections of returns: status, receipts' reports, rules, corrections.")
+
+
+def collect_command(  # noqa: PLR0917 - a command's options
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of returns.", show_default=False)],
+    source: Annotated[
+        SourceName | None, typer.Option("--source", help="What the files are (default: told from each file).")
+    ] = None,
+    collection: Annotated[
+        str | None, typer.Option("--collection", help="The collection, e.g. census-2009-spr (default: from the file).")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option("--encoding", help="The CSV files' encoding if not UTF-8, e.g. windows-1252.")
+    ] = None,
+    home: HomeOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Receive data returns: archive, validate and load each file; a receipt and a report for every file."""
+    from pupildata.collect.load import Options
+    from pupildata.collect.schemas import SOURCES
+    from pupildata.collect.service import collect
+    from pupildata.kernel.context import Context
+
+    chosen = SOURCES[source.value] if source and source is not SourceName.parquet else None
+    options = Options(source=chosen, collection=collection, encoding=encoding)
+    with Context(settings_for(home)) as ctx:
+        if json_out or not sys.stderr.isatty():
+            summary = collect(ctx, paths, options)
+        else:
+            columns = (TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            with Progress(*columns, console=err, transient=True) as bar:
+                task = bar.add_task("collecting", total=None)
+
+                def progress(name: str, done: int, total: int) -> None:
+                    bar.update(task, completed=done, total=total, description=name[:40])
+
+                summary = collect(ctx, paths, options, progress)
+    if json_out:
+        emit_json(
+            {"run_id": summary.run_id, "totals": summary.totals(), "receipts": [r.as_dict() for r in summary.receipts]}
+        )
+    else:
+        _print_summary(summary)
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+def _print_summary(summary: object) -> None:
+    from pupildata.collect.reports import safe_cell
+    from pupildata.collect.service import Summary
+
+    assert isinstance(summary, Summary)
+    table = Table(title="Returns received", title_justify="left")
+    for name in ("Receipt", "File", "Source", "Collection", "Sender", "Outcome", "Accepted", "Quarantined", "Queried"):
+        table.add_column(name, justify="right" if name in ("Receipt", "Accepted", "Quarantined", "Queried") else "left")
+    for r in summary.receipts:
+        outcome = r.status if not r.rule_code else f"{r.status} ({r.rule_code})"
+        table.add_row(
+            str(r.receipt_id), safe_cell(r.file_name)[:60], r.source or "", r.collection or "",
+            safe_cell(r.sender)[:30], outcome, f"{r.accepted:,}", f"{r.quarantined:,}", f"{r.queried:,}",
+        )  # fmt: skip
+    out.print(table, markup=False)
+    for r in summary.receipts:
+        if r.message and r.status in ("rejected", "duplicate"):
+            out.print(f"Receipt {r.receipt_id} ({safe_cell(r.file_name)[:60]}): {safe_cell(r.message)}", markup=False)
+    t = summary.totals()
+    out.print(
+        f"{t['files']} files: {t['accepted']:,} records accepted, {t['quarantined']:,} quarantined, "
+        f"{t['queried']:,} queried; {t['rejected']} files refused, {t['duplicates']} already received. "
+        "Reports: pupildata collection report RECEIPT",
+        markup=False,
+    )
+
+
+@collection_app.command("list")
+def list_collections(home: HomeOpt = None, json_out: JsonOpt = False) -> None:
+    """Every collection, and how many of its expected senders have sent."""
+    from pupildata.collect.collections import collections, status
+    from pupildata.kernel.context import Context
+
+    with Context(settings_for(home)) as ctx:
+        found = [status(ctx.registry, c.name) for c in collections(ctx.registry)]
+    rows = [s for s in found if s is not None]
+    if json_out:
+        emit_json([{"name": s.name, "title": s.title, "source": s.source, "sent": s.sent,
+                    "expected": len(s.senders), **s.totals()} for s in rows])  # fmt: skip
+        return
+    table = Table("Collection", "Title", "Sent", "Not sent", "Accepted", "Quarantined", "Queried")
+    for s in rows:
+        t = s.totals()
+        table.add_row(s.name, s.title, str(s.sent), str(len(s.missing)), f"{t['accepted']:,}",
+                      f"{t['quarantined']:,}", f"{t['queried']:,}")  # fmt: skip
+    out.print(table, markup=False)
+
+
+@collection_app.command("status")
+def collection_status(
+    name: Annotated[str, typer.Argument(help="The collection, e.g. census-2009-spr.")],
+    home: HomeOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Who has sent, who has not, and each return's counts and error codes."""
+    from pupildata.collect.collections import status
+    from pupildata.collect.reports import safe_cell
+    from pupildata.kernel.context import Context
+
+    with Context(settings_for(home)) as ctx:
+        found = status(ctx.registry, name)
+    if found is None:
+        raise UsageError(f"There is no collection called '{name}'; 'pupildata collection list' shows them.")
+    if json_out:
+        emit_json({"name": found.name, "title": found.title, "totals": found.totals(),
+                   "senders": [vars(s) for s in found.senders]})  # fmt: skip
+        return
+    title = f"{found.title}: {found.sent} sent, {len(found.missing)} not sent"
+    table = Table("Sender", "Name", "Expected", "Receipt", "Outcome", "Accepted", "Quarantined", "Queried", "Rules",
+                  title=title, title_justify="left")  # fmt: skip
+    for s in found.senders:
+        rules = ", ".join(f"{code} ×{n}" for code, n in sorted(s.rule_counts.items()))
+        table.add_row(safe_cell(s.sender), safe_cell(s.sender_name), "yes" if s.expected else "no",
+                      str(s.receipt_id or ""), s.status, f"{s.accepted:,}", f"{s.quarantined:,}", f"{s.queried:,}",
+                      rules[:80])  # fmt: skip
+    out.print(table, markup=False)
+
+
+@collection_app.command("report")
+def report(
+    receipt_id: Annotated[int, typer.Argument(help="The receipt number.")],
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the CSV here (default: print it).")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """A receipt's validation report as CSV: each failing record with rule code, field, value and message."""
+    from pupildata.collect.receipts import get_receipt
+    from pupildata.collect.reports import report_csv
+    from pupildata.kernel.context import Context
+
+    with Context(settings_for(home)) as ctx:
+        receipt = get_receipt(ctx.warehouse, receipt_id) if ctx.warehouse.table_exists("collect_receipt") else None
+        if receipt is None:
+            raise UsageError(f"There is no receipt {receipt_id}.")
+        text = report_csv(ctx.warehouse, receipt)
+    if out_file:
+        out_file.write_text(text, encoding="utf-8")
+        out.print(f"Wrote the report of receipt {receipt_id} to {out_file}.", markup=False)
+    else:
+        sys.stdout.write(text)
+
+
+@collection_app.command("rules")
+def rules(json_out: JsonOpt = False) -> None:
+    """The catalogue of validation rules: code, severity, field and message."""
+    from pupildata.collect.catalogue import all_rules
+
+    found = all_rules()
+    if json_out:
+        emit_json(found)
+        return
+    writer = csv.DictWriter(sys.stdout, fieldnames=["code", "severity", "field", "message"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(found)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("collect")(collect_command)
+    app.add_typer(collection_app, name="collection")

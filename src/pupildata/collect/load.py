@@ -1,0 +1,195 @@
+"""Loading one file: archive it, recognise it, then in ONE warehouse transaction stage it, run its rules, and
+write the accepted records, the quarantined ones, the issues and the receipt — or nothing at all.
+
+A crash or a kill at any moment leaves the warehouse as it was before the file: DuckDB's write-ahead log
+replays only committed transactions. The archive copy is made (and flushed) before parsing, so the file is never
+lost either. An identical file already loaded is recognised by its SHA-256 and not loaded again. A return for
+the same collection from the same sender supersedes the earlier one, which stays in the tables (history) but
+drops out of the ``_current`` views.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pupildata.collect.archive import Archived, archive_file
+from pupildata.collect.checks import CHECKED, check, drop_checked
+from pupildata.collect.readers import Rejected, Staged, drop_stage
+from pupildata.collect.readers.census_xml import Parsed, parse_census, stage_census
+from pupildata.collect.readers.csv_reader import read_csv, transcode
+from pupildata.collect.readers.parquet import read_parquet
+from pupildata.collect.readers.sniff import detect_format, utf16_bom
+from pupildata.collect.receipts import Receipt, insert_receipt, next_receipt_id
+from pupildata.collect.schemas import CENSUS, Source
+from pupildata.collect.warehouse import ISSUE, QUARANTINE, RECEIPT, RULE
+from pupildata.kernel.engine import DuckDBEngine
+
+#: Set to a file path, a load writes it once its transaction has begun (tests use it to kill a load midway).
+LOADING_MARKER_ENV = "PUPILDATA_COLLECT_LOADING_MARKER"
+#: The statuses of receipts whose records are in the warehouse.
+LOADED = ("accepted", "partly accepted", "quarantined")
+
+
+@dataclass(frozen=True)
+class Options:
+    source: Source | None = None
+    collection: str | None = None
+    encoding: str | None = None
+    run_id: int | None = None
+
+
+def receive(
+    engine: DuckDBEngine, path: Path, archive_root: Path, options: Options, parsed: Parsed | None = None
+) -> Receipt:
+    """Archive, recognise and load one file; every outcome, refusals included, has a receipt."""
+    archived = archive_file(path, archive_root)
+    base = Receipt(0, archived.sha256, path.name, archived.size, datetime.now(UTC), "rejected", run_id=options.run_id)
+    earlier = engine.fetchone(
+        f"SELECT receipt_id, source, collection, sender FROM {RECEIPT} WHERE sha256 = $sha "
+        f"AND status IN {LOADED} ORDER BY receipt_id LIMIT 1",
+        {"sha": archived.sha256},
+    )
+    if earlier is not None:
+        return _record(
+            engine,
+            base.but(
+                status="duplicate",
+                duplicate_of=earlier[0],
+                source=earlier[1],
+                collection=earlier[2],
+                sender=earlier[3],
+                message=f"This file is identical to receipt {earlier[0]}; it was not loaded again.",
+            ),
+        )
+    try:
+        return _load(engine, archived, archive_root, base, options=options, parsed=parsed)
+    except Rejected as exc:
+        return _record(engine, base.but(status="rejected", rule_code=exc.code, message=exc.message))
+
+
+def _record(engine: DuckDBEngine, receipt: Receipt) -> Receipt:
+    with engine.transaction():
+        final = receipt.but(receipt_id=next_receipt_id(engine))
+        insert_receipt(engine, final)
+    return final
+
+
+def _read(engine: DuckDBEngine, archived: Archived, root: Path, options: Options, parsed: Parsed | None) -> Staged:
+    fmt = detect_format(archived.head, archived.size)
+    path = archived.path
+    if fmt == "xml":
+        if options.source not in (None, CENSUS):
+            raise Rejected("FILE-TYPE-01", "The file is XML, but only school census returns are sent as XML.")
+        return stage_census(engine, parsed if parsed is not None else parse_census(path))
+    if fmt == "parquet":
+        return read_parquet(engine, path, options.source)
+    encoding = options.encoding or ("utf-16" if utf16_bom(archived.head) else None)
+    if encoding and encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        converted = transcode(path, encoding, root / "incoming")
+        try:
+            return read_csv(engine, converted, options.source)
+        finally:
+            os.unlink(converted)
+    if not archived.is_utf8:
+        raise Rejected(
+            "FILE-ENC-01",
+            f"The file is not UTF-8 text (the byte at position {archived.utf8_error} is not valid UTF-8); save it as "
+            "UTF-8, or give its encoding, e.g. --encoding windows-1252.",
+        )
+    return read_csv(engine, path, options.source)
+
+
+def _signal_loading() -> None:
+    marker = os.environ.get(LOADING_MARKER_ENV)
+    if marker:
+        Path(marker).write_text("loading", encoding="utf-8")
+
+
+def _load(
+    engine: DuckDBEngine, archived: Archived, root: Path, base: Receipt, *, options: Options, parsed: Parsed | None
+) -> Receipt:
+    with engine.transaction():
+        _signal_loading()
+        staged = _read(engine, archived, root, options, parsed)
+        src = staged.source
+        if staged.records == 0:
+            raise Rejected("FILE-EMPTY-01", "The file holds no records, only its header.")
+        check(engine, src)
+        collection = options.collection or engine.scalar(
+            f"SELECT {src.collection_sql} FROM {CHECKED} WHERE reader_error IS NULL"
+        )
+        if not collection:
+            raise Rejected(
+                "FILE-COL-01", "The collection this file belongs to cannot be told from it; give --collection."
+            )
+        sender = src.default_sender or None
+        if src.sender_field:
+            sender = engine.scalar(
+                f"SELECT left(string_agg(DISTINCT {src.sender_field}, ',' ORDER BY {src.sender_field}), 200) "
+                f"FROM {CHECKED}"
+            )
+        receipt = base.but(
+            receipt_id=next_receipt_id(engine),
+            source=src.name,
+            format=staged.format,
+            collection=str(collection),
+            sender=str(sender or "unknown"),
+            sender_name=staged.header.get("school_name") or _provider(engine, src),
+            notes=" ".join(staged.notes) or None,
+        )
+        receipt = _write(engine, src, receipt)
+        drop_checked(engine)
+        drop_stage(engine)
+    return receipt
+
+
+def _provider(engine: DuckDBEngine, src: Source) -> str | None:
+    if "provider_name" not in src.names:
+        return None
+    value = engine.scalar(f"SELECT left(string_agg(DISTINCT provider_name, ', '), 200) FROM {CHECKED}")
+    return str(value) if value else None
+
+
+def _write(engine: DuckDBEngine, src: Source, receipt: Receipt) -> Receipt:
+    ids = {"rid": receipt.receipt_id, "collection": receipt.collection, "sender": receipt.sender}
+    fields = ", ".join(src.names)
+    engine.execute(
+        f"INSERT INTO {src.table} (receipt_id, record_index, collection, sender, {fields}, queries) "
+        f"SELECT $rid, record_index, $collection, $sender, {fields}, "
+        f"CASE WHEN queries <> '' THEN string_split(queries, ',') END FROM {CHECKED} WHERE errors = ''",
+        ids,
+    )
+    raw = ", ".join(f"'{name}', r_{name}" for name in src.names)
+    engine.execute(
+        f"INSERT INTO {QUARANTINE} (receipt_id, record_index, source, errors, record, raw_line) "
+        f"SELECT $rid, record_index, $source, string_split(errors, ','), "
+        f"CASE WHEN reader_error IS NULL THEN json_object({raw}) END, raw_line FROM {CHECKED} WHERE errors <> ''",
+        {"rid": receipt.receipt_id, "source": src.name},
+    )
+    value = "CASE r.field " + " ".join(f"WHEN '{n}' THEN c.r_{n}" for n in src.names) + " ELSE c.raw_line END"
+    engine.execute(
+        f"INSERT INTO {ISSUE} (receipt_id, record_index, rule_code, severity, field, value) "
+        f"SELECT $rid, c.record_index, c.code, r.severity, r.field, {value} "
+        f"FROM (SELECT *, unnest(string_split(concat_ws(',', nullif(errors, ''), nullif(queries, '')), ',')) AS code "
+        f"FROM {CHECKED} WHERE errors <> '' OR queries <> '') c "
+        f"JOIN {RULE} r ON r.code = c.code",
+        {"rid": receipt.receipt_id},
+    )
+    counts = engine.fetchone(
+        "SELECT count(*), count(*) FILTER (WHERE errors = ''), count(*) FILTER (WHERE errors <> ''), "
+        f"count(*) FILTER (WHERE errors = '' AND queries <> '') FROM {CHECKED}"
+    )
+    assert counts is not None
+    records, accepted, quarantined, queried = (int(n) for n in counts)
+    status = "accepted" if quarantined == 0 else "quarantined" if accepted == 0 else "partly accepted"
+    final = receipt.but(records=records, accepted=accepted, quarantined=quarantined, queried=queried, status=status)
+    engine.execute(
+        f"UPDATE {RECEIPT} SET superseded_by = $rid WHERE source = $source AND collection = $collection "
+        f"AND sender = $sender AND superseded_by IS NULL AND status IN {LOADED}",
+        {**ids, "source": src.name},
+    )
+    insert_receipt(engine, final)
+    return final

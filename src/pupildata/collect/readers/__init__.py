@@ -1,0 +1,56 @@
+"""Readers: each turns one archived file into the ``stage`` table — one row per record, every field as the text
+the sender sent (``r_<field>``), in file order (``record_index`` from 1) — or refuses the whole file.
+
+Nothing is cast here: a bad value must become a rule failure with its code, not a crash. A reader refuses a file
+only when no record in it can be trusted (not well-formed, wrong encoding, no usable header), by raising
+``Rejected`` with a file-level rule code and one sentence naming the problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pupildata.collect.schemas import Source
+from pupildata.kernel.engine import DuckDBEngine
+
+STAGE = "collect_stage"
+
+
+class Rejected(Exception):
+    """The whole file is refused: nothing in it is loaded."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Staged:
+    """What a reader staged."""
+
+    source: Source
+    format: str
+    records: int
+    header: dict[str, str] = field(default_factory=dict)  # file-level values, e.g. the census header
+    notes: list[str] = field(default_factory=list)  # things worth telling the sender that refuse nothing
+
+
+def raw_columns(src: Source) -> list[str]:
+    return [f"r_{name}" for name in src.names]
+
+
+def create_stage(engine: DuckDBEngine, src: Source) -> None:
+    """An empty stage for ``src`` (temporary: it belongs to this connection and this load only)."""
+    columns = ", ".join(f"{c} VARCHAR" for c in raw_columns(src))
+    engine.execute(f"DROP TABLE IF EXISTS temp.{STAGE}")
+    engine.execute(
+        f"CREATE TEMP TABLE {STAGE} (record_index BIGINT, reader_error VARCHAR, raw_line VARCHAR, {columns})"
+    )
+
+
+def drop_stage(engine: DuckDBEngine) -> None:
+    engine.execute(f"DROP TABLE IF EXISTS temp.{STAGE}")
+
+
+__all__ = ["STAGE", "Rejected", "Staged", "create_stage", "drop_stage", "raw_columns"]

@@ -1,0 +1,76 @@
+"""The collection's tables in the warehouse — what matching and everything downstream reads.
+
+- ``collect_receipt``: one row per file received (accepted, rejected, duplicate or a correction).
+- ``collect_<source>`` (census, ks, ncmp, ilr, survey): the accepted records, typed and normalised, with their
+  provenance (receipt, record number in the file, collection, sender) and the codes of any queries.
+- ``collect_<source>_current``: the same, without the records of returns that a later one superseded.
+- ``collect_quarantine``: records that failed an error rule, exactly as sent (JSON), with the rule codes, until a
+  correction resolves them.
+- ``collect_issue``: every rule failure (errors and queries) of every record: rule, field, value as sent.
+- ``collect_rule``: the catalogue of rules, so the warehouse explains its own codes.
+"""
+
+from __future__ import annotations
+
+from pupildata.collect.catalogue import all_rules
+from pupildata.collect.growth import install_lms
+from pupildata.collect.schemas import SOURCES, Source
+from pupildata.kernel.engine import DuckDBEngine
+
+RECEIPT = "collect_receipt"
+QUARANTINE = "collect_quarantine"
+ISSUE = "collect_issue"
+RULE = "collect_rule"
+
+_RECEIPT_COLUMNS = """
+    receipt_id BIGINT NOT NULL, sha256 VARCHAR NOT NULL, file_name VARCHAR NOT NULL, size_bytes BIGINT NOT NULL,
+    source VARCHAR, format VARCHAR, collection VARCHAR, sender VARCHAR, sender_name VARCHAR,
+    received_at TIMESTAMPTZ NOT NULL, run_id BIGINT, status VARCHAR NOT NULL,
+    records BIGINT NOT NULL DEFAULT 0, accepted BIGINT NOT NULL DEFAULT 0, quarantined BIGINT NOT NULL DEFAULT 0,
+    queried BIGINT NOT NULL DEFAULT 0, superseded_by BIGINT, duplicate_of BIGINT, corrects BIGINT,
+    rule_code VARCHAR, message VARCHAR, notes VARCHAR
+"""
+
+ACADEMIC_YEAR_MACRO = (
+    "CREATE OR REPLACE MACRO collect_academic_year(d) AS "
+    "CAST(year(d) - CASE WHEN month(d) < 9 THEN 1 ELSE 0 END AS VARCHAR) || '-' || "
+    "lpad(CAST((year(d) - CASE WHEN month(d) < 9 THEN 1 ELSE 0 END + 1) % 100 AS VARCHAR), 2, '0')"
+)
+
+
+def source_columns(src: Source) -> str:
+    fields = ", ".join(f"{f.name} {f.sql_type}" for f in src.fields)
+    return (
+        "receipt_id BIGINT NOT NULL, record_index BIGINT NOT NULL, collection VARCHAR NOT NULL, "
+        f"sender VARCHAR NOT NULL, {fields}, queries VARCHAR[]"
+    )
+
+
+def ensure_tables(engine: DuckDBEngine) -> None:
+    """Create what is missing (idempotent), in one transaction; refresh the rule catalogue."""
+    with engine.transaction():
+        engine.execute(ACADEMIC_YEAR_MACRO)
+        engine.execute(f"CREATE TABLE IF NOT EXISTS {RECEIPT} ({_RECEIPT_COLUMNS})")
+        for src in SOURCES.values():
+            engine.execute(f"CREATE TABLE IF NOT EXISTS {src.table} ({source_columns(src)})")
+            engine.execute(
+                f"CREATE OR REPLACE VIEW {src.table}_current AS SELECT t.* FROM {src.table} t "
+                f"JOIN {RECEIPT} r ON r.receipt_id = t.receipt_id WHERE r.superseded_by IS NULL"
+            )
+        engine.execute(
+            f"CREATE TABLE IF NOT EXISTS {QUARANTINE} (receipt_id BIGINT NOT NULL, record_index BIGINT NOT NULL, "
+            "source VARCHAR NOT NULL, errors VARCHAR[] NOT NULL, record JSON, raw_line VARCHAR, resolved_by BIGINT)"
+        )
+        engine.execute(
+            f"CREATE TABLE IF NOT EXISTS {ISSUE} (receipt_id BIGINT NOT NULL, record_index BIGINT, "
+            "rule_code VARCHAR NOT NULL, severity VARCHAR NOT NULL, field VARCHAR, value VARCHAR)"
+        )
+        engine.execute(
+            f"CREATE OR REPLACE TABLE {RULE} (code VARCHAR NOT NULL, severity VARCHAR NOT NULL, field VARCHAR, "
+            "message VARCHAR NOT NULL)"
+        )
+        engine.executemany(
+            f"INSERT INTO {RULE} VALUES (?, ?, ?, ?)",
+            [(r["code"], r["severity"], r["field"] or None, r["message"]) for r in all_rules()],
+        )
+        install_lms(engine)

@@ -1,0 +1,171 @@
+"""The hostile-input corpus (tests/collect/hostile/, written by make_hostile.py): no crash, no partial load, and a
+rule code or one clear sentence for every refusal. The whole corpus is collected once, as one folder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pupildata.cli import main
+from pupildata.collect import Options, Summary, collect
+from pupildata.collect.receipts import Receipt
+from pupildata.collect.reports import issue_rows, report_csv
+from pupildata.kernel.context import Context
+from pupildata.settings import Settings
+
+CORPUS = Path(__file__).parent / "hostile"
+
+# file -> (status, file-level rule code, the record rule codes expected among the issues)
+EXPECTED: dict[str, tuple[str, str | None, set[str]]] = {
+    "xxe_external_entity.xml": ("rejected", "XML-DTD-01", set()),
+    "billion_laughs.xml": ("rejected", "XML-DTD-01", set()),
+    "external_dtd.xml": ("rejected", "XML-DTD-01", set()),
+    "malformed.xml": ("rejected", "XML-WF-01", set()),
+    "truncated.xml": ("rejected", "XML-WF-01", set()),
+    "wrong_root.xml": ("rejected", "XML-ROOT-01", set()),
+    "utf16_no_declaration.xml": ("rejected", "FILE-ENC-02", set()),
+    "windows1252_declared.xml": ("accepted", None, set()),
+    "windows1252_undeclared.xml": ("rejected", "FILE-ENC-01", set()),
+    "invalid_utf8.xml": ("rejected", "FILE-ENC-01", set()),
+    "nul_in_xml.xml": ("rejected", "XML-WF-01", set()),
+    "huge_field.xml": ("quarantined", None, {"CEN-SUR-04"}),
+    "formula_injection.xml": ("quarantined", None, {"CEN-ETH-03"}),
+    "missing_header.xml": ("rejected", "XML-HDR-01", set()),
+    "no_pupils.xml": ("rejected", "FILE-EMPTY-01", set()),
+    "comments_and_pis.xml": ("accepted", None, set()),
+    "entities_and_cdata.xml": ("accepted", None, set()),
+    "duplicate_upns.xml": ("quarantined", None, {"CEN-UPN-06"}),
+    "dob_in_future.xml": ("quarantined", None, {"CEN-DOB-07", "CEN-NCY-08"}),
+    "dob_nc_year_mismatch.xml": ("quarantined", None, {"CEN-NCY-08"}),
+    "unknown_codes.xml": ("quarantined", None, {"CEN-GEN-03", "CEN-SEN-03"}),
+    "bad_check_letter.xml": ("quarantined", None, {"CEN-UPN-05"}),
+    "deep_nesting.xml": ("rejected", "XML-WF-01", set()),
+    "sql_in_values.xml": ("accepted", None, set()),
+    "empty.csv": ("rejected", "FILE-EMPTY-01", set()),
+    "whitespace_only.csv": ("rejected", "FILE-EMPTY-01", set()),
+    "only_header.csv": ("rejected", "FILE-EMPTY-01", set()),
+    "no_header.csv": ("rejected", "CSV-HDR-01", set()),
+    "missing_column.csv": ("rejected", "CSV-HDR-01", set()),
+    "extra_columns.csv": ("accepted", None, set()),
+    "ragged_rows.csv": ("partly accepted", None, {"CSV-ROW-01"}),
+    "duplicate_header.csv": ("rejected", "CSV-HDR-02", set()),
+    "bom_crlf.csv": ("accepted", None, set()),
+    "quotes_in_names.csv": ("accepted", None, set()),
+    "windows1252_undeclared.csv": ("rejected", "FILE-ENC-01", set()),
+    "utf16_with_bom.csv": ("accepted", None, set()),
+    "utf16_no_bom.csv": ("rejected", "FILE-ENC-02", set()),
+    "embedded_nul.csv": ("quarantined", None, {"KS-ENG-03"}),
+    "formula_injection.csv": ("quarantined", None, {"SUR-CAS-06"}),
+    "binary_junk.csv": ("rejected", "FILE-ENC-01", set()),
+    "impossible_heights.csv": ("quarantined", None, {"NCMP-HGT-07", "NCMP-WGT-07"}),
+    "bad_dates.csv": ("quarantined", None, {"ILR-DOB-02", "ILR-SDT-02"}),
+    "name with 'quote' and space.csv": ("accepted", None, set()),
+    "not_parquet.parquet": ("rejected", "PQ-01", set()),
+    "truncated.parquet": ("rejected", "PQ-01", set()),
+    "text_named_parquet.parquet": ("rejected", "CSV-HDR-01", set()),
+    "good_ks.csv": ("accepted", None, set()),
+    "bad_empty.csv": ("rejected", "FILE-EMPTY-01", set()),
+    "bad_xml.xml": ("rejected", "XML-WF-01", set()),
+    "good_census.xml": ("accepted", None, set()),
+}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Context, dict[str, Receipt]]]:
+    home = tmp_path_factory.mktemp("hostile") / "home"
+    with Context(Settings(home=home)) as ctx:
+        summary: Summary = collect(ctx, [CORPUS], Options())
+        yield ctx, {r.file_name: r for r in summary.receipts}
+
+
+def test_the_corpus_is_large_enough_and_every_file_has_an_expectation() -> None:
+    files = sorted(p.name for p in CORPUS.rglob("*") if p.is_file())
+    assert len(files) >= 30
+    assert sorted(EXPECTED) == files
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_hostile_file_has_its_expected_outcome(corpus: tuple[Context, dict[str, Receipt]], name: str) -> None:
+    ctx, receipts = corpus
+    status, code, record_codes = EXPECTED[name]
+    receipt = receipts[name]
+    assert (receipt.status, receipt.rule_code) == (status, code), receipt.message
+    issues = {row[0] for row in ctx.warehouse.fetchall(
+        "SELECT DISTINCT rule_code FROM collect_issue WHERE receipt_id = ?", [receipt.receipt_id])}  # fmt: skip
+    assert record_codes <= issues
+    if status == "rejected":
+        assert receipt.message
+        assert "\n" not in receipt.message
+        assert receipt.message.endswith(".")
+        for table in ("collect_census", "collect_ks", "collect_ncmp", "collect_ilr", "collect_survey",
+                      "collect_quarantine", "collect_issue"):  # fmt: skip
+            assert ctx.warehouse.scalar(f"SELECT count(*) FROM {table} WHERE receipt_id = ?", [receipt.receipt_id]) == 0
+    else:
+        loaded = ctx.warehouse.scalar(
+            f"SELECT count(*) FROM collect_{receipt.source} WHERE receipt_id = ?", [receipt.receipt_id]
+        )
+        quarantined = ctx.warehouse.scalar(
+            "SELECT count(*) FROM collect_quarantine WHERE receipt_id = ?", [receipt.receipt_id]
+        )
+        assert (loaded, quarantined) == (receipt.accepted, receipt.quarantined)
+        assert receipt.accepted + receipt.quarantined == receipt.records
+
+
+def test_text_is_decoded_as_declared_and_stored_as_sent(corpus: tuple[Context, dict[str, Receipt]]) -> None:
+    ctx, receipts = corpus
+
+    def value(sql: str, name: str) -> object:
+        return ctx.warehouse.scalar(sql, [receipts[name].receipt_id])
+
+    assert (
+        value("SELECT surname FROM collect_census WHERE receipt_id = ?", "windows1252_declared.xml") == "ZOË ÅNGSTRÖM"
+    )
+    assert (
+        value("SELECT surname FROM collect_census WHERE receipt_id = ?", "entities_and_cdata.xml") == "O'BRIEN & CO É"
+    )
+    assert value("SELECT surname FROM collect_census WHERE receipt_id = ?", "sql_in_values.xml") == (
+        "ROBERT'); DROP TABLE COLLECT_CENSUS;--"
+    )
+    assert value("SELECT surname || '|' || forename FROM collect_survey WHERE receipt_id = ?",
+                 "quotes_in_names.csv") == 'O"BRIEN, JR|MARY\nANN'  # fmt: skip
+    assert value("SELECT length(record->>'surname') FROM collect_quarantine WHERE receipt_id = ?",
+                 "huge_field.xml") == 1_048_576  # fmt: skip
+    assert value("SELECT record->>'english' FROM collect_quarantine WHERE receipt_id = ?",
+                 "embedded_nul.csv") == "4\x00"  # fmt: skip
+    assert value("SELECT record->>'case_id' FROM collect_quarantine WHERE receipt_id = ? LIMIT 1",
+                 "formula_injection.csv") == "=cmd|' /C calc'!A0"  # fmt: skip
+
+
+def test_reports_escape_formulas_nuls_and_huge_values(corpus: tuple[Context, dict[str, Receipt]]) -> None:
+    ctx, receipts = corpus
+    injected = report_csv(ctx.warehouse, receipts["formula_injection.csv"])
+    assert "'=cmd|' /C calc'!A0" in injected
+    assert ",=cmd" not in injected
+    xml = issue_rows(ctx.warehouse, receipts["formula_injection.xml"])
+    assert xml[0]["value"].startswith("'=HYPERLINK")
+    nul = issue_rows(ctx.warehouse, receipts["embedded_nul.csv"])
+    assert nul[0]["value"] == "4\\x00"
+    assert "\x00" not in report_csv(ctx.warehouse, receipts["embedded_nul.csv"])
+    huge = issue_rows(ctx.warehouse, receipts["huge_field.xml"])
+    assert len(huge[0]["value"]) < 1100
+    assert "1,048,576 characters" in huge[0]["value"]
+
+
+def test_the_ragged_rows_are_quarantined_as_sent(corpus: tuple[Context, dict[str, Receipt]]) -> None:
+    ctx, receipts = corpus
+    rows = ctx.warehouse.fetchall(
+        "SELECT record_index, errors, raw_line FROM collect_quarantine WHERE receipt_id = ? ORDER BY record_index",
+        [receipts["ragged_rows.csv"].receipt_id],
+    )
+    assert [(r[0], r[1]) for r in rows] == [(2, ["CSV-ROW-01"]), (3, ["CSV-ROW-01"])]
+    assert "C874400198001,Adams" in rows[0][2]
+
+
+def test_exit_codes(tmp_path: Path) -> None:
+    home = ["--home", str(tmp_path / "home")]
+    assert main([*home, "collect", str(CORPUS / "mixed_directory" / "good_ks.csv")]) == 0
+    assert main([*home, "collect", str(CORPUS / "mixed_directory")]) == 1
+    assert main([*home, "collect", str(tmp_path / "no-such-file.csv")]) == 2
+    assert main([*home, "collect", "--source", "nonsense", str(CORPUS / "empty.csv")]) == 2
