@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
 
 from pupildata.publish.sdc._highs import INF, is_optimal, new_model, status_name
@@ -80,17 +81,19 @@ class _Group:
             self.rows.append((cells, coefs))
         self.cost = -1
 
-    def solve(self, col: int, sense: float) -> tuple[float, FloatArray]:
+    def solve(self, col: int, sense: float) -> FloatArray | None:
+        """The solution minimising ``sense`` × the cell, or None when the cell has no upper bound."""
         if self.cost >= 0 and self.cost != col:
             self.highs.changeColCost(self.cost, 0.0)
         self.highs.changeColCost(col, sense)
         self.cost = col
         self.highs.setOptionValue("time_limit", self.highs.getRunTime() + self.time_limit)
         self.highs.run()
+        if sense < 0 and self.highs.getModelStatus() == highspy.HighsModelStatus.kUnbounded:
+            return None
         if not is_optimal(self.highs):
             raise AttackerError(f"the attacker's linear programme ended {status_name(self.highs)}")
-        solution = self.highs.getSolution()
-        return float(self.highs.getObjectiveValue()), np.asarray(solution.col_value)
+        return np.asarray(self.highs.getSolution().col_value)
 
 
 class Attacker:
@@ -109,7 +112,10 @@ class Attacker:
 
     def _solve(self, cell: int, sense: float) -> _Group:
         group = self.groups[int(self.group_of[cell])]
-        _, values = group.solve(int(self.position[cell]), sense)
+        values = group.solve(int(self.position[cell]), sense)
+        if values is None:
+            self.seen_high[cell] = np.inf
+            return group
         self.seen_low[group.columns] = np.minimum(self.seen_low[group.columns], values)
         self.seen_high[group.columns] = np.maximum(self.seen_high[group.columns], values)
         return group
