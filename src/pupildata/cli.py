@@ -106,6 +106,9 @@ def _register_domains() -> None:
     from pupildata.kernel import cli as kernel_cli
 
     kernel_cli.register(app)
+    from pupildata.publish import cli as publish_cli
+
+    publish_cli.register(app)
     from pupildata.web import cli as web_cli
 
     web_cli.register(app)

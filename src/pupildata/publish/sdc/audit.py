@@ -1,6 +1,6 @@
 """The audit: what an attacker with linear programming can learn about each hidden cell, over a whole release.
 
-For every hidden cell the minimum and maximum it can take, given every published value of every table of the
+For every suppressed cell the minimum and maximum it can take, given every published value of every table of the
 release, all additivity constraints and non-negativity, is found by LP (one model, objective changed per cell).
 The release is blocked when a primary cell's interval does not reach its required protection above or below its
 true value — which includes a cell that a published margin reveals exactly (an interval of width 0).
@@ -60,6 +60,8 @@ def audit(problem: Problem, hidden: BoolArray, primary: Primary, time_limit: flo
     intervals = []
     for cell in attacker.columns:
         c = int(cell)
+        if problem.hidden[c]:  # never published by design (a link between tables), not a suppressed cell
+            continue
         low, high = attacker.interval(c)
         needed_up = float(primary.upper[c]) if primary.unsafe[c] else 0.0
         needed_down = float(primary.lower[c]) if primary.unsafe[c] else 0.0

@@ -24,7 +24,8 @@ class Verdict:
 
 
 class Rule(Protocol):
-    code: str
+    @property
+    def code(self) -> str: ...
 
     def explain(self) -> str: ...
     def apply(self, problem: Problem, protection_percent: float) -> Verdict: ...

@@ -88,6 +88,9 @@ class Table:
     values: dict[tuple[str, ...], float]
     counts: dict[tuple[str, ...], int] = field(default_factory=dict)
     top: dict[tuple[str, ...], tuple[float, ...]] = field(default_factory=dict)
+    #: Dimensions that are never published crossed with each other (two geographies: a cell of an authority
+    #: within a health area is hidden, but it links the two, so differencing between them is seen).
+    uncrossed: frozenset[str] = frozenset()
 
     def coordinates(self) -> Iterable[tuple[str, ...]]:
         return itertools.product(*(d.codes for d in self.dimensions))
@@ -97,7 +100,9 @@ class Table:
         return self.measure, tuple(pairs)
 
     def hidden(self, coords: Sequence[str]) -> bool:
-        return any(code in d.hidden for d, code in zip(self.dimensions, coords, strict=True))
+        pairs = list(zip(self.dimensions, coords, strict=True))
+        crossed = sum(1 for d, code in pairs if d.name in self.uncrossed and code != d.root)
+        return crossed > 1 or any(code in d.hidden for d, code in pairs)
 
 
 @dataclass
