@@ -55,13 +55,13 @@ def make_warehouse(engine: DuckDBEngine, per_school_year: int = 12, year: int = 
         UNION ALL
         SELECT py.pmr, {year} - 5, 2, k.subject, '4', 3 + CAST(hash(py.pmr, 10) % 3 AS INTEGER), true
         FROM pupil_year py JOIN (VALUES ('english'), ('maths')) k(subject) ON py.nc_year = '11'""")
-    engine.execute("""
+    engine.execute(f"""
         CREATE OR REPLACE TABLE ncmp_measurement AS
         WITH m AS (
             SELECT py.*, (SELECT min(pct_code) FROM ref_health_area_la h WHERE h.old_la_code = py.la_code) AS pct,
-                   CASE WHEN nc_year = 'R' THEN 1462 + {_h('pmr', 11, 364)} ELSE 3653 + {_h('pmr', 11, 364)} END AS age,
-                   CASE WHEN nc_year = 'R' THEN 110 ELSE 145 END + ({_h('pmr', 12, 140)}) / 10.0 - 7 AS h,
-                   CASE WHEN nc_year = 'R' THEN 14.5 ELSE 15.5 END + ({_h('pmr', 13, 1000)}) / 100.0 AS b
+                   CASE WHEN nc_year = 'R' THEN 1462 + {_h("pmr", 11, 364)} ELSE 3653 + {_h("pmr", 11, 364)} END AS age,
+                   CASE WHEN nc_year = 'R' THEN 110 ELSE 145 END + ({_h("pmr", 12, 140)}) / 10.0 - 7 AS h,
+                   CASE WHEN nc_year = 'R' THEN 14.5 ELSE 15.5 END + ({_h("pmr", 13, 1000)}) / 100.0 AS b
             FROM pupil_year py WHERE nc_year IN ('R', '6') AND CAST(hash(pmr, 14) % 100 AS INTEGER) < 92)
         SELECT pmr, year, la_code, pct AS health_area_code, school_urn, sex, nc_year, CAST(age AS INTEGER) AS age_days,
                h AS height_cm, round(b * (h / 100) ^ 2, 1) AS weight_kg

@@ -35,6 +35,11 @@ def _ratio(published: Published, top: CellKey, bottom: CellKey, scale: float) ->
     return Symbol.not_applicable if b == 0 else scale * a / b
 
 
+def column_name(field: str, code: str) -> str:
+    """The indicator name of an outcome category: its code, or for a yes/no outcome the field (or not_field)."""
+    return {"true": field, "false": f"not_{field}"}.get(code, code)
+
+
 def columns_for(built: Built) -> list[Column]:
     spec = built.spec
     cols = [Column(d.name, "Filter", LABELS.get(d.name, d.name)) for d in built.filters]
@@ -44,7 +49,8 @@ def columns_for(built: Built) -> list[Column]:
     cols.append(Column("population", "Indicator", label))
     if spec.outcome:
         parts = [(c, lbl) for c, lbl, _ in spec.outcome.parts]
-        for code, lbl in [*spec.outcome.categories, *parts]:
+        named = [(column_name(spec.outcome.field, c), lbl) for c, lbl in spec.outcome.categories]
+        for code, lbl in [*named, *parts]:
             cols += [
                 Column(f"{code}_count", "Indicator", lbl),
                 Column(f"{code}_percent", "Indicator", f"{lbl} (%)", "%", 1),
@@ -72,7 +78,7 @@ def _indicators(built: Built, published: Published, coords: dict[str, str]) -> d
     out["population"] = _value(published, population)
     if spec.outcome:
         codes = [c for c, _ in spec.outcome.categories] + [f"{cat}>{c}" for c, _, cat in spec.outcome.parts]
-        names = [c for c, _ in spec.outcome.categories] + [c for c, _, _ in spec.outcome.parts]
+        names = [column_name(outcome, c) for c, _ in spec.outcome.categories] + [c for c, _, _ in spec.outcome.parts]
         for code, name in zip(codes, names, strict=True):
             key = _key(built.measure, {**coords, outcome: code})  # type: ignore[dict-item]
             out[f"{name}_count"] = _value(published, key)
