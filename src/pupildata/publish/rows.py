@@ -78,9 +78,10 @@ def _indicators(built: Built, published: Published, coords: dict[str, str]) -> d
     out["population"] = _value(published, population)
     if spec.outcome:
         codes = [c for c, _ in spec.outcome.categories] + [f"{cat}>{c}" for c, _, cat in spec.outcome.parts]
-        names = [column_name(outcome, c) for c, _ in spec.outcome.categories] + [c for c, _, _ in spec.outcome.parts]
+        field = spec.outcome.field
+        names = [column_name(field, c) for c, _ in spec.outcome.categories] + [c for c, _, _ in spec.outcome.parts]
         for code, name in zip(codes, names, strict=True):
-            key = _key(built.measure, {**coords, outcome: code})  # type: ignore[dict-item]
+            key = _key(built.measure, {**coords, field: code})
             out[f"{name}_count"] = _value(published, key)
             out[f"{name}_percent"] = percent = _ratio(published, key, population, 100.0)
             if spec.outcome.confidence:
