@@ -41,7 +41,8 @@ def ranges(tables: list[Table], published: dict[tuple[str, tuple[tuple[str, str]
         if published[key]:
             equations.append(rows[0])
             rhs.append(truth[key])
-    a_eq, b_eq = np.array(equations), np.array(rhs)
+    a_eq = np.array(equations).reshape(len(equations), len(columns))
+    b_eq = np.array(rhs)
     out = {}
     for key, rows in sums.items():
         if published[key]:
