@@ -92,7 +92,9 @@ def tauargus(geo: Dimension, leaf: dict[tuple[str, str, str], int]) -> dict[str,
     from pytauargus import protect
 
     micro = _microdata(geo, leaf)
+    here = os.getcwd()
     with tempfile.TemporaryDirectory() as work:
+        os.chdir(work)  # the tau-Argus solvers write their logs into the working folder
         start = time.perf_counter()
         res = protect(
             micro,
@@ -108,6 +110,7 @@ def tauargus(geo: Dimension, leaf: dict[tuple[str, str, str], int]) -> dict[str,
         start = time.perf_counter()
         audited = res.engine.audit(0)
         audit_seconds = time.perf_counter() - start
+        os.chdir(here)
     secondary = [r for r in rows if r["status"] == "M"]
     return {
         "primary": sum(r["status"] == "U" for r in rows),
