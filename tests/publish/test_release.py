@@ -119,3 +119,17 @@ def test_post16_participation_is_published(engine: DuckDBEngine, tmp_path: Path)
         "First language",
     }
     assert "in_learning_percent" in rows[0]
+
+
+def test_controlled_rounding_publishes_multiples_of_the_base(engine: DuckDBEngine, tmp_path: Path) -> None:
+    rounding = Disclosure(method="rounding", rounding_base=5, solver_time_limit_seconds=20)
+    outcome = publish(engine, RELEASES["child-measurement"], 2008, rounding, tmp_path)
+    rows = _rows(outcome.folder / "ncmp_la.csv")
+    counts = [c for c in rows[0] if c.endswith("_count") or c in ("population", "eligible")]
+    values = [float(row[c]) for row in rows for c in counts if row[c] not in ("c", "z", "x")]
+    assert values
+    assert all(v % 5 == 0 for v in values)
+    for row in rows:  # the rounded table still adds up: the categories make up the children measured
+        parts = [row[f"{c}_count"] for c in ("underweight", "healthy_weight", "overweight", "obese")]
+        if "c" not in parts and row["population"] != "c":
+            assert sum(float(p) for p in parts) == float(row["population"])
