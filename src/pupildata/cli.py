@@ -105,13 +105,15 @@ def _register_domains() -> None:
     """Domains add their commands; imported late so that `pupildata validate` stays quick."""
     from pupildata.collect import cli as collect_cli
     from pupildata.kernel import cli as kernel_cli
+    from pupildata.publish import cli as publish_cli
     from pupildata.synth import cli as synth_cli
     from pupildata.web import cli as web_cli
 
     kernel_cli.register(app)
     synth_cli.register(app)
-    web_cli.register(app)
     collect_cli.register(app)
+    publish_cli.register(app)
+    web_cli.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
