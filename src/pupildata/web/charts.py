@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-WIDTH = 640
-LABEL_WIDTH = 190
-VALUE_WIDTH = 110
-ROW_HEIGHT = 34
-BAR_HEIGHT = 22
+WIDTH = 960  # the width of the page's content, so that the chart's text is drawn at its own size
+LABEL_WIDTH = 300
+VALUE_WIDTH = 140
+ROW_HEIGHT = 36
+BAR_HEIGHT = 24
 TOP = 8
 
 
@@ -35,11 +35,11 @@ class Segment:
 @dataclass(frozen=True)
 class Row:
     label: str
+    full_label: str
     y: float
     segments: tuple[Segment, ...]
     total_text: str
     value_x: float
-    href: str | None = None
 
     @property
     def text_y(self) -> float:
@@ -68,7 +68,7 @@ class Chart:
         return BAR_HEIGHT
 
 
-def _short(label: str, most: int = 26) -> str:
+def _short(label: str, most: int = 36) -> str:
     return label if len(label) <= most else label[: most - 1] + "…"
 
 
@@ -76,25 +76,29 @@ def stacked_bars(
     title: str,
     description: str,
     series: Sequence[Series],
-    rows: Sequence[tuple[str, Sequence[int], str | None]],
+    rows: Sequence[tuple[str, Sequence[int]]],
     total_text: str = "{total:,}",
+    *,
+    shares: bool = False,
 ) -> Chart:
-    """Horizontal stacked bars, one row per (label, values per series, link), scaled to the largest total."""
-    largest = max((sum(values) for _, values, _ in rows), default=0) or 1
+    """Horizontal stacked bars, one row per (label, values per series), scaled to the largest total — or,
+    with ``shares``, each bar the full width, split in proportion to its values."""
+    largest = max((sum(values) for _, values in rows), default=0) or 1
     span = WIDTH - LABEL_WIDTH - VALUE_WIDTH
     drawn = []
-    for index, (label, values, href) in enumerate(rows):
+    for index, (label, values) in enumerate(rows):
         x = float(LABEL_WIDTH)
         segments = []
+        scale = (sum(values) or 1) if shares else largest
         for one, value in zip(series, values, strict=True):
-            width = span * value / largest
+            width = span * value / scale
             if value:
                 segments.append(Segment(round(x, 1), round(max(width, 2.0), 1), value, one))
             x += width
         total = sum(values)
         text = total_text.format(total=total, values=values)
         end = max((s.x + s.width for s in segments), default=float(LABEL_WIDTH))
-        drawn.append(Row(_short(label), TOP + index * ROW_HEIGHT, tuple(segments), text, round(end + 8, 1), href))
+        drawn.append(Row(_short(label), label, TOP + index * ROW_HEIGHT, tuple(segments), text, round(end + 8, 1)))
     return Chart(title, description, tuple(series), tuple(drawn))
 
 

@@ -151,7 +151,7 @@ class ReportPage:
 
 
 def read_report_page(
-    ctx: Context, receipt: Receipt, counts: dict[str, int], page: int, per_page: int, viewer: Viewer
+    ctx: Context, receipt: Receipt, counts: dict[str, int], *, page: int, per_page: int, viewer: Viewer
 ) -> ReportPage:
     """The rows of one page, read from the warehouse only when the file had failing records; audited."""
     report = ReportPage(receipt, counts, page, per_page)

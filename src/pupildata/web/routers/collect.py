@@ -54,11 +54,12 @@ def collection_list(request: Request, ctx: ContextDep) -> HTMLResponse:
     rows = c.collection_rows(ctx)
     chart = stacked_bars(
         "Returns sent and not sent, by collection",
-        "For each collection, how many of the expected senders have sent a return (blue) and how many have not "
-        "(grey). The same numbers are in the table below.",
+        "For each collection, the share of its senders who have sent a return (blue) and who have not (grey). "
+        "The same numbers are in the table below.",
         (SENT, NOT_SENT),
-        [(row.title, (row.sent, row.not_sent), f"/collections/{row.name}") for row in rows],
+        [(row.title, (row.sent, row.not_sent)) for row in rows],
         total_text="{values[0]:,} of {total:,} sent",
+        shares=True,
     )
     return _page(request, "collect/list.html", {"rows": rows, "chart": chart})
 
@@ -81,7 +82,7 @@ def collection(request: Request, ctx: ContextDep, name: str, show: str = "") -> 
         "For the rules failed most often in this collection's returns, how many records failed each. The same "
         "numbers are in the table below.",
         (FAILURES,),
-        [(code, (n,), f"/collections/rules#{code}") for code, n in list(problems.items())[:8]],
+        [(code, (n,)) for code, n in list(problems.items())[:8]],
     )
     context = {
         "status": found, "totals": found.totals(), "groups": groups, "shows": SHOWS, "show": show,
@@ -97,7 +98,7 @@ def receipt(request: Request, ctx: ContextDep, receipt_id: str, page: str = "1")
     number = page_number(page)
     viewer = c.Viewer(ANONYMOUS, client_address(request), "page")
     try:
-        report = c.read_report_page(ctx, found, counts, number, PER_PAGE, viewer)
+        report = c.read_report_page(ctx, found, counts, page=number, per_page=PER_PAGE, viewer=viewer)
     except WarehouseUnavailable as exc:
         return unavailable(request, exc)
     if number > report.pages:

@@ -187,7 +187,7 @@ def receipt(
         raise HTTPException(404, f"There is no receipt numbered {receipt_id}.")
     viewer = c.Viewer(ANONYMOUS, client_address(request), "api")
     try:
-        report = c.read_report_page(ctx, found[0], found[1], page, per_page, viewer)
+        report = c.read_report_page(ctx, found[0], found[1], page=page, per_page=per_page, viewer=viewer)
     except WarehouseUnavailable as exc:
         return JSONResponse({"status": 503, "detail": exc.message}, 503, headers={"Retry-After": RETRY_AFTER})
     if page > report.pages:
