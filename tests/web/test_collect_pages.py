@@ -225,3 +225,26 @@ def test_the_portal_does_not_keep_the_warehouse_open(client: TestClient, collect
     finally:
         writer.kill()
         writer.wait()
+
+
+def test_pagination_links_the_ends_and_the_neighbours_of_the_current_page() -> None:
+    from pupildata.web.pagination import pagination
+
+    assert pagination("/receipts/1", 1, 1) is None
+    options = pagination("/receipts/1", 5, 9)
+    assert options is not None
+    numbers = [item.get("number", "…") for item in options["items"]]
+    assert numbers == [1, "…", 4, 5, 6, "…", 9]
+    assert options["previous"] == {"href": "/receipts/1?page=4"}
+    assert options["next"] == {"href": "/receipts/1?page=6"}
+    assert [item["number"] for item in options["items"] if item.get("current")] == [5]
+
+
+def test_sent_shares_fill_each_bar() -> None:
+    from pupildata.web.charts import Series, stacked_bars
+
+    chart = stacked_bars("t", "d", (Series("Sent", "sent"), Series("Not sent", "not-sent")),
+                         [("a", (1, 0)), ("b", (7, 3))], shares=True)  # fmt: skip
+    widths = [sum(s.width for s in row.segments) for row in chart.rows]
+    assert widths[0] == pytest.approx(widths[1], abs=0.2)
+    assert [s.value for s in chart.rows[1].segments] == [7, 3]
