@@ -17,7 +17,7 @@ from pupildata.publish.specs import ReleaseSpec, TableSpec
 
 from .warehouse import make_warehouse
 
-POLICY = Disclosure(solver_time_limit_seconds=20)
+POLICY = Disclosure(solver_time_limit_seconds=60)
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ def test_post16_participation_is_published(engine: DuckDBEngine, tmp_path: Path)
 
 
 def test_controlled_rounding_publishes_multiples_of_the_base(engine: DuckDBEngine, tmp_path: Path) -> None:
-    rounding = Disclosure(method="rounding", rounding_base=5, solver_time_limit_seconds=20)
+    rounding = Disclosure(method="rounding", rounding_base=5, solver_time_limit_seconds=60)
     outcome = publish(engine, RELEASES["child-measurement"], 2008, rounding, tmp_path)
     rows = _rows(outcome.folder / "ncmp_la.csv")
     counts = [c for c in rows[0] if c.endswith("_count") or c in ("population", "eligible")]

@@ -24,7 +24,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = Settings(home=tmp_path_factory.mktemp("home"))
     engine = DuckDBEngine()
     make_warehouse(engine, per_school_year=150)
-    publish(engine, RELEASES["child-measurement"], 2008, Disclosure(solver_time_limit_seconds=20), settings.outputs_dir)
+    publish(engine, RELEASES["child-measurement"], 2008, Disclosure(solver_time_limit_seconds=60), settings.outputs_dir)
     with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
 

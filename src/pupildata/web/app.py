@@ -13,11 +13,19 @@ from fastapi import APIRouter, FastAPI
 from pupildata import __version__
 from pupildata.settings import Settings
 from pupildata.web import assets, errors
-from pupildata.web.routers import api, health, home, publish
+from pupildata.web.routers import api, collect, collect_api, health, home, publish
 from pupildata.web.security import SecurityHeadersMiddleware
 from pupildata.web.templating import SERVICE_NAME
 
-ROUTERS: tuple[APIRouter, ...] = (home.router, api.router, health.router, publish.router, publish.api)
+ROUTERS: tuple[APIRouter, ...] = (
+    home.router,
+    collect.router,
+    publish.router,
+    api.router,
+    collect_api.router,
+    publish.api,
+    health.router,
+)
 
 API_DESCRIPTION = (
     "The JSON API of the pupil data service. Every page of the portal that shows data has a twin here. "

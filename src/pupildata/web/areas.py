@@ -1,7 +1,7 @@
 """The areas of the service and the people it serves: one list, shown on the home page and in the API index.
 
 Each area is filled in by its own part of the service. Until an area has pages, it is described here in plain
-words and has no link, so that no one follows a link to a page that does not exist.
+words and has no link (``href`` is None), so that no one follows a link to a page that does not exist.
 """
 
 from __future__ import annotations
@@ -15,7 +15,11 @@ class Area:
     name: str
     summary: str
     used_by: str
-    available: bool = False
+    href: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.href is not None
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ AREAS: tuple[Area, ...] = (
         "Schools and local authorities send the school census and attainment returns. Each file is checked "
         "against the collection rules and the sender gets a report of anything to fix.",
         "Schools, local authorities and statisticians",
+        href="/collections",
     ),
     Area(
         "matching",

@@ -27,6 +27,7 @@ class AreaOut(BaseModel):
     summary: str
     used_by: str
     available: bool = Field(description="Whether the area has pages and endpoints yet.")
+    href: str | None = Field(description="The area's first page, once it has pages.")
 
 
 class ApiIndex(BaseModel):
@@ -48,7 +49,7 @@ def index() -> ApiIndex:
     return ApiIndex(
         service=SERVICE_NAME,
         version=__version__,
-        areas=[AreaOut(**vars(area)) for area in AREAS],
+        areas=[AreaOut(**vars(area), available=area.available) for area in AREAS],
         links={"openapi": "/api/v1/openapi.json", "docs": "/api/v1/docs", "health": "/api/v1/health"},
     )
 

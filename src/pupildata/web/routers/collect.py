@@ -1,0 +1,123 @@
+"""The collection pages: every collection, each collection's status (who has sent, who has not, with how many
+errors), each receipt with its validation report, and the rules every return is checked against.
+
+Each page has a JSON twin in ``collect_api``. Report rows name pupils, so reading them is audited
+(``pupildata.web.collecting``); a warehouse busy with a load gives a 503 page with one sentence, never an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+
+from pupildata.collect.collections import status, title_of
+from pupildata.collect.queries import find_receipt, receipts_of
+from pupildata.collect.receipts import Receipt
+from pupildata.web import collecting as c
+from pupildata.web.charts import Series, stacked_bars
+from pupildata.web.deps import ANONYMOUS, ContextDep, client_address
+from pupildata.web.pagination import page_number, pagination
+from pupildata.web.templating import templates
+from pupildata.web.warehouse import RETRY_AFTER, WarehouseUnavailable
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+PER_PAGE = 50
+SHOWS = {"not-sent": "Not sent", "errors": "Sent with errors", "sent": "Sent"}
+SENT = Series("Sent", "sent")
+NOT_SENT = Series("Not sent", "not-sent")
+FAILURES = Series("Records failing the rule", "errors")
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    return templates().TemplateResponse(request, name, context, status_code=status_code)
+
+
+def unavailable(request: Request, exc: WarehouseUnavailable) -> HTMLResponse:
+    return templates().TemplateResponse(
+        request, "collect/unavailable.html", {"message": exc.message}, status_code=503,
+        headers={"Retry-After": RETRY_AFTER},
+    )  # fmt: skip
+
+
+def receipt_or_404(ctx: ContextDep, receipt_id: str) -> tuple[Receipt, dict[str, int]]:
+    found = find_receipt(ctx.registry, int(receipt_id)) if receipt_id.isdigit() else None
+    if found is None:
+        raise HTTPException(404, f"There is no receipt numbered '{receipt_id}'.")
+    return found
+
+
+@router.api_route("/collections", methods=["GET", "HEAD"], name="collections")
+def collection_list(request: Request, ctx: ContextDep) -> HTMLResponse:
+    rows = c.collection_rows(ctx)
+    chart = stacked_bars(
+        "Returns sent and not sent, by collection",
+        "For each collection, the share of its senders who have sent a return (blue) and who have not (grey). "
+        "The same numbers are in the table below.",
+        (SENT, NOT_SENT),
+        [(row.title, (row.sent, row.not_sent)) for row in rows],
+        total_text="{values[0]:,} of {total:,} sent",
+        shares=True,
+    )
+    return _page(request, "collect/list.html", {"rows": rows, "chart": chart})
+
+
+@router.api_route("/collections/rules", methods=["GET", "HEAD"], name="collection-rules")
+def rules(request: Request) -> HTMLResponse:
+    return _page(request, "collect/rules.html", {"groups": c.rule_groups()})
+
+
+@router.api_route("/collections/{name}", methods=["GET", "HEAD"], name="collection")
+def collection(request: Request, ctx: ContextDep, name: str, show: str = "") -> HTMLResponse:
+    found = status(ctx.registry, name)
+    if found is None:
+        raise HTTPException(404, f"There is no collection called '{name}'.")
+    groups = {"not-sent": found.missing, "errors": c.with_errors(found), "sent": c.without_errors(found)}
+    shown = [show] if show in SHOWS else list(SHOWS)
+    problems = c.rule_totals(found)
+    chart = stacked_bars(
+        "The rules failed most often",
+        "For the rules failed most often in this collection's returns, how many records failed each. The same "
+        "numbers are in the table below.",
+        (FAILURES,),
+        [(code, (n,)) for code, n in list(problems.items())[:8]],
+    )
+    context = {
+        "status": found, "totals": found.totals(), "groups": groups, "shows": SHOWS, "show": show,
+        "shown": shown, "problems": problems, "rules": c.rule_index(), "chart": chart,
+        "source_title": c.source_title(found.source), "files": receipts_of(ctx.registry, name),
+    }  # fmt: skip
+    return _page(request, "collect/status.html", context)
+
+
+@router.api_route("/receipts/{receipt_id}", methods=["GET", "HEAD"], name="receipt")
+def receipt(request: Request, ctx: ContextDep, receipt_id: str, page: str = "1") -> HTMLResponse:
+    found, counts = receipt_or_404(ctx, receipt_id)
+    number = page_number(page)
+    viewer = c.Viewer(ANONYMOUS, client_address(request), "page")
+    try:
+        report = c.read_report_page(ctx, found, counts, page=number, per_page=PER_PAGE, viewer=viewer)
+    except WarehouseUnavailable as exc:
+        return unavailable(request, exc)
+    if number > report.pages:
+        raise HTTPException(404, f"The report of receipt {found.receipt_id} has no page {number}.")
+    title = title_of(found.collection) if found.collection else None
+    context = {
+        "receipt": found, "report": report, "collection_title": title, "rules": c.rule_index(),
+        "pagination": pagination(f"/receipts/{found.receipt_id}", number, report.pages),
+    }  # fmt: skip
+    return _page(request, "collect/receipt.html", context)
+
+
+@router.get("/receipts/{receipt_id}/report.csv", name="receipt-report-csv")
+def report_csv(request: Request, ctx: ContextDep, receipt_id: str) -> Response:
+    found, _ = receipt_or_404(ctx, receipt_id)
+    viewer = c.Viewer(ANONYMOUS, client_address(request), "csv")
+    try:
+        text = c.read_report_csv(ctx, found, viewer)
+    except WarehouseUnavailable as exc:
+        return unavailable(request, exc)
+    disposition = f'attachment; filename="receipt-{found.receipt_id}-report.csv"'
+    return Response(text, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})

@@ -1,0 +1,51 @@
+"""A small data home with returns collected into it, for the collection pages' tests (HTTP and browser).
+
+The hand-written returns of the collection tests, plus two hostile survey files (one whose values are spreadsheet
+formulas, one whose values are HTML) and an empty file, which is refused. The spring census expects a third
+school, which has not sent.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from pupildata.collect import Options, Summary, collect
+from pupildata.collect.collections import expect
+from pupildata.kernel.context import Context
+from pupildata.settings import Settings
+
+TESTS = Path(__file__).resolve().parents[1]
+FIXTURES = TESTS / "collect" / "fixtures"
+FORMULA = "=cmd|' /C calc'!A0"
+SCRIPT = "<script>alert(1)</script>"
+CENSUS = "census-2009-spr"
+MISSING_SCHOOL = ("8749999", "Absent Primary School")
+
+_HEADER = "RespondentID,Wave,InterviewDate,FirstName,LastName,DOB,Gender,Postcode,MainActivity\n"
+
+
+def _survey(path: Path, case_id: str, wave: int) -> Path:
+    """Two answers with the same respondent and wave: both fail SUR-CAS-06 and show ``case_id`` as the value."""
+    row = f'"{case_id}",{wave},20090501,Ann,Lee,19960101,Female,PE1 1AA,At school\n'
+    path.write_text(_HEADER + row + row, encoding="utf-8")
+    return path
+
+
+def collected_home(home: Path) -> tuple[Settings, Summary]:
+    """Collect the fixtures into ``home``; returns its settings and the collect summary."""
+    incoming = home.parent / "incoming"
+    shutil.copytree(FIXTURES, incoming)
+    _survey(incoming / "formula.csv", FORMULA.replace('"', '""'), 1)
+    _survey(incoming / "script.csv", SCRIPT, 2)
+    shutil.copy(TESTS / "collect" / "hostile" / "empty.csv", incoming / "empty.csv")
+    settings = Settings(home=home)
+    with Context(settings) as ctx:
+        summary = collect(ctx, [incoming], Options())
+        senders = [(r.sender, r.sender_name) for r in summary.receipts if r.collection == CENSUS and r.sender]
+        expect(ctx.registry, CENSUS, "census", [*senders, MISSING_SCHOOL])
+    return settings, summary
+
+
+def receipt_of(summary: Summary, file_name: str) -> int:
+    return next(r.receipt_id for r in summary.receipts if r.file_name == file_name)

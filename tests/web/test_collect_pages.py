@@ -1,0 +1,250 @@
+"""The collection pages and their JSON twins, against a home where a few small returns have been collected."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from pupildata.collect import Summary
+from pupildata.kernel.context import Context
+from pupildata.settings import Settings
+from pupildata.web import create_app
+from tests.web.collect_home import CENSUS, FORMULA, MISSING_SCHOOL, SCRIPT, collected_home, receipt_of
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Summary]:
+    return collected_home(tmp_path_factory.mktemp("collected") / "home")
+
+
+@pytest.fixture(scope="module")
+def client(collected: tuple[Settings, Summary]) -> Iterator[TestClient]:
+    with TestClient(create_app(collected[0]), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def summary(collected: tuple[Settings, Summary]) -> Summary:
+    return collected[1]
+
+
+def _text(response: object) -> str:
+    return html.unescape(response.text)  # type: ignore[attr-defined]
+
+
+def test_collections_list_shows_each_collection_with_counts_and_a_chart(client: TestClient) -> None:
+    response = client.get("/collections")
+    assert response.status_code == 200
+    page = _text(response)
+    assert "Spring census 2009" in page
+    assert f'href="/collections/{CENSUS}"' in response.text
+    assert "2 of 3 sent" in page  # the chart: two of the three expected schools
+    assert '<svg class="app-chart__svg"' in response.text
+    assert 'role="img"' in response.text
+    assert '<title id="sent-chart-title">' in response.text
+    assert "<desc" in response.text
+    assert "style=" not in response.text  # the CSP forbids inline styles
+
+
+def test_home_page_links_to_the_collections(client: TestClient) -> None:
+    assert 'href="/collections"' in client.get("/").text
+
+
+def test_status_page_shows_who_has_sent_and_who_has_not(client: TestClient, summary: Summary) -> None:
+    response = client.get(f"/collections/{CENSUS}")
+    assert response.status_code == 200
+    page = _text(response)
+    assert "Not sent (1)" in page
+    assert MISSING_SCHOOL[1] in page
+    assert MISSING_SCHOOL[0] in page
+    assert "Sent with errors (1)" in page
+    assert "Sent (1)" in page
+    census = receipt_of(summary, "census_8742001.xml")
+    assert f'href="/receipts/{census}"' in response.text
+    assert "CEN-UPN-06" in page  # error counts per sender, and the most common problems
+
+
+@pytest.mark.parametrize(("show", "present", "absent"), [("not-sent", "Absent Primary", "Receipt 1"),
+                                                          ("errors", "Receipt 1", "Absent Primary")])  # fmt: skip
+def test_status_page_filters_one_group(client: TestClient, show: str, present: str, absent: str) -> None:
+    page = _text(client.get(f"/collections/{CENSUS}?show={show}"))
+    assert present in page
+    assert absent not in page
+    assert 'aria-current="page"' in page
+
+
+def test_receipt_page_lists_failing_records_with_rule_codes(client: TestClient, summary: Summary) -> None:
+    receipt_id = receipt_of(summary, "census_8742001.xml")
+    response = client.get(f"/receipts/{receipt_id}")
+    assert response.status_code == 200
+    page = _text(response)
+    found = next(r for r in summary.receipts if r.receipt_id == receipt_id)
+    assert found.sha256 in page
+    assert "census_8742001.xml" in page
+    for code in ("CEN-UPN-05", "CEN-UPN-06", "CEN-ETH-03"):
+        assert code in page
+    assert "Download the report (CSV)" in page
+    assert f'href="/receipts/{receipt_id}/report.csv"' in response.text
+
+
+def test_refused_file_shows_its_reason(client: TestClient, summary: Summary) -> None:
+    page = _text(client.get(f"/receipts/{receipt_of(summary, 'empty.csv')}"))
+    assert "FILE-EMPTY-01" in page
+    assert "was refused" in page
+
+
+def test_hostile_values_are_escaped_on_the_page(client: TestClient, summary: Summary) -> None:
+    response = client.get(f"/receipts/{receipt_of(summary, 'script.csv')}")
+    assert response.status_code == 200
+    assert SCRIPT not in response.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
+    formula = client.get(f"/receipts/{receipt_of(summary, 'formula.csv')}")
+    assert "'" + FORMULA in _text(formula)  # shown as the report has it: never runnable as a formula
+
+
+def test_csv_report_escapes_formulas(client: TestClient, summary: Summary) -> None:
+    response = client.get(f"/receipts/{receipt_of(summary, 'formula.csv')}/report.csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [row["rule"] for row in rows] == ["SUR-CAS-06", "SUR-CAS-06"]
+    assert all(row["value"] == "'" + FORMULA for row in rows)
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row.values())
+
+
+def test_viewing_a_report_is_audited(client: TestClient, collected: tuple[Settings, Summary]) -> None:
+    settings, summary = collected
+    receipt_id = receipt_of(summary, "ks2.csv")
+    for path in (f"/receipts/{receipt_id}", f"/receipts/{receipt_id}/report.csv", f"/api/v1/receipts/{receipt_id}"):
+        assert client.get(path).status_code == 200
+    with Context(settings) as ctx:
+        events = ctx.audit.events(object_id=str(receipt_id))
+        assert ctx.audit.verify().ok
+    views = [e for e in events if e.action == "collect.report.view"]
+    assert len(views) == 3
+    assert {e.actor for e in views} == {"portal:anonymous"}
+    assert {e.object_type for e in views} == {"receipt"}
+    assert all('"client"' in e.detail for e in views)
+
+
+def test_json_twins(client: TestClient, summary: Summary) -> None:
+    listing = client.get("/api/v1/collections").json()
+    census = next(c for c in listing if c["name"] == CENSUS)
+    assert (census["expected"], census["sent"], census["not_sent"], census["with_errors"]) == (3, 2, 1, 1)
+    status = client.get(f"/api/v1/collections/{CENSUS}").json()
+    groups = {s["sender"]: s["group"] for s in status["senders"]}
+    assert groups[MISSING_SCHOOL[0]] == "not sent"
+    assert sorted(groups.values()) == ["not sent", "sent", "sent with errors"]
+    assert status["rule_counts"]["CEN-UPN-06"] == 2
+    receipt_id = receipt_of(summary, "census_8742001.xml")
+    first = client.get(f"/api/v1/receipts/{receipt_id}?per_page=2").json()
+    assert first["receipt"]["status"] == "partly accepted"
+    assert first["report"]["total"] == sum(first["rule_counts"].values())
+    assert len(first["report"]["rows"]) == 2
+    assert first["report"]["pages"] >= 2
+    second = client.get(f"/api/v1/receipts/{receipt_id}?per_page=2&page=2").json()
+    assert second["report"]["rows"] != first["report"]["rows"]
+    assert {"code", "severity", "message"} <= set(client.get("/api/v1/collections/rules").json()[0])
+
+
+def test_json_twins_are_in_the_openapi_document(client: TestClient) -> None:
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    for path in ("/api/v1/collections", "/api/v1/collections/{name}", "/api/v1/receipts/{receipt_id}"):
+        assert "get" in paths[path]
+
+
+@pytest.mark.parametrize("path", ["/collections/no-such-collection", "/receipts/999", "/receipts/abc",
+                                  "/receipts/1?page=99", "/receipts/1?page=0", "/receipts/999/report.csv"])  # fmt: skip
+def test_unknown_names_and_numbers_are_a_friendly_404(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "Page not found" in response.text
+    assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize("path", ["/api/v1/collections/no-such-collection", "/api/v1/receipts/999"])
+def test_unknown_names_and_numbers_are_a_json_404(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.json()["detail"].startswith("There is no")
+
+
+def test_an_empty_home_has_no_collections(tmp_path: Path) -> None:
+    with TestClient(create_app(Settings(home=tmp_path / "home"))) as empty:
+        assert "No returns have been received yet" in empty.get("/collections").text
+        assert empty.get("/api/v1/collections").json() == []
+
+
+HOLD_LOCK = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_busy_warehouse_gives_a_503_page_not_an_error(
+    client: TestClient, collected: tuple[Settings, Summary]
+) -> None:
+    settings, summary = collected
+    receipt_id = receipt_of(summary, "census_8742001.xml")
+    writer = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(settings.warehouse)], stdout=subprocess.PIPE)
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == b"locked"
+        page = client.get(f"/receipts/{receipt_id}")
+        assert page.status_code == 503
+        assert "new returns are being loaded" in page.text
+        assert "Traceback" not in page.text
+        assert page.headers["retry-after"]
+        api = client.get(f"/api/v1/receipts/{receipt_id}")
+        assert api.status_code == 503
+        assert "being loaded" in api.json()["detail"]
+        assert client.get(f"/collections/{CENSUS}").status_code == 200  # the registry still answers
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def test_the_portal_does_not_keep_the_warehouse_open(client: TestClient, collected: tuple[Settings, Summary]) -> None:
+    settings, summary = collected
+    assert client.get(f"/receipts/{receipt_of(summary, 'census_8742001.xml')}").status_code == 200
+    writer = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(settings.warehouse)], stdout=subprocess.PIPE)
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == b"locked"
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def test_pagination_links_the_ends_and_the_neighbours_of_the_current_page() -> None:
+    from pupildata.web.pagination import pagination
+
+    assert pagination("/receipts/1", 1, 1) is None
+    options = pagination("/receipts/1", 5, 9)
+    assert options is not None
+    numbers = [item.get("number", "…") for item in options["items"]]
+    assert numbers == [1, "…", 4, 5, 6, "…", 9]
+    assert options["previous"] == {"href": "/receipts/1?page=4"}
+    assert options["next"] == {"href": "/receipts/1?page=6"}
+    assert [item["number"] for item in options["items"] if item.get("current")] == [5]
+
+
+def test_sent_shares_fill_each_bar() -> None:
+    from pupildata.web.charts import Series, stacked_bars
+
+    chart = stacked_bars("t", "d", (Series("Sent", "sent"), Series("Not sent", "not-sent")),
+                         [("a", (1, 0)), ("b", (7, 3))], shares=True)  # fmt: skip
+    widths = [sum(s.width for s in row.segments) for row in chart.rows]
+    assert widths[0] == pytest.approx(widths[1], abs=0.2)
+    assert [s.value for s in chart.rows[1].segments] == [7, 3]
