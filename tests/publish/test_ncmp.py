@@ -21,7 +21,9 @@ def test_sds_and_category_agree_with_rcpchgrowth_on_a_sample() -> None:
     ours = ncmp.bmi_sds(sex, days, bmi)
     categories = ncmp.classify(ours)
     for i in range(n):
-        theirs = sds_for_measurement("uk-who", days[i] / 365.25, "bmi", float(bmi[i]), ncmp.SEXES[sex[i]])
+        theirs = sds_for_measurement(
+            "uk-who", days[i] / 365.25, "bmi", float(bmi[i]), {"M": "male", "F": "female"}[sex[i]]
+        )
         assert ours[i] == pytest.approx(theirs, abs=1e-9)
         c = centile(theirs)
         assert categories["underweight"][i] == (c <= 2)
@@ -39,18 +41,6 @@ def test_reference_points_for_a_girl_of_ten_and_a_half() -> None:
     sds = ncmp.bmi_sds(["F"], [day], [22.0])
     assert sds[0] == pytest.approx(1.661, abs=0.002)
     assert ncmp.classify(sds)["obese"][0]
-
-
-def test_a_million_children_take_well_under_a_second() -> None:
-    import time
-
-    rng = np.random.default_rng(1)
-    n = 1_000_000
-    ncmp.lms_by_day("M"), ncmp.lms_by_day("F")  # the tables are built once per process
-    start = time.perf_counter()
-    sds = ncmp.bmi_sds(rng.choice(["M", "F"], n), rng.integers(ncmp.FIRST_DAY, ncmp.LAST_DAY, n), rng.normal(17, 3, n))
-    ncmp.classify(sds)
-    assert time.perf_counter() - start < 2.0
 
 
 def test_wilson_interval_matches_the_textbook_formula() -> None:

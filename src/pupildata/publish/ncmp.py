@@ -12,41 +12,28 @@ score intervals.
 
 from __future__ import annotations
 
-from functools import cache
 from statistics import NormalDist
 
 import numpy as np
 import numpy.typing as npt
 
 from pupildata.errors import DataError
+from pupildata.kernel.growth import (
+    FIRST_DAY,
+    LAST_DAY,
+    OBESE_SDS,
+    OVERWEIGHT_SDS,
+    SEVERELY_OBESE_SDS,
+    UNDERWEIGHT_SDS,
+    from_sds,
+    in_range,
+    lms,
+    to_sds,
+)
 
-FIRST_DAY = int(np.ceil(4 * 365.25))  # the reference's BMI table starts at 4 years
-LAST_DAY = int(np.floor(13 * 365.25))  # Year 6 children are at most 11; leave room for late measurement
-SEXES = {"M": "male", "F": "female"}
-
-_normal = NormalDist()
-UNDERWEIGHT_SDS = _normal.inv_cdf(0.02)
-OVERWEIGHT_SDS = _normal.inv_cdf(0.85)
-OBESE_SDS = _normal.inv_cdf(0.95)
-SEVERELY_OBESE_SDS = _normal.inv_cdf(0.996)
+SEXES = ("M", "F")
 
 CATEGORIES = ("underweight", "healthy_weight", "overweight", "obese")
-
-
-@cache
-def lms_by_day(sex: str) -> npt.NDArray[np.float64]:
-    """Rows of (L, M, S) for each day of age from ``FIRST_DAY`` to ``LAST_DAY``, from rcpchgrowth's own tables."""
-    from rcpchgrowth.global_functions import fetch_lms, lms_value_array_for_measurement_for_reference
-
-    days = np.arange(FIRST_DAY, LAST_DAY + 1)
-    out = np.empty((days.size, 3))
-    table = lms_value_array_for_measurement_for_reference(
-        reference="uk-who", age=8.0, measurement_method="bmi", sex=SEXES[sex], default_youngest_reference=False
-    )
-    for k, day in enumerate(days):
-        lms = fetch_lms(float(day) / 365.25, table)
-        out[k] = (lms["l"], lms["m"], lms["s"])
-    return out
 
 
 def bmi_sds(sex: npt.ArrayLike, age_days: npt.ArrayLike, bmi: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -54,18 +41,16 @@ def bmi_sds(sex: npt.ArrayLike, age_days: npt.ArrayLike, bmi: npt.ArrayLike) -> 
     sexes = np.asarray(sex).astype(str)
     days = np.asarray(age_days, dtype=np.int64)
     values = np.asarray(bmi, dtype=np.float64)
-    outside = (days < FIRST_DAY) | (days > LAST_DAY)
+    outside = ~in_range(days)
     if outside.any():
         raise DataError(
             f"{int(outside.sum())} children are outside the ages the reference covers here "
             f"({FIRST_DAY}–{LAST_DAY} days); the first is {int(days[outside][0])} days old."
         )
-    unknown = ~np.isin(sexes, list(SEXES))
+    unknown = ~np.isin(sexes, SEXES)
     if unknown.any():
         raise DataError(f"{int(unknown.sum())} children have a sex other than M or F, e.g. {sexes[unknown][0]!r}.")
-    lms = np.where((sexes == "M")[:, None], lms_by_day("M")[days - FIRST_DAY], lms_by_day("F")[days - FIRST_DAY])
-    ell, m, s = lms[:, 0], lms[:, 1], lms[:, 2]
-    return np.asarray(((values / m) ** ell - 1.0) / (ell * s), dtype=np.float64)
+    return to_sds(values, lms("bmi", sexes == "F", days))
 
 
 def classify(sds: npt.NDArray[np.float64]) -> dict[str, npt.NDArray[np.bool_]]:
@@ -84,8 +69,8 @@ def classify(sds: npt.NDArray[np.float64]) -> dict[str, npt.NDArray[np.bool_]]:
 
 def cut_off(sex: str, age_days: int, sds: float) -> float:
     """The BMI at a given SDS for one sex and age (for reports and tests)."""
-    ell, m, s = lms_by_day(sex)[age_days - FIRST_DAY]
-    return float(m * (1.0 + ell * s * sds) ** (1.0 / ell))
+    table = lms("bmi", [sex == "F"], [age_days])
+    return float(from_sds([sds], table)[0])
 
 
 def wilson(
@@ -94,7 +79,7 @@ def wilson(
     """Lower and upper Wilson score limits (as proportions) for ``k`` of ``n``; NaN where ``n`` is 0."""
     k_ = np.asarray(k, dtype=np.float64)
     n_ = np.asarray(n, dtype=np.float64)
-    z = _normal.inv_cdf(0.5 + confidence / 2)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = k_ / n_
         denominator = 1 + z * z / n_

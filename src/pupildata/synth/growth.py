@@ -9,16 +9,16 @@ the same way from the UK90 height table; weight is BMI × height².
 
 from __future__ import annotations
 
-from functools import cache
 from statistics import NormalDist
 
 import numpy as np
 import numpy.typing as npt
 
-OBESE_Z = NormalDist().inv_cdf(0.95)
-OVERWEIGHT_Z = NormalDist().inv_cdf(0.85)
-MIN_AGE_DAYS = 1461  # 4 years: Reception children are at least 4
-MAX_AGE_DAYS = 4750  # 13 years
+from pupildata.kernel.growth import OBESE_SDS as OBESE_Z
+from pupildata.kernel.growth import OVERWEIGHT_SDS as OVERWEIGHT_Z
+from pupildata.kernel.growth import from_sds, lms, to_sds
+
+__all__ = ["OBESE_Z", "OVERWEIGHT_Z", "bmi_sds_distribution", "from_sds", "lms", "measure", "to_sds"]
 
 
 def bmi_sds_distribution(obese: float, overweight: float) -> tuple[float, float]:
@@ -28,39 +28,6 @@ def bmi_sds_distribution(obese: float, overweight: float) -> tuple[float, float]
     lower = normal.inv_cdf(1 - obese - overweight)
     sigma = (OBESE_Z - OVERWEIGHT_Z) / (upper - lower)
     return OBESE_Z - upper * sigma, sigma
-
-
-@cache
-def lms_table(measurement: str, sex: str) -> npt.NDArray[np.float64]:
-    """L, M and S for every age in days from MIN_AGE_DAYS to MAX_AGE_DAYS, one row per day."""
-    from rcpchgrowth.global_functions import fetch_lms
-    from rcpchgrowth.uk_who import UK90_CHILD_DATA
-
-    reference = UK90_CHILD_DATA["measurement"][measurement][sex]
-    rows = []
-    for days in range(MIN_AGE_DAYS, MAX_AGE_DAYS + 1):
-        lms = fetch_lms(days / 365.25, reference)
-        rows.append((lms["l"], lms["m"], lms["s"]))
-    return np.array(rows, dtype=np.float64)
-
-
-def lms(measurement: str, female: npt.NDArray[np.bool_], age_days: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-    """L, M and S (three columns) for each child."""
-    index = np.clip(age_days, MIN_AGE_DAYS, MAX_AGE_DAYS) - MIN_AGE_DAYS
-    return np.where(female[:, None], lms_table(measurement, "female")[index], lms_table(measurement, "male")[index])
-
-
-def from_sds(z: npt.NDArray[np.float64], table: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """The measurement at SDS ``z`` for LMS rows (L = 0 uses the limit M·exp(S·z))."""
-    big_l, m, s = table[:, 0], table[:, 1], table[:, 2]
-    safe_l = np.where(big_l == 0, 1.0, big_l)
-    power = np.power(np.maximum(1 + safe_l * s * z, 1e-9), 1 / safe_l)
-    return np.where(big_l == 0, m * np.exp(s * z), m * power)
-
-
-def to_sds(x: npt.NDArray[np.float64], table: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    big_l, m, s = table[:, 0], table[:, 1], table[:, 2]
-    return np.where(big_l == 0, np.log(x / m) / s, (np.power(x / m, big_l) - 1) / (big_l * s))
 
 
 def measure(
