@@ -14,9 +14,10 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pupildata.collect.archive import Archived, archive_file
-from pupildata.collect.checks import CHECKED, check, drop_checked
+from pupildata.collect.checks import CHECKED, Plan, check, drop_checked
 from pupildata.collect.readers import Rejected, Staged, drop_stage
 from pupildata.collect.readers.census_xml import Parsed, parse_census, stage_census
 from pupildata.collect.readers.csv_reader import read_csv, transcode
@@ -117,75 +118,90 @@ def _load(
         src = staged.source
         if staged.records == 0:
             raise Rejected("FILE-EMPTY-01", "The file holds no records, only its header.")
-        check(engine, src)
-        collection = options.collection or engine.scalar(
-            f"SELECT {src.collection_sql} FROM {CHECKED} WHERE reader_error IS NULL"
-        )
+        prepared = check(engine, src)
+        facts = _facts(engine, src, given_collection=options.collection)
+        collection = options.collection or facts["collection"]
         if not collection:
             raise Rejected(
                 "FILE-COL-01", "The collection this file belongs to cannot be told from it; give --collection."
             )
-        sender = src.default_sender or None
-        if src.sender_field:
-            sender = engine.scalar(
-                f"SELECT left(string_agg(DISTINCT {src.sender_field}, ',' ORDER BY {src.sender_field}), 200) "
-                f"FROM {CHECKED}"
-            )
+        sender = facts["sender"] if src.sender_field else src.default_sender or None
         receipt = base.but(
             receipt_id=next_receipt_id(engine),
             source=src.name,
             format=staged.format,
             collection=str(collection),
             sender=str(sender or "unknown"),
-            sender_name=staged.header.get("school_name") or _provider(engine, src),
+            sender_name=staged.header.get("school_name") or facts["provider"],
             notes=" ".join(staged.notes) or None,
+            records=facts["records"],
+            accepted=facts["accepted"],
+            quarantined=facts["quarantined"],
+            queried=facts["queried"],
         )
-        receipt = _write(engine, src, receipt)
+        receipt = _write(engine, src, prepared, receipt)
         drop_checked(engine)
         drop_stage(engine)
     return receipt
 
 
-def _provider(engine: DuckDBEngine, src: Source) -> str | None:
-    if "provider_name" not in src.names:
-        return None
-    value = engine.scalar(f"SELECT left(string_agg(DISTINCT provider_name, ', '), 200) FROM {CHECKED}")
-    return str(value) if value else None
+def _facts(engine: DuckDBEngine, src: Source, *, given_collection: str | None) -> dict[str, Any]:
+    """In one statement: the file's collection, sender and provider, and how many records fail which kind of rule."""
+    collection = (
+        "NULL" if given_collection else f"(SELECT {src.collection_sql} FROM {CHECKED} WHERE reader_error IS NULL)"
+    )
+    sender = (
+        f"(SELECT left(string_agg(DISTINCT {src.sender_field}, ',' ORDER BY {src.sender_field}), 200) FROM {CHECKED})"
+        if src.sender_field
+        else "NULL"
+    )
+    provider = (
+        f"(SELECT left(string_agg(DISTINCT provider_name, ', '), 200) FROM {CHECKED})"
+        if "provider_name" in src.names
+        else "NULL"
+    )
+    row = engine.fetchone(
+        f"SELECT {collection}, {sender}, {provider}, count(*), count(*) FILTER (WHERE errors = 0), "
+        f"count(*) FILTER (WHERE errors <> 0), count(*) FILTER (WHERE errors = 0 AND queries <> 0) FROM {CHECKED}"
+    )
+    assert row is not None
+    names = ("collection", "sender", "provider", "records", "accepted", "quarantined", "queried")
+    facts = dict(zip(names, row, strict=True))
+    facts["provider"] = str(facts["provider"]) if facts["provider"] else None
+    return facts
 
 
-def _write(engine: DuckDBEngine, src: Source, receipt: Receipt) -> Receipt:
+def _write(engine: DuckDBEngine, src: Source, prepared: Plan, receipt: Receipt) -> Receipt:
     ids = {"rid": receipt.receipt_id, "collection": receipt.collection, "sender": receipt.sender}
+    codes = prepared.code_params()
     fields = ", ".join(src.names)
-    engine.execute(
-        f"INSERT INTO {src.table} (receipt_id, record_index, collection, sender, {fields}, queries) "
-        f"SELECT $rid, record_index, $collection, $sender, {fields}, "
-        f"CASE WHEN queries <> '' THEN string_split(queries, ',') END FROM {CHECKED} WHERE errors = ''",
-        ids,
-    )
-    raw = ", ".join(f"'{name}', r_{name}" for name in src.names)
-    engine.execute(
-        f"INSERT INTO {QUARANTINE} (receipt_id, record_index, source, errors, record, raw_line) "
-        f"SELECT $rid, record_index, $source, string_split(errors, ','), "
-        f"CASE WHEN reader_error IS NULL THEN json_object({raw}) END, raw_line FROM {CHECKED} WHERE errors <> ''",
-        {"rid": receipt.receipt_id, "source": src.name},
-    )
-    value = "CASE r.field " + " ".join(f"WHEN '{n}' THEN c.r_{n}" for n in src.names) + " ELSE c.raw_line END"
-    engine.execute(
-        f"INSERT INTO {ISSUE} (receipt_id, record_index, rule_code, severity, field, value) "
-        f"SELECT $rid, c.record_index, c.code, r.severity, r.field, {value} "
-        f"FROM (SELECT *, unnest(string_split(concat_ws(',', nullif(errors, ''), nullif(queries, '')), ',')) AS code "
-        f"FROM {CHECKED} WHERE errors <> '' OR queries <> '') c "
-        f"JOIN {RULE} r ON r.code = c.code",
-        {"rid": receipt.receipt_id},
-    )
-    counts = engine.fetchone(
-        "SELECT count(*), count(*) FILTER (WHERE errors = ''), count(*) FILTER (WHERE errors <> ''), "
-        f"count(*) FILTER (WHERE errors = '' AND queries <> '') FROM {CHECKED}"
-    )
-    assert counts is not None
-    records, accepted, quarantined, queried = (int(n) for n in counts)
-    status = "accepted" if quarantined == 0 else "quarantined" if accepted == 0 else "partly accepted"
-    final = receipt.but(records=records, accepted=accepted, quarantined=quarantined, queried=queried, status=status)
+    if receipt.accepted:
+        engine.execute(
+            f"INSERT INTO {src.table} (receipt_id, record_index, collection, sender, {fields}, queries) "
+            f"SELECT $rid, record_index, $collection, $sender, {fields}, {prepared.query_list_sql()} "
+            f"FROM {CHECKED} WHERE errors = 0",
+            {**ids, "query_codes": codes["query_codes"]},
+        )
+    if receipt.quarantined:
+        raw = ", ".join(f"'{name}', r_{name}" for name in src.names)
+        engine.execute(
+            f"INSERT INTO {QUARANTINE} (receipt_id, record_index, source, errors, record, raw_line) "
+            f"SELECT $rid, record_index, $source, {prepared.error_list_sql()}, "
+            f"CASE WHEN reader_error IS NULL THEN json_object({raw}) END, raw_line FROM {CHECKED} WHERE errors <> 0",
+            {"rid": receipt.receipt_id, "source": src.name, "error_codes": codes["error_codes"]},
+        )
+    if receipt.quarantined or receipt.queried:
+        value = "CASE r.field " + " ".join(f"WHEN '{n}' THEN c.r_{n}" for n in src.names) + " ELSE c.raw_line END"
+        failed = f"list_concat({prepared.error_list_sql()}, coalesce({prepared.query_list_sql()}, []))"
+        engine.execute(
+            f"INSERT INTO {ISSUE} (receipt_id, record_index, rule_code, severity, field, value) "
+            f"SELECT $rid, c.record_index, c.code, r.severity, r.field, {value} "
+            f"FROM (SELECT *, unnest({failed}) AS code FROM {CHECKED} WHERE errors <> 0 OR queries <> 0) c "
+            f"JOIN {RULE} r ON r.code = c.code",
+            {"rid": receipt.receipt_id, **codes},
+        )
+    status = "accepted" if receipt.quarantined == 0 else "quarantined" if receipt.accepted == 0 else "partly accepted"
+    final = receipt.but(status=status)
     engine.execute(
         f"UPDATE {RECEIPT} SET superseded_by = $rid WHERE source = $source AND collection = $collection "
         f"AND sender = $sender AND superseded_by IS NULL AND status IN {LOADED}",
