@@ -2,12 +2,14 @@
 own transaction, then write its report, copy its receipt to the registry and note it in the run.
 
 Files are loaded one at a time (the warehouse has one writer), in a stable order, so the outcome does not depend
-on how many workers parsed them.
+on how many workers parsed them. The registry (receipts for the portal, collections) is written in a few
+transactions per run, not several per file.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +29,10 @@ from pupildata.kernel.runs import default_actor
 #: Folders and files never collected from a directory: generator ground truth and its manifest.
 SKIPPED_DIRS = {"truth"}
 SKIPPED_FILES = {"manifest.json"}
+#: Receipts are copied to the registry (one transaction for all those not yet there) at most this often during a
+#: run, and at its end: the warehouse row is the truth, and whatever a crash leaves uncopied is copied by the next
+#: collect.
+MIRROR_EVERY = 2.0
 #: (file name, done, total) after each file.
 Progress = Callable[[str, int, int], None]
 
@@ -100,16 +106,23 @@ def collect(ctx: Context, paths: list[Path], options: Options, progress: Progres
     with ctx.runs.record("collect", inputs=[{"file": str(f)} for f in files[:1000]], parameters=parameters) as run:
         summary.run_id = run.id
         opts = Options(options.source, options.collection, options.encoding, run.id)
+        ensured: set[str] = set()
+        mirrored = time.monotonic()
         for done, (path, parsed) in enumerate(zip(files, _parsed_ahead(files, workers), strict=True), start=1):
             receipt = receive(engine, path, ctx.settings.archive_dir, opts, parsed)
             write_report(engine, receipt, ctx.settings.outputs_dir)
-            if receipt.collection and receipt.source and receipt.status != "duplicate":
-                ensure_collection(ctx.registry, receipt.collection, receipt.source)
-            mirror_receipts(engine, ctx.registry)
+            fresh = receipt.collection and receipt.collection not in ensured
+            if fresh and receipt.source and receipt.status != "duplicate":
+                ensure_collection(ctx.registry, str(receipt.collection), receipt.source)
+                ensured.add(str(receipt.collection))
+            if time.monotonic() - mirrored > MIRROR_EVERY:
+                mirror_receipts(engine, ctx.registry)
+                mirrored = time.monotonic()
             summary.receipts.append(receipt)
             run.output("receipt", str(receipt.receipt_id), file=path.name, status=receipt.status)
             if progress:
                 progress(path.name, done, len(files))
+        mirror_receipts(engine, ctx.registry)
         for name, value in summary.totals().items():
             run.count(name, value)
     ctx.audit.append(
