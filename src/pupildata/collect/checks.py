@@ -7,7 +7,8 @@ split (``reader_error`` holds its code). Integers are far cheaper to compute, st
 strings of codes; the codes of the few failing records are listed from the bits when they are written.
 
 Duplicate rules are not per-record predicates: after that statement, one grouped pass finds the keys that repeat
-and sets the duplicate rule's bit on their records (no window over the whole return).
+within a file (``batch_file`` tells apart files staged together) and sets the duplicate rule's bit on their
+records (no window over the whole return).
 
 The result, ``collect_checked``, is what the load splits into accepted records, quarantine and issues.
 """
@@ -126,8 +127,9 @@ def check(engine: DuckDBEngine, src: Source) -> Plan:
         joined = " AND ".join(f"c.{k} = d.{k}" for k in key)
         engine.execute(
             f"UPDATE {CHECKED} c SET errors = c.errors | {1 << bit}::UBIGINT "
-            f"FROM (SELECT {parts} FROM {CHECKED} WHERE reader_error IS NULL AND {present} "
-            f"GROUP BY {parts} HAVING count(*) > 1) d WHERE {joined} AND c.reader_error IS NULL"
+            f"FROM (SELECT batch_file, {parts} FROM {CHECKED} WHERE reader_error IS NULL AND {present} "
+            f"GROUP BY batch_file, {parts} HAVING count(*) > 1) d "
+            f"WHERE c.batch_file = d.batch_file AND {joined} AND c.reader_error IS NULL"
         )
     return prepared
 
