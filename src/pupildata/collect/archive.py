@@ -4,8 +4,8 @@
 name in the archive, flushed to disk, then renamed into place and the folder flushed too, so the archive never
 holds a half-written file under a real name. Sending the same bytes twice stores them once.
 
-While copying, the bytes are also checked as UTF-8 text (unless they are binary, such as Parquet), so that the
-file is read only once before it is loaded.
+The copy is made inside the kernel (``copy_file_range``); it is then read once, from the page cache, to hash it
+and check it as UTF-8 text (a chunk of ASCII needs no decoding), while another thread flushes it to disk.
 """
 
 from __future__ import annotations
@@ -13,9 +13,12 @@ from __future__ import annotations
 import codecs
 import hashlib
 import os
+import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 CHUNK = 1 << 22
 
@@ -47,31 +50,63 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def archive_file(source: Path, root: Path) -> Archived:
-    """Copy ``source`` into the archive (once per content) and return its hash, size and where it is."""
-    staging = root / "incoming"
-    staging.mkdir(parents=True, exist_ok=True)
+def _copy(reader: BinaryIO, writer: BinaryIO) -> None:
+    """Copy a whole file inside the kernel (no bytes through Python), or by chunks where the kernel cannot."""
+    size = os.fstat(reader.fileno()).st_size
+    copied = 0
+    try:
+        while copied < size and (n := os.copy_file_range(reader.fileno(), writer.fileno(), size - copied)):
+            copied += n
+    except OSError:
+        pass
+    reader.seek(copied)
+    writer.seek(copied)
+    shutil.copyfileobj(reader, writer, CHUNK)  # what is left: a file that grew, or no copy_file_range
+
+
+def _fsync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _read_back(path: str) -> tuple[str, int, int | None, bytes]:
+    """SHA-256, size, first non-UTF-8 byte and first bytes of the archived copy, read once."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8_error: int | None = None
     size = 0
     head = b""
+    with open(path, "rb") as reader:
+        while chunk := reader.read(CHUNK):
+            if not head:
+                head = chunk[:65536]
+            digest.update(chunk)  # releases the GIL: the copy is flushed to disk meanwhile
+            if utf8_error is None and not (chunk.isascii() and not decoder.getstate()[0]):
+                utf8_error = _check_utf8(decoder, chunk, size)
+            size += len(chunk)
+    if utf8_error is None:
+        utf8_error = _check_utf8(decoder, b"", size, final=True)
+    return digest.hexdigest(), size, utf8_error, head
+
+
+def archive_file(source: Path, root: Path) -> Archived:
+    """Copy ``source`` into the archive (once per content) and return its hash, size and where it is.
+
+    The copy is made by the kernel; its bytes are then hashed (and checked as UTF-8) while it is flushed to disk,
+    so the hash is that of the bytes archived even if the sender's file changes meanwhile."""
+    staging = root / "incoming"
+    staging.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=staging, prefix=".receiving-")
     try:
         with source.open("rb") as reader, os.fdopen(fd, "wb") as writer:
-            while chunk := reader.read(CHUNK):
-                if not head:
-                    head = chunk[:65536]
-                digest.update(chunk)
-                writer.write(chunk)
-                if utf8_error is None:
-                    utf8_error = _check_utf8(decoder, chunk, size)
-                size += len(chunk)
-            if utf8_error is None:
-                utf8_error = _check_utf8(decoder, b"", size, final=True)
-            writer.flush()
-            os.fsync(writer.fileno())
-        sha = digest.hexdigest()
+            _copy(reader, writer)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            flushed = pool.submit(_fsync, temporary)
+            sha, size, utf8_error, head = _read_back(temporary)
+            flushed.result()
         target = archive_path(root, sha)
         if target.exists():
             os.unlink(temporary)

@@ -1,23 +1,40 @@
 """Running every rule of a source over the staged records at once.
 
-One statement types the raw text (``typed``), adds what some rules need (windows for duplicates, the growth
-reference), and lists for each record the codes of the error rules and the query rules it fails. The result,
-``collect_checked``, is what the load splits into accepted records, quarantine and issues.
+One statement types the raw text, adds what some rules need (the growth reference, a UPN's digits) and computes,
+for each record, two bitmasks: the error rules it fails (``errors``) and the query rules it fails (``queries``),
+one bit per rule in the order the rules are declared. Bit 0 of ``errors`` marks a record the reader could not
+split (``reader_error`` holds its code). Integers are far cheaper to compute, store and filter than lists or
+strings of codes; the codes of the few failing records are listed from the bits when they are written.
+
+Duplicate rules are not per-record predicates: after that statement, one grouped pass finds the keys that repeat
+within a file (``batch_file`` tells apart files staged together) and sets the duplicate rule's bit on their
+records (no window over the whole return).
+
+The result, ``collect_checked``, is what the load splits into accepted records, quarantine and issues.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
 from pupildata.collect import rules as r
 from pupildata.collect.catalogue import rule_set
 from pupildata.collect.readers import STAGE
-from pupildata.collect.schemas import Field, Kind, Source
+from pupildata.collect.schemas import Field, Kind, Source, source
 from pupildata.kernel.engine import DuckDBEngine
 
 CHECKED = "collect_checked"
+#: The most rules of one severity a source may have (the bits of an unsigned 64-bit mask; bit 0 of the error
+#: mask is the reader's).
+MAX_RULES = 63
 
 
 def typed_sql(f: Field) -> str:
-    """SQL for a field's value, trimmed, normalised and cast; NULL when blank or not of its type."""
+    """SQL for a field's value, trimmed, normalised and cast; NULL when blank or not of its type.
+
+    Every text field but a postcode is NULL exactly when its text is blank (``rules.mandatory`` relies on it)."""
     raw = f"s.r_{f.name}"
     text = f"nullif(trim({raw}), '')"
     by_kind = {
@@ -35,31 +52,86 @@ def typed_sql(f: Field) -> str:
     return {"postcode": r.postcode_sql(raw), "upper": f"upper({text})", "sex": sex}.get(f.normalise, text)
 
 
-def _codes(rules: list[r.Rule]) -> str:
-    """SQL for the codes of the rules a record fails, comma-separated ('' when none: cheaper than a list)."""
-    if not rules:
-        return "''"
-    items = ", ".join(f"CASE WHEN coalesce(({rule.predicate}), false) THEN '{rule.code}' END" for rule in rules)
-    return f"concat_ws(',', {items})"
+@dataclass(frozen=True)
+class Plan:
+    """A source's checking, prepared once: the statement and the codes behind each bit."""
+
+    sql: str
+    params: dict[str, Any]
+    error_codes: tuple[str, ...]  # bit i + 1 of ``errors``
+    query_codes: tuple[str, ...]  # bit i of ``queries``
+    duplicates: tuple[tuple[int, tuple[str, ...]], ...]  # (bit of ``errors``, key fields)
+
+    def error_list_sql(self, errors: str = "errors", reader_error: str = "reader_error") -> str:
+        """SQL listing the codes of a record's failed error rules, in rule order (its reader's code, if any)."""
+        return (
+            f"CASE WHEN {reader_error} IS NOT NULL THEN [{reader_error}] "
+            f"ELSE list_filter($error_codes, lambda c, i: ({errors} >> i) & 1 = 1) END"
+        )
+
+    def query_list_sql(self, queries: str = "queries") -> str:
+        """SQL listing the codes of a record's failed query rules, in rule order (NULL when none)."""
+        return (
+            f"CASE WHEN {queries} <> 0 THEN list_filter($query_codes, lambda c, i: ({queries} >> (i - 1)) & 1 = 1) END"
+        )
+
+    def code_params(self) -> dict[str, list[str]]:
+        return {"error_codes": list(self.error_codes), "query_codes": list(self.query_codes)}
 
 
-def check(engine: DuckDBEngine, src: Source) -> None:
-    """Build ``collect_checked`` from the stage: typed fields, and the failing rule codes of each record."""
-    rules = rule_set(src.name)
+def _mask(predicates: list[str], first_bit: int) -> str:
+    if not predicates:
+        return "0::UBIGINT"
+    return " | ".join(
+        f"CASE WHEN ({predicate}) THEN {1 << (first_bit + k)}::UBIGINT ELSE 0::UBIGINT END"
+        for k, predicate in enumerate(predicates)
+    )
+
+
+@cache
+def plan(source_name: str) -> Plan:
+    """The checking of the source called ``source_name``."""
+    src = source(source_name)
+    rules = rule_set(source_name)
+    errors = [rule for rule in rules.rules if rule.severity is r.Severity.error]
+    queries = [rule for rule in rules.rules if rule.severity is r.Severity.query]
+    assert len(errors) <= MAX_RULES, f"too many error rules in {src.name}"
+    assert len(queries) <= MAX_RULES, f"too many query rules in {src.name}"
     typed = ", ".join(f"{typed_sql(f)} AS {f.name}" for f in src.fields)
-    derived = ", ".join(f"{expr} AS {name}" for rule in rules.rules for name, expr in rule.columns)
-    errors = _codes([rule for rule in rules.rules if rule.severity is r.Severity.error])
-    queries = _codes([rule for rule in rules.rules if rule.severity is r.Severity.query])
-    engine.execute(f"DROP TABLE IF EXISTS temp.{CHECKED}")
-    engine.execute(
+    helpers = [(name, expr) for rule in rules.rules for name, expr in rule.columns]
+    derived = "".join(f", {expr} AS {name}" for name, expr in helpers)
+    kept = f"d.* EXCLUDE ({', '.join(name for name, _ in helpers)})" if helpers else "d.*"
+    predicates = [rule.predicate if not rule.duplicate_key else "false" for rule in errors]
+    sql = (
         f"CREATE TEMP TABLE {CHECKED} AS "
         f"WITH typed AS (SELECT s.*, {typed} FROM {STAGE} s), "
-        f"derived AS (SELECT t.*{', ' + derived if derived else ''} FROM typed t {' '.join(rules.joins)}) "
-        f"SELECT d.*, CASE WHEN d.reader_error IS NOT NULL THEN d.reader_error ELSE {errors} END AS errors, "
-        f"CASE WHEN d.reader_error IS NOT NULL THEN '' ELSE {queries} END AS queries "
-        f"FROM derived d",
-        rules.params() or None,
+        f"derived AS (SELECT t.*{derived} FROM typed t {' '.join(rules.joins)}) "
+        f"SELECT {kept}, "
+        f"CASE WHEN d.reader_error IS NOT NULL THEN 1::UBIGINT ELSE {_mask(predicates, 1)} END AS errors, "
+        f"CASE WHEN d.reader_error IS NOT NULL THEN 0::UBIGINT "
+        f"ELSE {_mask([rule.predicate for rule in queries], 0)} END AS queries FROM derived d"
     )
+    params = {name: value for name, value in rules.params().items() if f"${name}" in sql}
+    duplicates = tuple((k + 1, rule.duplicate_key) for k, rule in enumerate(errors) if rule.duplicate_key)
+    return Plan(sql, params, tuple(e.code for e in errors), tuple(q.code for q in queries), duplicates)
+
+
+def check(engine: DuckDBEngine, src: Source) -> Plan:
+    """Build ``collect_checked`` from the stage: typed fields, and the rules each record fails (as bits)."""
+    prepared = plan(src.name)
+    engine.execute(f"DROP TABLE IF EXISTS temp.{CHECKED}")
+    engine.execute(prepared.sql, prepared.params or None)
+    for bit, key in prepared.duplicates:
+        parts = ", ".join(key)
+        present = " AND ".join(f"{k} IS NOT NULL" for k in key)
+        joined = " AND ".join(f"c.{k} = d.{k}" for k in key)
+        engine.execute(
+            f"UPDATE {CHECKED} c SET errors = c.errors | {1 << bit}::UBIGINT "
+            f"FROM (SELECT batch_file, {parts} FROM {CHECKED} WHERE reader_error IS NULL AND {present} "
+            f"GROUP BY batch_file, {parts} HAVING count(*) > 1) d "
+            f"WHERE c.batch_file = d.batch_file AND {joined} AND c.reader_error IS NULL"
+        )
+    return prepared
 
 
 def drop_checked(engine: DuckDBEngine) -> None:

@@ -14,11 +14,12 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pupildata.collect.archive import Archived, archive_file
-from pupildata.collect.checks import CHECKED, check, drop_checked
+from pupildata.collect.checks import CHECKED, Plan, check, drop_checked
 from pupildata.collect.readers import Rejected, Staged, drop_stage
-from pupildata.collect.readers.census_xml import Parsed, parse_census, stage_census
+from pupildata.collect.readers.census_xml import Parsed, parse_census, stage_census, stage_census_batch
 from pupildata.collect.readers.csv_reader import read_csv, transcode
 from pupildata.collect.readers.parquet import read_parquet
 from pupildata.collect.readers.sniff import detect_format, utf16_bom
@@ -46,28 +47,83 @@ def receive(
 ) -> Receipt:
     """Archive, recognise and load one file; every outcome, refusals included, has a receipt."""
     archived = archive_file(path, archive_root)
-    base = Receipt(0, archived.sha256, path.name, archived.size, datetime.now(UTC), "rejected", run_id=options.run_id)
-    earlier = engine.fetchone(
-        f"SELECT receipt_id, source, collection, sender FROM {RECEIPT} WHERE sha256 = $sha "
-        f"AND status IN {LOADED} ORDER BY receipt_id LIMIT 1",
-        {"sha": archived.sha256},
-    )
-    if earlier is not None:
-        return _record(
-            engine,
-            base.but(
-                status="duplicate",
-                duplicate_of=earlier[0],
-                source=earlier[1],
-                collection=earlier[2],
-                sender=earlier[3],
-                message=f"This file is identical to receipt {earlier[0]}; it was not loaded again.",
-            ),
-        )
+    return receive_archived(engine, path, archived, archive_root, options, parsed=parsed)
+
+
+def receive_archived(
+    engine: DuckDBEngine, path: Path, archived: Archived, archive_root: Path, options: Options, *, parsed: Parsed | None
+) -> Receipt:
+    """Recognise and load one file already archived (``parsed``: its census, if parsed from the archived copy)."""
+    base = _base(path, archived, options)
+    identical = _identical(engine, base)
+    if identical is not None:
+        return identical
     try:
         return _load(engine, archived, archive_root, base, options=options, parsed=parsed)
     except Rejected as exc:
         return _record(engine, base.but(status="rejected", rule_code=exc.code, message=exc.message))
+
+
+def receive_census_batch(
+    engine: DuckDBEngine, entries: list[tuple[Path, Archived, Parsed]], options: Options
+) -> list[Receipt]:
+    """Load several census XML files, already archived and parsed: staged and checked together (one statement
+    each for the whole batch, which for files of a few hundred pupils is most of the work), then each file written
+    in a transaction of its own, in order, exactly as ``receive_archived`` would.
+
+    A crash therefore still leaves the warehouse as it was before the file being written: the stage and the
+    checked records are temporary tables, which no crash can leave behind."""
+    staged = stage_census_batch(engine, {n: parsed for n, (_, _, parsed) in enumerate(entries)})
+    prepared = check(engine, CENSUS) if staged else None
+    facts = _facts_by_file(engine, CENSUS, given_collection=options.collection) if staged else {}
+    receipts = []
+    for number, (path, archived, parsed) in enumerate(entries):
+        base = _base(path, archived, options)
+        identical = _identical(engine, base)  # also an earlier file of this batch, committed by now
+        if identical is not None:
+            receipts.append(identical)
+            continue
+        try:
+            with engine.transaction():
+                _signal_loading()
+                if parsed.rejected:
+                    raise Rejected(*parsed.rejected)
+                if staged[number].records == 0:
+                    raise Rejected("FILE-EMPTY-01", "The file holds no records, only its header.")
+                assert prepared is not None
+                receipt = _receipt(engine, CENSUS, staged[number], facts[number], base, options=options)
+                receipts.append(_write(engine, CENSUS, prepared, receipt, number))
+        except Rejected as exc:
+            receipts.append(_record(engine, base.but(status="rejected", rule_code=exc.code, message=exc.message)))
+    drop_checked(engine)
+    drop_stage(engine)
+    return receipts
+
+
+def _base(path: Path, archived: Archived, options: Options) -> Receipt:
+    return Receipt(0, archived.sha256, path.name, archived.size, datetime.now(UTC), "rejected", run_id=options.run_id)
+
+
+def _identical(engine: DuckDBEngine, base: Receipt) -> Receipt | None:
+    """The receipt of a file identical to one already loaded (recorded), or None."""
+    earlier = engine.fetchone(
+        f"SELECT receipt_id, source, collection, sender FROM {RECEIPT} WHERE sha256 = $sha "
+        f"AND status IN {LOADED} ORDER BY receipt_id LIMIT 1",
+        {"sha": base.sha256},
+    )
+    if earlier is None:
+        return None
+    return _record(
+        engine,
+        base.but(
+            status="duplicate",
+            duplicate_of=earlier[0],
+            source=earlier[1],
+            collection=earlier[2],
+            sender=earlier[3],
+            message=f"This file is identical to receipt {earlier[0]}; it was not loaded again.",
+        ),
+    )
 
 
 def _record(engine: DuckDBEngine, receipt: Receipt) -> Receipt:
@@ -117,75 +173,111 @@ def _load(
         src = staged.source
         if staged.records == 0:
             raise Rejected("FILE-EMPTY-01", "The file holds no records, only its header.")
-        check(engine, src)
-        collection = options.collection or engine.scalar(
-            f"SELECT {src.collection_sql} FROM {CHECKED} WHERE reader_error IS NULL"
-        )
-        if not collection:
-            raise Rejected(
-                "FILE-COL-01", "The collection this file belongs to cannot be told from it; give --collection."
-            )
-        sender = src.default_sender or None
-        if src.sender_field:
-            sender = engine.scalar(
-                f"SELECT left(string_agg(DISTINCT {src.sender_field}, ',' ORDER BY {src.sender_field}), 200) "
-                f"FROM {CHECKED}"
-            )
-        receipt = base.but(
-            receipt_id=next_receipt_id(engine),
-            source=src.name,
-            format=staged.format,
-            collection=str(collection),
-            sender=str(sender or "unknown"),
-            sender_name=staged.header.get("school_name") or _provider(engine, src),
-            notes=" ".join(staged.notes) or None,
-        )
-        receipt = _write(engine, src, receipt)
+        prepared = check(engine, src)
+        facts = _facts(engine, src, given_collection=options.collection)
+        receipt = _write(engine, src, prepared, _receipt(engine, src, staged, facts, base, options=options), 0)
         drop_checked(engine)
         drop_stage(engine)
     return receipt
 
 
-def _provider(engine: DuckDBEngine, src: Source) -> str | None:
-    if "provider_name" not in src.names:
-        return None
-    value = engine.scalar(f"SELECT left(string_agg(DISTINCT provider_name, ', '), 200) FROM {CHECKED}")
-    return str(value) if value else None
+def _receipt(
+    engine: DuckDBEngine, src: Source, staged: Staged, facts: dict[str, Any], base: Receipt, *, options: Options
+) -> Receipt:
+    """The receipt of a file about to be written, or a refusal when its collection cannot be told."""
+    collection = options.collection or facts["collection"]
+    if not collection:
+        raise Rejected("FILE-COL-01", "The collection this file belongs to cannot be told from it; give --collection.")
+    sender = facts["sender"] if src.sender_field else src.default_sender or None
+    return base.but(
+        receipt_id=next_receipt_id(engine),
+        source=src.name,
+        format=staged.format,
+        collection=str(collection),
+        sender=str(sender or "unknown"),
+        sender_name=staged.header.get("school_name") or facts["provider"],
+        notes=" ".join(staged.notes) or None,
+        records=facts["records"],
+        accepted=facts["accepted"],
+        quarantined=facts["quarantined"],
+        queried=facts["queried"],
+    )
 
 
-def _write(engine: DuckDBEngine, src: Source, receipt: Receipt) -> Receipt:
+def _facts(engine: DuckDBEngine, src: Source, *, given_collection: str | None) -> dict[str, Any]:
+    """In one statement: the file's collection, sender and provider, and how many records fail which kind of rule."""
+    collection = (
+        "NULL" if given_collection else f"(SELECT {src.collection_sql} FROM {CHECKED} WHERE reader_error IS NULL)"
+    )
+    sender = (
+        f"(SELECT left(string_agg(DISTINCT {src.sender_field}, ',' ORDER BY {src.sender_field}), 200) FROM {CHECKED})"
+        if src.sender_field
+        else "NULL"
+    )
+    provider = (
+        f"(SELECT left(string_agg(DISTINCT provider_name, ', '), 200) FROM {CHECKED})"
+        if "provider_name" in src.names
+        else "NULL"
+    )
+    row = engine.fetchone(
+        f"SELECT {collection}, {sender}, {provider}, count(*), count(*) FILTER (WHERE errors = 0), "
+        f"count(*) FILTER (WHERE errors <> 0), count(*) FILTER (WHERE errors = 0 AND queries <> 0) FROM {CHECKED}"
+    )
+    assert row is not None
+    names = ("collection", "sender", "provider", "records", "accepted", "quarantined", "queried")
+    facts = dict(zip(names, row, strict=True))
+    facts["provider"] = str(facts["provider"]) if facts["provider"] else None
+    return facts
+
+
+def _facts_by_file(engine: DuckDBEngine, src: Source, *, given_collection: str | None) -> dict[int, dict[str, Any]]:
+    """``_facts`` of every file of a batch, in one statement (census XML: its reader never sets ``reader_error``)."""
+    collection = "NULL" if given_collection else src.collection_sql
+    sender = f"left(string_agg(DISTINCT {src.sender_field}, ',' ORDER BY {src.sender_field}), 200)"
+    rows = engine.fetchall(
+        f"SELECT batch_file, {collection}, {sender}, NULL, count(*), count(*) FILTER (WHERE errors = 0), "
+        f"count(*) FILTER (WHERE errors <> 0), count(*) FILTER (WHERE errors = 0 AND queries <> 0) "
+        f"FROM {CHECKED} GROUP BY batch_file"
+    )
+    names = ("collection", "sender", "provider", "records", "accepted", "quarantined", "queried")
+    return {int(row[0]): dict(zip(names, row[1:], strict=True)) for row in rows}
+
+
+def _write(engine: DuckDBEngine, src: Source, prepared: Plan, receipt: Receipt, batch_file: int) -> Receipt:
+    """Write a file's records (those of ``batch_file`` in the stage), quarantine, issues and receipt."""
     ids = {"rid": receipt.receipt_id, "collection": receipt.collection, "sender": receipt.sender}
+    codes = prepared.code_params()
+    of_file = f"batch_file = {int(batch_file)}"
     fields = ", ".join(src.names)
-    engine.execute(
-        f"INSERT INTO {src.table} (receipt_id, record_index, collection, sender, {fields}, queries) "
-        f"SELECT $rid, record_index, $collection, $sender, {fields}, "
-        f"CASE WHEN queries <> '' THEN string_split(queries, ',') END FROM {CHECKED} WHERE errors = ''",
-        ids,
-    )
-    raw = ", ".join(f"'{name}', r_{name}" for name in src.names)
-    engine.execute(
-        f"INSERT INTO {QUARANTINE} (receipt_id, record_index, source, errors, record, raw_line) "
-        f"SELECT $rid, record_index, $source, string_split(errors, ','), "
-        f"CASE WHEN reader_error IS NULL THEN json_object({raw}) END, raw_line FROM {CHECKED} WHERE errors <> ''",
-        {"rid": receipt.receipt_id, "source": src.name},
-    )
-    value = "CASE r.field " + " ".join(f"WHEN '{n}' THEN c.r_{n}" for n in src.names) + " ELSE c.raw_line END"
-    engine.execute(
-        f"INSERT INTO {ISSUE} (receipt_id, record_index, rule_code, severity, field, value) "
-        f"SELECT $rid, c.record_index, c.code, r.severity, r.field, {value} "
-        f"FROM (SELECT *, unnest(string_split(concat_ws(',', nullif(errors, ''), nullif(queries, '')), ',')) AS code "
-        f"FROM {CHECKED} WHERE errors <> '' OR queries <> '') c "
-        f"JOIN {RULE} r ON r.code = c.code",
-        {"rid": receipt.receipt_id},
-    )
-    counts = engine.fetchone(
-        "SELECT count(*), count(*) FILTER (WHERE errors = ''), count(*) FILTER (WHERE errors <> ''), "
-        f"count(*) FILTER (WHERE errors = '' AND queries <> '') FROM {CHECKED}"
-    )
-    assert counts is not None
-    records, accepted, quarantined, queried = (int(n) for n in counts)
-    status = "accepted" if quarantined == 0 else "quarantined" if accepted == 0 else "partly accepted"
-    final = receipt.but(records=records, accepted=accepted, quarantined=quarantined, queried=queried, status=status)
+    if receipt.accepted:
+        engine.execute(
+            f"INSERT INTO {src.table} (receipt_id, record_index, collection, sender, {fields}, queries) "
+            f"SELECT $rid, record_index, $collection, $sender, {fields}, {prepared.query_list_sql()} "
+            f"FROM {CHECKED} WHERE errors = 0 AND {of_file}",
+            {**ids, "query_codes": codes["query_codes"]},
+        )
+    if receipt.quarantined:
+        raw = ", ".join(f"'{name}', r_{name}" for name in src.names)
+        engine.execute(
+            f"INSERT INTO {QUARANTINE} (receipt_id, record_index, source, errors, record, raw_line) "
+            f"SELECT $rid, record_index, $source, {prepared.error_list_sql()}, "
+            f"CASE WHEN reader_error IS NULL THEN json_object({raw}) END, raw_line FROM {CHECKED} "
+            f"WHERE errors <> 0 AND {of_file}",
+            {"rid": receipt.receipt_id, "source": src.name, "error_codes": codes["error_codes"]},
+        )
+    if receipt.quarantined or receipt.queried:
+        value = "CASE r.field " + " ".join(f"WHEN '{n}' THEN c.r_{n}" for n in src.names) + " ELSE c.raw_line END"
+        failed = f"list_concat({prepared.error_list_sql()}, coalesce({prepared.query_list_sql()}, []))"
+        engine.execute(
+            f"INSERT INTO {ISSUE} (receipt_id, record_index, rule_code, severity, field, value) "
+            f"SELECT $rid, c.record_index, c.code, r.severity, r.field, {value} "
+            f"FROM (SELECT *, unnest({failed}) AS code FROM {CHECKED} "
+            f"WHERE (errors <> 0 OR queries <> 0) AND {of_file}) c "
+            f"JOIN {RULE} r ON r.code = c.code",
+            {"rid": receipt.receipt_id, **codes},
+        )
+    status = "accepted" if receipt.quarantined == 0 else "quarantined" if receipt.accepted == 0 else "partly accepted"
+    final = receipt.but(status=status)
     engine.execute(
         f"UPDATE {RECEIPT} SET superseded_by = $rid WHERE source = $source AND collection = $collection "
         f"AND sender = $sender AND superseded_by IS NULL AND status IN {LOADED}",

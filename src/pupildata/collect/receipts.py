@@ -95,6 +95,19 @@ def rule_counts(engine: DuckDBEngine, receipt_id: int) -> dict[str, int]:
     return {str(code): int(n) for code, n in rows}
 
 
+def _rule_counts_after(engine: DuckDBEngine, known: int) -> dict[int, dict[str, int]]:
+    """``rule_counts`` of every receipt after ``known``, in one statement."""
+    rows = engine.fetchall(
+        f"SELECT receipt_id, rule_code, count(*) FROM {ISSUE} WHERE receipt_id > $known "
+        "GROUP BY receipt_id, rule_code ORDER BY receipt_id, rule_code",
+        {"known": known},
+    )
+    found: dict[int, dict[str, int]] = {}
+    for receipt_id, code, n in rows:
+        found.setdefault(int(receipt_id), {})[str(code)] = int(n)
+    return found
+
+
 def mirror_receipts(engine: DuckDBEngine, registry: Registry) -> int:
     """Copy to the registry every receipt it lacks, and supersessions it has not seen; returns how many."""
     with registry.session() as session:
@@ -104,9 +117,10 @@ def mirror_receipts(engine: DuckDBEngine, registry: Registry) -> int:
         }
     fresh = receipts(engine, "receipt_id > $known", {"known": known})
     changed = receipts(engine, "superseded_by IS NOT NULL AND receipt_id <= $known", {"known": known})
+    counts = _rule_counts_after(engine, known) if fresh else {}
     with registry.session() as session:
         for receipt in fresh:
-            session.add(_row(receipt, rule_counts(engine, receipt.receipt_id)))
+            session.add(_row(receipt, counts.get(receipt.receipt_id, {})))
         for receipt in changed:
             if superseded.get(receipt.receipt_id) != receipt.superseded_by:
                 row = session.get(CollectReceipt, receipt.receipt_id)

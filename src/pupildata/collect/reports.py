@@ -34,28 +34,45 @@ def safe_cell(value: object) -> str:
     return text
 
 
-def _safe_sql(expr: str) -> str:
-    """The same escaping in SQL, for reports written set-at-a-time."""
-    text = f"replace(coalesce({expr}, ''), chr(0), '\\x00')"
-    cut = (
+def _cut_sql(text: str) -> str:
+    """SQL cutting a text (NUL bytes already shown) to ``LONGEST`` characters, with a note of its length."""
+    return (
         f"CASE WHEN length({text}) > {LONGEST} THEN left({text}, {LONGEST}) || '… (' || "
         f"format('{{:,}}', length({text})) || ' characters)' ELSE {text} END"
     )
-    return f"CASE WHEN regexp_matches({cut}, '^[=+\\-@\\t\\r]') THEN '''' || {cut} ELSE {cut} END"
+
+
+def _quote_sql(text: str) -> str:
+    """SQL putting a single quote before a text (already cut) that a spreadsheet would run as a formula."""
+    starts = ", ".join(f"chr({ord(c)})" for c in FORMULA_STARTS)
+    return f"CASE WHEN left({text}, 1) IN ({starts}) THEN chr(39) || {text} ELSE {text} END"
+
+
+def _shown_sql(expr: str) -> str:
+    """SQL for a text with NUL bytes shown as ``\\x00`` (NULL as '')."""
+    return f"replace(coalesce({expr}, ''), chr(0), '\\x00')"
 
 
 def issue_rows(engine: DuckDBEngine, receipt: Receipt, limit: int | None = None) -> list[dict[str, Any]]:
-    """The report's rows (already made safe), in record order; a refused file has one row, its reason."""
+    """The report's rows (already made safe), in record order; a refused file has one row, its reason.
+
+    The escaping is ``safe_cell``'s, set-at-a-time, one step per layer of the query so that no step is computed
+    more than once; the message shows the value already made safe."""
     if receipt.status in ("rejected", "duplicate"):
         code = receipt.rule_code or ("FILE-DUP-01" if receipt.status == "duplicate" else "")
         row = [receipt.receipt_id, receipt.file_name, None, code, receipt.status, None, None, receipt.message]
         return [dict(zip(COLUMNS, [safe_cell(v) for v in row], strict=True))]
-    message = f"replace(r.message, '{{value}}', {_safe_sql('i.value')})"
+    issues = (
+        f"SELECT i.record_index, i.rule_code, i.severity, coalesce(i.field, '') AS field, r.message, "
+        f"{_shown_sql('i.value')} AS v1 FROM {ISSUE} i JOIN {RULE} r ON r.code = i.rule_code WHERE i.receipt_id = $rid"
+    )
+    values = f"SELECT *, {_quote_sql('v2')} AS value FROM (SELECT *, {_cut_sql('v1')} AS v2 FROM ({issues}))"
+    message = _shown_sql("replace(message, '{value}', value)")
+    messages = f"SELECT *, {_cut_sql('m1')} AS m2 FROM (SELECT *, {message} AS m1 FROM ({values}))"
     rows = engine.fetchall(
-        f"SELECT $rid, {_safe_sql('$file')}, i.record_index, i.rule_code, i.severity, coalesce(i.field, ''), "
-        f"{_safe_sql('i.value')}, {_safe_sql(message)} FROM {ISSUE} i JOIN {RULE} r ON r.code = i.rule_code "
-        f"WHERE i.receipt_id = $rid ORDER BY i.record_index, i.rule_code" + (f" LIMIT {int(limit)}" if limit else ""),
-        {"rid": receipt.receipt_id, "file": receipt.file_name},
+        f"SELECT $rid, $file, record_index, rule_code, severity, field, value, {_quote_sql('m2')} FROM ({messages}) "
+        f"ORDER BY record_index, rule_code" + (f" LIMIT {int(limit)}" if limit else ""),
+        {"rid": receipt.receipt_id, "file": safe_cell(receipt.file_name)},
     )
     return [dict(zip(COLUMNS, ["" if v is None else str(v) for v in row], strict=True)) for row in rows]
 

@@ -1,32 +1,49 @@
-"""Collecting many files: expand the paths, parse census XML ahead in worker processes, load each file in its
-own transaction, then write its report, copy its receipt to the registry and note it in the run.
+"""Collecting many files: expand the paths, archive each file, load it, then write its report and note it in the
+run.
 
 Files are loaded one at a time (the warehouse has one writer), in a stable order, so the outcome does not depend
-on how many workers parsed them.
-"""
+on how many workers parsed them. Census XML files — typically hundreds of small files, one per school — are
+archived first, then parsed from their archived copies in worker processes a batch or two ahead, and loaded in
+batches: a batch is staged and checked in one statement each, then every file of it is written in its own
+transaction (see ``load.receive_census_batch``). The registry (receipts for the portal, collections) is written
+in a few transactions per run, not several per file."""
 
 from __future__ import annotations
 
 import os
+import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pupildata.collect.archive import Archived, archive_file
 from pupildata.collect.collections import ensure_collection
-from pupildata.collect.load import Options, receive
+from pupildata.collect.load import Options, receive, receive_archived, receive_census_batch
+from pupildata.collect.readers import Rejected
 from pupildata.collect.readers.census_xml import Parsed, parse_census
+from pupildata.collect.readers.sniff import detect_format
 from pupildata.collect.receipts import Receipt, mirror_receipts
 from pupildata.collect.reports import write_report
+from pupildata.collect.schemas import CENSUS
 from pupildata.collect.warehouse import ensure_tables
 from pupildata.errors import UsageError
 from pupildata.kernel.audit import Event
 from pupildata.kernel.context import Context
+from pupildata.kernel.engine import DuckDBEngine
 from pupildata.kernel.runs import default_actor
 
 #: Folders and files never collected from a directory: generator ground truth and its manifest.
 SKIPPED_DIRS = {"truth"}
 SKIPPED_FILES = {"manifest.json"}
+#: Census XML files loaded as one batch (staged and checked together; each still written in its own transaction).
+BATCH_FILES = 64
+BATCH_BYTES = 64 << 20
+#: Receipts are copied to the registry (one transaction for all those not yet there) at most this often during a
+#: run, and at its end: the warehouse row is the truth, and whatever a crash leaves uncopied is copied by the next
+#: collect.
+MIRROR_EVERY = 2.0
 #: (file name, done, total) after each file.
 Progress = Callable[[str, int, int], None]
 
@@ -69,20 +86,65 @@ def _is_xml(path: Path) -> bool:
         return handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
-def _parsed_ahead(files: list[Path], workers: int) -> Iterator[Parsed | None]:
-    """For each file, its parsed census (parsed in worker processes, a few files ahead) or None if not XML."""
-    xml = [f for f in files if _is_xml(f)]
-    if workers < 2 or len(xml) < 2:
-        yield from (None for _ in files)
-        return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending: dict[Path, Future[Parsed]] = {}
-        queue = iter(xml)
-        for path in files:
-            while len(pending) < workers * 2 and (nxt := next(queue, None)) is not None:
-                pending[nxt] = pool.submit(parse_census, nxt)
-            future = pending.pop(path, None)
-            yield future.result() if future is not None else None
+def _archived_ahead(
+    files: list[Path], root: Path, options: Options, pool: ProcessPoolExecutor | None
+) -> Iterator[tuple[Path, Archived | None, Future[Parsed] | None]]:
+    """Each file, in order; a census XML file archived and (with a pool) sent to be parsed from its archived copy."""
+    for path in files:
+        if options.source not in (None, CENSUS) or not _is_xml(path):
+            yield path, None, None
+            continue
+        archived = archive_file(path, root)
+        if not _is_xml_format(archived):
+            yield path, archived, None
+            continue
+        yield path, archived, pool.submit(parse_census, archived.path) if pool else None
+
+
+def _is_xml_format(archived: Archived) -> bool:
+    try:
+        return detect_format(archived.head, archived.size) == "xml"
+    except Rejected:
+        return False
+
+
+def _received(
+    engine: DuckDBEngine, files: list[Path], root: Path, options: Options, workers: int
+) -> Iterator[tuple[Path, Receipt]]:
+    """Every file's receipt, in the files' order. Census XML files are archived, parsed from the archive (in worker
+    processes, a batch or two ahead of the load) and loaded in batches; any other file is loaded on its own."""
+    xml = sum(_is_xml(f) for f in files) if options.source in (None, CENSUS) else 0
+    pool = ProcessPoolExecutor(max_workers=workers) if workers >= 2 and xml >= 2 else None
+    ahead: deque[tuple[Path, Archived | None, Future[Parsed] | None]] = deque()
+    items = _archived_ahead(files, root, options, pool)
+    batch: list[tuple[Path, Archived, Future[Parsed] | None]] = []
+
+    def flush() -> Iterator[tuple[Path, Receipt]]:
+        entries = [(p, a, f.result() if f else parse_census(a.path)) for p, a, f in batch]
+        batch.clear()
+        yield from zip((p for p, _, _ in entries), receive_census_batch(engine, entries, options), strict=True)
+
+    try:
+        while True:
+            while len(ahead) < 2 * BATCH_FILES and (item := next(items, None)) is not None:
+                ahead.append(item)
+            if not ahead:
+                break
+            path, archived, parsing = ahead.popleft()
+            if archived is not None and (parsing is not None or pool is None) and _is_xml_format(archived):
+                batch.append((path, archived, parsing))
+                if len(batch) >= BATCH_FILES or sum(a.size for _, a, _ in batch) >= BATCH_BYTES:
+                    yield from flush()
+                continue
+            yield from flush()
+            if archived is None:
+                yield path, receive(engine, path, root, options)
+            else:
+                yield path, receive_archived(engine, path, archived, root, options, parsed=None)
+        yield from flush()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 def collect(ctx: Context, paths: list[Path], options: Options, progress: Progress | None = None) -> Summary:
@@ -100,16 +162,23 @@ def collect(ctx: Context, paths: list[Path], options: Options, progress: Progres
     with ctx.runs.record("collect", inputs=[{"file": str(f)} for f in files[:1000]], parameters=parameters) as run:
         summary.run_id = run.id
         opts = Options(options.source, options.collection, options.encoding, run.id)
-        for done, (path, parsed) in enumerate(zip(files, _parsed_ahead(files, workers), strict=True), start=1):
-            receipt = receive(engine, path, ctx.settings.archive_dir, opts, parsed)
+        ensured: set[str] = set()
+        mirrored = time.monotonic()
+        received = _received(engine, files, ctx.settings.archive_dir, opts, workers)
+        for done, (path, receipt) in enumerate(received, start=1):
             write_report(engine, receipt, ctx.settings.outputs_dir)
-            if receipt.collection and receipt.source and receipt.status != "duplicate":
-                ensure_collection(ctx.registry, receipt.collection, receipt.source)
-            mirror_receipts(engine, ctx.registry)
+            fresh = receipt.collection and receipt.collection not in ensured
+            if fresh and receipt.source and receipt.status != "duplicate":
+                ensure_collection(ctx.registry, str(receipt.collection), receipt.source)
+                ensured.add(str(receipt.collection))
+            if time.monotonic() - mirrored > MIRROR_EVERY:
+                mirror_receipts(engine, ctx.registry)
+                mirrored = time.monotonic()
             summary.receipts.append(receipt)
             run.output("receipt", str(receipt.receipt_id), file=path.name, status=receipt.status)
             if progress:
                 progress(path.name, done, len(files))
+        mirror_receipts(engine, ctx.registry)
         for name, value in summary.totals().items():
             run.count(name, value)
     ctx.audit.append(

@@ -41,11 +41,14 @@ def raw_columns(src: Source) -> list[str]:
 
 
 def create_stage(engine: DuckDBEngine, src: Source) -> None:
-    """An empty stage for ``src`` (temporary: it belongs to this connection and this load only)."""
+    """An empty stage for ``src`` (temporary: it belongs to this connection and this load only).
+
+    ``batch_file`` tells apart the files of a batch staged together (census XML); a single file's records have 0."""
     columns = ", ".join(f"{c} VARCHAR" for c in raw_columns(src))
     engine.execute(f"DROP TABLE IF EXISTS temp.{STAGE}")
     engine.execute(
-        f"CREATE TEMP TABLE {STAGE} (record_index BIGINT, reader_error VARCHAR, raw_line VARCHAR, {columns})"
+        f"CREATE TEMP TABLE {STAGE} (batch_file INTEGER NOT NULL DEFAULT 0, record_index BIGINT, "
+        f"reader_error VARCHAR, raw_line VARCHAR, {columns})"
     )
 
 

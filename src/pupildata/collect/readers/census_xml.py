@@ -46,6 +46,7 @@ RECORD_FIELDS = [f for f in CENSUS.fields if f.name not in _NOT_RECORD] + [CENSU
 POSTCODE = len(RECORD_FIELDS) - 1
 INDEX = {tag: i for i, f in enumerate(RECORD_FIELDS[:POSTCODE]) for tag in (f.label, *f.aliases)}
 LABELS = tuple(INDEX)
+_HEADER = ("laestab", "school_name", "collection_term", "collection_year", "reference_date")
 
 
 @dataclass
@@ -177,29 +178,51 @@ def _batch(rows: list[list[str | None]], start: int) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
-def stage_census(engine: DuckDBEngine, parsed: Parsed) -> Staged:
-    """Put a parsed census file into the stage, the header's values on every record."""
-    if parsed.rejected:
-        raise Rejected(*parsed.rejected)
-    assert parsed.table is not None
+def _constants(parsed: Parsed) -> dict[str, str | None]:
+    """The header's values, which every record of the file takes."""
     h = parsed.header
-    constants = {
+    return {
         "laestab": h["LEA"].strip() + h["Estab"].strip(),
         "school_name": h.get("SchoolName"),
         "collection_term": h["Term"],
         "collection_year": h["Year"],
         "reference_date": h.get("ReferenceDate"),
     }
-    names = [f"r_{f.name}" for f in RECORD_FIELDS]
+
+
+def stage_census(engine: DuckDBEngine, parsed: Parsed) -> Staged:
+    """Put a parsed census file into the stage, the header's values on every record."""
+    if parsed.rejected:
+        raise Rejected(*parsed.rejected)
+    assert parsed.table is not None
+    staged = stage_census_batch(engine, {0: parsed})
+    return staged[0]
+
+
+def stage_census_batch(engine: DuckDBEngine, files: dict[int, Parsed]) -> dict[int, Staged]:
+    """Put several parsed census files into the stage at once (``batch_file`` tells them apart), each record with
+    its file's header values: one statement for the batch rather than one per file. Refused files are not staged."""
     create_stage(engine, CENSUS)
-    engine.register("collect_xml_batch", parsed.table)
+    tables = []
+    staged: dict[int, Staged] = {}
+    for number, parsed in files.items():
+        if parsed.rejected or parsed.table is None:
+            continue
+        constants = _constants(parsed)
+        table = parsed.table
+        rows = table.num_rows
+        table = table.append_column("batch_file", pa.array([number] * rows, type=pa.int32()))
+        for name, value in constants.items():
+            table = table.append_column(f"r_{name}", pa.array([value] * rows, type=pa.string()))
+        tables.append(table)
+        header = {k: v for k, v in constants.items() if v is not None}
+        staged[number] = Staged(CENSUS, "xml", rows, header=header)
+    if not tables:
+        return staged
+    names = ["batch_file", "record_index", *(f"r_{f.name}" for f in RECORD_FIELDS), *(f"r_{k}" for k in _HEADER)]
+    engine.register("collect_xml_batch", pa.concat_tables(tables).select(names))
     try:
-        engine.execute(
-            f"INSERT INTO {STAGE} (record_index, {', '.join(names)}, {', '.join('r_' + k for k in constants)}) "
-            f"SELECT record_index, {', '.join(names)}, {', '.join('$' + k for k in constants)} FROM collect_xml_batch",
-            constants,
-        )
+        engine.execute(f"INSERT INTO {STAGE} ({', '.join(names)}) SELECT {', '.join(names)} FROM collect_xml_batch")
     finally:
         engine.unregister("collect_xml_batch")
-    header = {k: v for k, v in constants.items() if v is not None}
-    return Staged(CENSUS, "xml", parsed.table.num_rows, header=header)
+    return staged

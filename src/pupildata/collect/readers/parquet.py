@@ -19,10 +19,14 @@ def read_parquet(engine: DuckDBEngine, path: Path, given: Source | None) -> Stag
     header = [str(row[0]) for row in described]
     src = choose_source(header, given, "parquet")
     positions = src.match_headers(header)
+    # values every record takes from the columns present (which key stage), as for a CSV file with the same header
+    constants = src.header_constants(header) if src.header_constants else {}
     create_stage(engine, src)
     picks = ", ".join(
         f"CAST({_quoted(header[positions[name]])} AS VARCHAR) AS r_{name}"
         if name in positions
+        else f"${name}::VARCHAR AS r_{name}"
+        if name in constants
         else f"NULL::VARCHAR AS r_{name}"
         for name in src.names
     )
@@ -30,7 +34,7 @@ def read_parquet(engine: DuckDBEngine, path: Path, given: Source | None) -> Stag
         engine.execute(
             f"INSERT INTO {STAGE} (record_index, {', '.join(raw_columns(src))}) "
             f"SELECT row_number() OVER () AS record_index, {picks} FROM read_parquet($path)",
-            {"path": str(path)},
+            {"path": str(path), **constants},
         )
     except EngineError as exc:
         raise Rejected("PQ-01", f"The Parquet file cannot be read: {exc.message[:200]}.") from None

@@ -1,0 +1,74 @@
+"""Census XML files loaded in batches end exactly as they would one at a time: the same receipts, records,
+quarantine and issues — identical files recognised, a later return from the same school superseding an earlier
+one, refused files refused — even when all of that happens within one batch."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from pupildata.collect import Options, collect
+from pupildata.collect.load import receive
+from pupildata.collect.warehouse import ensure_tables
+from pupildata.kernel.context import Context
+from pupildata.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+HOSTILE = Path(__file__).parent / "hostile"
+RECEIPT_COLUMNS = (
+    "file_name, status, source, collection, sender, records, accepted, quarantined, queried, superseded_by, "
+    "duplicate_of, rule_code, message"
+)
+
+
+def _returns(folder: Path) -> list[Path]:
+    folder.mkdir()
+    first = FIXTURES / "census_8742001.xml"
+    text = first.read_text(encoding="utf-8")
+    corrected = text.replace("<Surname>", "<Surname>X", 1)
+    assert corrected != text
+    files = {
+        "01.xml": first.read_bytes(),
+        "02.xml": (FIXTURES / "census_8744001.xml").read_bytes(),
+        "03.xml": first.read_bytes(),  # identical to 01
+        "04.xml": (HOSTILE / "duplicate_upns.xml").read_bytes(),
+        "05.xml": (HOSTILE / "malformed.xml").read_bytes(),
+        "06.xml": corrected.encode("utf-8"),  # the same school again: supersedes 01
+        "07.xml": (HOSTILE / "no_pupils.xml").read_bytes(),
+        "08.xml": (HOSTILE / "billion_laughs.xml").read_bytes(),
+        "09.xml": (HOSTILE / "unknown_codes.xml").read_bytes(),
+    }
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return sorted(folder.iterdir())
+
+
+def _state(ctx: Context) -> dict[str, list[tuple[object, ...]]]:
+    wh = ctx.warehouse
+    return {
+        "receipts": wh.fetchall(f"SELECT receipt_id, {RECEIPT_COLUMNS} FROM collect_receipt ORDER BY receipt_id"),
+        "census": wh.fetchall("SELECT * EXCLUDE (queries), queries FROM collect_census ORDER BY ALL"),
+        "quarantine": wh.fetchall("SELECT * FROM collect_quarantine ORDER BY receipt_id, record_index"),
+        "issues": wh.fetchall("SELECT * FROM collect_issue ORDER BY ALL"),
+    }
+
+
+def test_batches_end_as_files_loaded_one_at_a_time(tmp_path: Path) -> None:
+    files = _returns(tmp_path / "returns")
+    with Context(Settings(home=tmp_path / "batched")) as ctx:
+        summary = collect(ctx, [tmp_path / "returns"], Options())
+        batched = _state(ctx)
+    with Context(Settings(home=tmp_path / "alone")) as ctx:  # each file on its own, not through the batches
+        ensure_tables(ctx.warehouse)
+        for path in files:
+            receive(ctx.warehouse, path, ctx.settings.archive_dir, Options())
+        alone = _state(ctx)
+    assert batched == alone
+    statuses = {r.file_name: r.status for r in summary.receipts}
+    assert statuses["03.xml"] == "duplicate"
+    assert statuses["05.xml"] == statuses["07.xml"] == statuses["08.xml"] == "rejected"
+    by_name = {r.file_name: r for r in summary.receipts}
+    superseded = {row[1]: row[10] for row in batched["receipts"]}
+    assert superseded["01.xml"] == by_name["06.xml"].receipt_id
+    assert by_name["04.xml"].quarantined > 0
+    shutil.rmtree(tmp_path / "returns")
