@@ -22,10 +22,13 @@ TERMS = {"aut": "Autumn", "spr": "Spring", "sum": "Summer"}
 
 
 def title_of(name: str) -> str:
-    """A readable title: census-2009-spr gives 'Spring census 2009', ks-2008-09 'Key stage results 2008/09'."""
+    """A readable title: census-2009-spr gives 'Spring census 2009', ks2-2008-09 'Key stage 2 results 2008/09'."""
     census = re.fullmatch(r"census-(\d{4})-(aut|spr|sum)", name)
     if census:
         return f"{TERMS[census[2]]} census {census[1]}"
+    stage = re.fullmatch(r"ks([1-4])-(\d{4})-(\d{2})", name)
+    if stage:
+        return f"Key stage {stage[1]} results {stage[2]}/{stage[3]}"
     other = re.fullmatch(r"(ks|ncmp|ilr|survey)-(\d{4})-(\d{2})(.*)", name)
     if other:
         title = SOURCES[other[1]].title.split(" (")[0]
