@@ -104,8 +104,10 @@ def validate(
 def _register_domains() -> None:
     """Domains add their commands; imported late so that `pupildata validate` stays quick."""
     from pupildata.kernel import cli as kernel_cli
+    from pupildata.synth import cli as synth_cli
 
     kernel_cli.register(app)
+    synth_cli.register(app)
     from pupildata.web import cli as web_cli
 
     web_cli.register(app)

@@ -1,0 +1,1 @@
+"""Writers of each sender's format: census XML and the CSV returns."""
