@@ -23,6 +23,9 @@ from pupildata.link import components, deterministic, normalise
 
 ACCEPT = 0.95
 REVIEW = 0.5
+#: A best candidate is accepted only when it beats the runner-up by this many bits of match weight (2^6 = 64
+#: times likelier): twins living together score high against each other's records, but far lower than their own.
+MARGIN = 6.0
 
 
 @dataclass
@@ -101,8 +104,9 @@ def pair_condition() -> str:
 
 def decide(engine: DuckDBEngine, scored: list[str], accept: float = ACCEPT, review: float = REVIEW) -> dict[str, int]:
     """Accept links between groups; put uncertain ones in ``link_review_work``; write ``link_model_edge_stage``."""
-    union = " UNION ALL ".join(f"SELECT key_l, key_r, probability FROM {t}" for t in scored) or (
-        "SELECT NULL::VARCHAR AS key_l, NULL::VARCHAR AS key_r, NULL::DOUBLE AS probability WHERE false"
+    union = " UNION ALL ".join(f"SELECT key_l, key_r, probability, weight FROM {t}" for t in scored) or (
+        "SELECT NULL::VARCHAR AS key_l, NULL::VARCHAR AS key_r, NULL::DOUBLE AS probability, NULL::DOUBLE AS weight "
+        "WHERE false"
     )
     engine.execute(
         f"""
@@ -110,15 +114,15 @@ def decide(engine: DuckDBEngine, scored: list[str], accept: float = ACCEPT, revi
         WITH p AS ({union}),
         oriented AS (  -- the group without a UPN on the left ("probe"), the candidate on the right
           SELECT CASE WHEN l.anchored THEN p.key_r ELSE p.key_l END AS key_p,
-                 CASE WHEN l.anchored THEN p.key_l ELSE p.key_r END AS key_c, p.probability
+                 CASE WHEN l.anchored THEN p.key_l ELSE p.key_r END AS key_c, p.probability, p.weight
           FROM p JOIN link_scoring l ON l.record_key = p.key_l
         )
-        SELECT o.key_p, o.key_c, o.probability, sp.grp AS grp_p, sc.grp AS grp_c, sc.anchored AS c_anchored
+        SELECT o.key_p, o.key_c, o.probability, o.weight, sp.grp AS grp_p, sc.grp AS grp_c, sc.anchored AS c_anchored
         FROM oriented o JOIN link_scoring sp ON sp.record_key = o.key_p JOIN link_scoring sc ON sc.record_key = o.key_c
         ANTI JOIN link_decision_work d ON (d.left_key = o.key_p AND d.right_key = o.key_c)
           OR (d.left_key = o.key_c AND d.right_key = o.key_p);
         CREATE OR REPLACE TEMP TABLE dc_group_pair AS
-        SELECT grp_p, grp_c, any_value(c_anchored) AS c_anchored, max(probability) AS probability,
+        SELECT grp_p, grp_c, any_value(c_anchored) AS c_anchored, max(probability) AS probability, max(weight) AS weight,
           arg_max(key_p, probability) AS key_p, arg_max(key_c, probability) AS key_c
         FROM dc_pair GROUP BY grp_p, grp_c;
         -- a group pair sharing a return cannot be one child
@@ -128,16 +132,16 @@ def decide(engine: DuckDBEngine, scored: list[str], accept: float = ACCEPT, revi
         CREATE OR REPLACE TEMP TABLE dc_ok AS
         SELECT * FROM dc_group_pair ANTI JOIN dc_clash USING (grp_p, grp_c) WHERE probability >= {review};
         CREATE OR REPLACE TEMP TABLE dc_ranked AS
-        SELECT *, row_number() OVER (PARTITION BY grp_p, c_anchored ORDER BY probability DESC, grp_c) AS rank,
-          lead(probability) OVER (PARTITION BY grp_p, c_anchored ORDER BY probability DESC, grp_c) AS runner_up
+        SELECT *, row_number() OVER (PARTITION BY grp_p, c_anchored ORDER BY weight DESC, grp_c) AS rank,
+          lead(weight) OVER (PARTITION BY grp_p, c_anchored ORDER BY weight DESC, grp_c) AS runner_up
         FROM dc_ok;
         CREATE OR REPLACE TEMP TABLE dc_accept AS
         SELECT * FROM dc_ranked WHERE probability >= {accept}
-          AND ((c_anchored AND rank = 1 AND coalesce(runner_up, 0) < {accept}) OR NOT c_anchored);
+          AND ((c_anchored AND rank = 1 AND weight - coalesce(runner_up, -1e9) >= {MARGIN}) OR NOT c_anchored);
         CREATE OR REPLACE TABLE link_review_work AS
         SELECT key_p AS left_key, key_c AS right_key, probability FROM dc_ranked
         ANTI JOIN dc_accept USING (grp_p, grp_c)
-        WHERE probability < {accept} OR (c_anchored AND (rank > 1 OR runner_up >= {accept}));
+        WHERE rank = 1 OR weight - (SELECT max(x.weight) FROM dc_ranked x WHERE x.grp_p = dc_ranked.grp_p) > -{MARGIN};
         CREATE OR REPLACE TABLE link_model_edge_stage AS
         SELECT a, b, probability, how, run_id FROM link_model_edge
           ANTI JOIN link_decision_work d ON d.decision = 'different' AND
