@@ -108,6 +108,9 @@ def _register_domains() -> None:
 
     kernel_cli.register(app)
     synth_cli.register(app)
+    from pupildata.link import cli as link_cli
+
+    link_cli.register(app)
     from pupildata.web import cli as web_cli
 
     web_cli.register(app)
