@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pupildata.kernel.context import Context
+from pupildata.kernel.engine import DuckDBEngine
 from pupildata.link import pipeline, synthetic
 from pupildata.settings import Settings
 from pupildata.synth import generate, make_config
@@ -21,11 +22,29 @@ def la_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def linked_la(tmp_path_factory: pytest.TempPathFactory, la_folder: Path) -> Iterator[Context]:
+def la_records(tmp_path_factory: pytest.TempPathFactory, la_folder: Path) -> Path:
+    """The folder's records in the shape of ``link_record``, read once and kept as Parquet."""
+    path = tmp_path_factory.mktemp("records") / "link_record.parquet"
+    engine = DuckDBEngine()
+    synthetic.load(engine, la_folder)
+    engine.execute(f"COPY link_record TO '{path.as_posix()}' (FORMAT parquet)")
+    engine.close()
+    return path
+
+
+def load(ctx: Context, records: Path, years: set[int] | None = None) -> None:
+    where = f"WHERE year IN ({', '.join(map(str, sorted(years)))})" if years else ""
+    ctx.warehouse.execute(
+        f"CREATE OR REPLACE TABLE link_record AS SELECT * FROM read_parquet('{records.as_posix()}') {where}"
+    )
+
+
+@pytest.fixture(scope="session")
+def linked_la(tmp_path_factory: pytest.TempPathFactory, la_records: Path) -> Iterator[Context]:
     """A home whose spine holds every record of the `la` folder, linked in one run."""
     home = tmp_path_factory.mktemp("linked") / "home"
     with Context(Settings(home=home)) as ctx:
-        synthetic.load(ctx.warehouse, la_folder)
+        load(ctx, la_records)
         ctx.run_counts = pipeline.run(ctx)  # type: ignore[attr-defined]
         yield ctx
 

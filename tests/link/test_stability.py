@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from pupildata.kernel.context import Context
-from pupildata.link import pipeline, review, spine, synthetic
+from pupildata.link import pipeline, review, spine
 from pupildata.settings import Settings
 
-from .conftest import pmrs
+from .conftest import load, pmrs
 
 pytestmark = pytest.mark.slow
 
@@ -23,12 +23,12 @@ def test_a_rerun_changes_nothing(linked_la: Context) -> None:
     assert pmrs(linked_la) == before
 
 
-def test_a_new_year_links_incrementally_and_keeps_every_pmr(tmp_path: Path, la_folder: Path) -> None:
+def test_a_new_year_links_incrementally_and_keeps_every_pmr(tmp_path: Path, la_records: Path) -> None:
     with Context(Settings(home=tmp_path / "home")) as ctx:
-        synthetic.load(ctx.warehouse, la_folder, years={2006, 2007})
+        load(ctx, la_records, years={2006, 2007})
         pipeline.run(ctx)
         before = pmrs(ctx)
-        synthetic.load(ctx.warehouse, la_folder)
+        load(ctx, la_records)
         counts = pipeline.run(ctx)
         after = pmrs(ctx)
     assert counts["new_records"] == len(after) - len(before) > 40_000
@@ -38,7 +38,7 @@ def test_a_new_year_links_incrementally_and_keeps_every_pmr(tmp_path: Path, la_f
     assert counts["merges"] + counts["splits"] < 20
 
 
-def test_the_same_inputs_give_the_same_pmrs_in_another_home(tmp_path: Path, la_folder: Path) -> None:
+def test_the_same_inputs_give_the_same_pmrs_in_another_home(tmp_path: Path, la_records: Path) -> None:
     """PMRs depend only on the inputs and the spine key: a copy of the key gives the same references."""
     first, second = tmp_path / "one", tmp_path / "two"
     results = []
@@ -47,7 +47,7 @@ def test_the_same_inputs_give_the_same_pmrs_in_another_home(tmp_path: Path, la_f
             if home == second:
                 (second / "keys").mkdir(parents=True, exist_ok=True)
                 (second / "keys" / "spine.key").write_bytes((first / "keys" / "spine.key").read_bytes())
-            synthetic.load(ctx.warehouse, la_folder, years={2008})
+            load(ctx, la_records, years={2008})
             pipeline.run(ctx)
             results.append(pmrs(ctx))
     assert results[0] == results[1]
@@ -116,14 +116,14 @@ def test_review_pairs_are_queued_and_decided(linked_la: Context) -> None:
 
 
 def test_an_interrupted_run_leaves_the_previous_spine(
-    tmp_path: Path, la_folder: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, la_records: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with Context(Settings(home=tmp_path / "home")) as ctx:
-        synthetic.load(ctx.warehouse, la_folder, years={2006})
+        load(ctx, la_records, years={2006})
         pipeline.run(ctx)
         before = pmrs(ctx)
         spine_rows = ctx.warehouse.fetchall("SELECT * FROM link_spine ORDER BY pmr")
-        synthetic.load(ctx.warehouse, la_folder, years={2006, 2007})
+        load(ctx, la_records, years={2006, 2007})
 
         def boom(*_args: object, **_kwargs: object) -> None:
             raise KeyboardInterrupt

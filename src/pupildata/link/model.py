@@ -167,7 +167,7 @@ def settings(model_json: dict[str, Any] | None = None) -> SettingsCreator | dict
     )
 
 
-def train(linker: Linker, max_pairs: float = 3e6) -> None:
+def train(linker: Linker, max_pairs: float = 1e6) -> None:
     """Estimate the model's parameters on the linker's records (deterministic given the same records)."""
     linker.training.estimate_probability_two_random_records_match(
         [block_on("upn"), block_on("uln")], recall=0.95

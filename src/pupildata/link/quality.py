@@ -73,8 +73,15 @@ def with_truth(engine: DuckDBEngine, truth: Path) -> dict[str, Any]:
         FROM link_member m JOIN ({truth_sql(truth)}) t USING (record_key) JOIN link_norm n USING (record_key)
         LEFT JOIN read_parquet('{people}') p USING (person_id);
         CREATE OR REPLACE TEMP TABLE q_pairs AS
+        WITH keys AS (
+          SELECT a.record_key AS ka, b.record_key AS kb FROM q_truth a JOIN q_truth b
+            ON a.pmr = b.pmr AND a.record_key < b.record_key
+          UNION
+          SELECT a.record_key, b.record_key FROM q_truth a JOIN q_truth b
+            ON a.person_id = b.person_id AND a.record_key < b.record_key
+        )
         SELECT a.source AS s1, b.source AS s2, a.ethnicity, a.pmr = b.pmr AS predicted, a.person_id = b.person_id AS true_
-        FROM q_truth a JOIN q_truth b ON (a.pmr = b.pmr OR a.person_id = b.person_id) AND a.record_key < b.record_key;
+        FROM keys JOIN q_truth a ON a.record_key = keys.ka JOIN q_truth b ON b.record_key = keys.kb;
         """
     )
     sources = [r[0] for r in engine.fetchall("SELECT DISTINCT source FROM q_truth ORDER BY 1")]
