@@ -43,9 +43,7 @@ def test_names_and_postcodes() -> None:
 def _records(engine: DuckDBEngine, rows: list[tuple[object, ...]]) -> None:
     engine.execute(contract.create_sql())
     columns = ("record_key", "source", "year", "forename", "surname", "dob", "sex", "upn", "return_key")
-    engine.executemany(
-        f"INSERT INTO link_record ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows
-    )
+    engine.executemany(f"INSERT INTO link_record ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
     normalise.install_forename_groups(engine)
     engine.execute(f"CREATE TABLE link_norm AS {normalise.normal_select('link_record')}")
 
@@ -86,4 +84,5 @@ def test_a_source_with_no_identifying_field_is_refused(tmp_path: Path, capsys: p
         )
     assert main(["--home", str(tmp_path / "home"), "link"]) == 1
     err = capsys.readouterr().err.strip()
-    assert "mystery" in err and err.count("\n") == 0
+    assert "mystery" in err
+    assert err.count("\n") == 0

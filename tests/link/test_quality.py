@@ -45,7 +45,8 @@ def test_a_probabilistic_match_is_explained_comparison_by_comparison(linked_la: 
     path = linked_la.settings.home / "models" / f"link-{linked_la.run_counts['run_id']}.json"  # type: ignore[attr-defined]
     rows = quality.explain(linked_la.warehouse, model.load(path), a, b)
     names = [r["comparison"] for r in rows]
-    assert names[0] == "prior" and names[-1] == "total"
+    assert names[0] == "prior"
+    assert names[-1] == "total"
     assert {"forename", "surname", "date of birth", "postcode"} <= set(names)
     total = sum(r["match_weight"] for r in rows[:-1])
     assert total == pytest.approx(rows[-1]["match_weight"], abs=0.01)
@@ -55,7 +56,7 @@ def test_a_probabilistic_match_is_explained_comparison_by_comparison(linked_la: 
 def test_pmrs_are_fixed_length_codes_that_encode_nothing(linked_la: Context) -> None:
     rows = linked_la.warehouse.fetchall("SELECT pmr, anchor_key FROM link_spine WHERE status = 'active'")
     assert len(rows) > 30_000
-    assert all(len(p) == 12 and p.isalnum() and p.isupper() or p.isdigit() for p, _ in rows[:1000])
+    assert all((len(p) == 12 and p.isalnum() and p.isupper()) or p.isdigit() for p, _ in rows[:1000])
     assert len({p for p, _ in rows}) == len(rows)
     upns = {u for (u,) in linked_la.warehouse.fetchall("SELECT upn FROM link_norm WHERE upn IS NOT NULL LIMIT 1000")}
     assert not any(p in u for p, _ in rows[:1000] for u in list(upns)[:50])

@@ -61,7 +61,8 @@ def report(
         out.print("Against the truth (pairs of records):", markup=False)
         for row in result["truth"]["by_source"]:
             out.print(
-                f"  {row['source']:<8} precision {row['precision']:.5f}  recall {row['recall']:.5f}  F1 {row['f1']:.5f}",
+                f"  {row['source']:<8} precision {row['precision']:.5f}  recall {row['recall']:.5f}  "
+                f"F1 {row['f1']:.5f}",
                 markup=False,
             )
 
@@ -70,7 +71,9 @@ def _show_pair(context: Context, pair: Any) -> None:
     from pupildata.link import model, quality
 
     models = sorted((context.settings.home / "models").glob("link-*.json"), key=lambda p: p.stat().st_mtime)
-    out.print(f"Pair {pair.id}: {pair.left_key}  |  {pair.right_key}  (probability {pair.probability:.4f})", markup=False)
+    out.print(
+        f"Pair {pair.id}: {pair.left_key}  |  {pair.right_key}  (probability {pair.probability:.4f})", markup=False
+    )
     if not models:
         return
     for row in quality.explain(context.warehouse, model.load(models[-1]), pair.left_key, pair.right_key):
@@ -122,13 +125,20 @@ def review_command(
                 out.print(f"  recorded as {choice}.", markup=False)
 
 
-def match_command(
+def match_command(  # noqa: PLR0917 - a command takes its options as parameters
     file: Annotated[Path, typer.Argument(help="The CSV file to match.")],
-    columns: Annotated[str, typer.Option(help="field=column,... for FILE (fields: forename, middle_names, surname, "
-                                              "dob, sex, postcode, address, upn, uln).")],
+    columns: Annotated[
+        str,
+        typer.Option(
+            help="field=column,... for FILE (fields: forename, middle_names, surname, "
+            "dob, sex, postcode, address, upn, uln)."
+        ),
+    ],
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the pairs (CSV).")],
     against: Annotated[Path | None, typer.Option(help="Match to this second CSV file instead of the spine.")] = None,
-    against_columns: Annotated[str | None, typer.Option(help="field=column,... for FILE2 (default: --columns).")] = None,
+    against_columns: Annotated[
+        str | None, typer.Option(help="field=column,... for FILE2 (default: --columns).")
+    ] = None,
     left_id: Annotated[str | None, typer.Option(help="FILE's id column (default: row numbers).")] = None,
     right_id: Annotated[str | None, typer.Option(help="FILE2's id column (default: row numbers).")] = None,
     dob_format: Annotated[str | None, typer.Option(help="strptime format of dates of birth, e.g. %d/%m/%Y.")] = None,
@@ -137,7 +147,9 @@ def match_command(
     home: HomeOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Match a file to the spine (right_id is the PMR) or to a second file; writes left_id,right_id,match_probability."""
+    """Match a file to the spine (right_id is the PMR) or to a second file.
+
+    Writes CSV left_id,right_id,match_probability."""
     from pupildata.link import match
 
     if right_id and against is None:
@@ -149,8 +161,16 @@ def match_command(
     settings = settings_for(home)
     with Context(settings) as context:
         engine = context.warehouse if against is None else _scratch()
-        written = match.match(engine, left, right, out_path, dob_format=dob_format, one_to_one=one_to_one,
-                              threshold=threshold, models=settings.home / "models")
+        written = match.match(
+            engine,
+            left,
+            right,
+            out_path,
+            dob_format=dob_format,
+            one_to_one=one_to_one,
+            threshold=threshold,
+            models=settings.home / "models",
+        )
     if json_out:
         emit_json({"pairs": written, "out": str(out_path)})
     else:

@@ -14,7 +14,9 @@ def components(engine: DuckDBEngine, nodes_sql: str, edges_sql: str, out: str) -
         f"CREATE OR REPLACE TEMP TABLE cc_edge AS SELECT a, b FROM ({edges_sql}) WHERE a IS NOT NULL AND b IS NOT NULL "
         f"UNION SELECT b, a FROM ({edges_sql}) WHERE a IS NOT NULL AND b IS NOT NULL"
     )
-    engine.execute(f"CREATE OR REPLACE TEMP TABLE cc_label AS SELECT record_key AS node, record_key AS label FROM ({nodes_sql})")
+    engine.execute(
+        f"CREATE OR REPLACE TEMP TABLE cc_label AS SELECT record_key AS node, record_key AS label FROM ({nodes_sql})"
+    )
     passes = 0
     while passes < MAX_PASSES:
         passes += 1

@@ -28,6 +28,9 @@ REVIEW = 0.5
 MARGIN = 6.0
 
 
+NEW_RECORDS = "(SELECT * FROM link_record ANTI JOIN link_norm USING (record_key))"
+
+
 @dataclass
 class Scored:
     """Which tables hold this run's scored pairs (key_l, key_r, probability)."""
@@ -46,7 +49,7 @@ def stage_records(engine: DuckDBEngine) -> int:
         CREATE OR REPLACE TABLE link_norm_stage AS
         SELECT *, FALSE AS is_new FROM link_norm WHERE record_key IN (SELECT record_key FROM link_record)
         UNION ALL BY NAME
-        SELECT *, TRUE AS is_new FROM ({normalise.normal_select("(SELECT * FROM link_record ANTI JOIN link_norm USING (record_key))")})
+        SELECT *, TRUE AS is_new FROM ({normalise.normal_select(NEW_RECORDS)})
         """
     )
     return int(engine.scalar("SELECT count(*) FROM link_norm_stage WHERE is_new"))
@@ -56,7 +59,7 @@ def groups(engine: DuckDBEngine) -> dict[str, int]:
     """Deterministic pass, then groups: deterministic links + earlier model links + 'same' decisions."""
     counts = deterministic.run(engine, "link_norm_stage")
     engine.execute(
-        f"""
+        """
         CREATE OR REPLACE TABLE link_group_edge AS
         SELECT a, b FROM link_det_edge
         UNION ALL SELECT a, b FROM link_model_edge
@@ -65,7 +68,9 @@ def groups(engine: DuckDBEngine) -> dict[str, int]:
         UNION ALL SELECT left_key, right_key FROM link_decision_work WHERE decision = 'same'
         """
     )
-    components.components(engine, "SELECT record_key FROM link_norm_stage", "SELECT a, b FROM link_group_edge", "link_group")
+    components.components(
+        engine, "SELECT record_key FROM link_norm_stage", "SELECT a, b FROM link_group_edge", "link_group"
+    )
     engine.execute(
         f"""
         CREATE OR REPLACE TABLE link_scoring AS
@@ -80,7 +85,8 @@ def groups(engine: DuckDBEngine) -> dict[str, int]:
         """
     )
     row = engine.fetchone(
-        "SELECT count(*) FILTER (WHERE is_new AND NOT anchored), count(*) FILTER (WHERE is_new AND anchored AND NOT has_old)"
+        "SELECT count(*) FILTER (WHERE is_new AND NOT anchored), "
+        "count(*) FILTER (WHERE is_new AND anchored AND NOT has_old)"
         " FROM link_scoring"
     ) or (0, 0)
     counts.update(probes=int(row[0]), new_upn_groups_records=int(row[1]))
@@ -122,7 +128,8 @@ def decide(engine: DuckDBEngine, scored: list[str], accept: float = ACCEPT, revi
         ANTI JOIN link_decision_work d ON (d.left_key = o.key_p AND d.right_key = o.key_c)
           OR (d.left_key = o.key_c AND d.right_key = o.key_p);
         CREATE OR REPLACE TEMP TABLE dc_group_pair AS
-        SELECT grp_p, grp_c, any_value(c_anchored) AS c_anchored, max(probability) AS probability, max(weight) AS weight,
+        SELECT grp_p, grp_c, any_value(c_anchored) AS c_anchored, max(probability) AS probability,
+          max(weight) AS weight,
           arg_max(key_p, probability) AS key_p, arg_max(key_c, probability) AS key_c
         FROM dc_pair GROUP BY grp_p, grp_c;
         -- a group pair sharing a return cannot be one child

@@ -64,13 +64,13 @@ def _load(engine: DuckDBEngine, side: Side, table: str, dob_format: str | None) 
     except Exception:
         raise DataError(f"{side.path} cannot be read as a CSV file with a header row.") from None
     wanted = list(side.columns.values()) + ([side.id_column] if side.id_column else [])
-    for column in wanted:
-        if column not in header:
-            raise UsageError(f"{side.path.name} has no column '{column}' (it has {', '.join(header)}).")
+    for name in wanted:
+        if name not in header:
+            raise UsageError(f"{side.path.name} has no column '{name}' (it has {', '.join(header)}).")
     identifying = {"forename", "surname", "dob", "upn", "uln", "postcode"} & set(side.columns)
     if not identifying:
         raise UsageError(f"{side.path.name}: map at least one of forename, surname, dob, upn, uln or postcode.")
-    formats = (dob_format,) if dob_format else DATE_FORMATS
+    formats: tuple[str, ...] = (dob_format,) if dob_format else DATE_FORMATS
     values: dict[str, str] = {}
     for field in contract.NAMES:
         column = side.columns.get(field)
@@ -104,8 +104,17 @@ def base_model(models: Path | None) -> dict[str, Any]:
     return data
 
 
-def match(engine: DuckDBEngine, left: Side, right: Side | None, out: Path, *, dob_format: str | None = None,
-          one_to_one: bool = False, threshold: float = 0.9, models: Path | None = None) -> int:
+def match(
+    engine: DuckDBEngine,
+    left: Side,
+    right: Side | None,
+    out: Path,
+    *,
+    dob_format: str | None = None,
+    one_to_one: bool = False,
+    threshold: float = 0.9,
+    models: Path | None = None,
+) -> int:
     """Write ``out`` (left_id, right_id, match_probability); returns the number of pairs written."""
     from splink import DuckDBAPI, Linker
 
@@ -119,13 +128,17 @@ def match(engine: DuckDBEngine, left: Side, right: Side | None, out: Path, *, do
     else:
         if not engine.table_exists("link_member"):
             raise UsageError("There is no spine to match against: run `pupildata link`, or give --against FILE2.")
-        engine.execute("CREATE OR REPLACE TABLE match_right AS SELECT n.*, 'spine' AS grp, m.pmr FROM link_norm n "
-                       "JOIN link_member m USING (record_key)")
+        engine.execute(
+            "CREATE OR REPLACE TABLE match_right AS SELECT n.*, 'spine' AS grp, m.pmr FROM link_norm n "
+            "JOIN link_member m USING (record_key)"
+        )
         n_right = int(engine.scalar("SELECT count(DISTINCT pmr) FROM match_right"))
         right_id = "pmr"
     settings = base_model(models)
     settings["probability_two_random_records_match"] = 1.0 / max(n_right, 2) if n_left else 0.5
-    engine.execute("CREATE OR REPLACE TABLE match_all AS SELECT * FROM match_left UNION ALL BY NAME SELECT * FROM match_right")
+    engine.execute(
+        "CREATE OR REPLACE TABLE match_all AS SELECT * FROM match_left UNION ALL BY NAME SELECT * FROM match_right"
+    )
     db_api = DuckDBAPI(connection=engine.connection.cursor())
     linker = Linker(db_api.register("match_all", dataset_display_name="match_all"), settings)
     linker.table_management.compute_tf_table("fn")

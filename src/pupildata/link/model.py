@@ -29,12 +29,16 @@ SEED = 2009
 NAME_JW = (0.92, 0.80)
 
 
-def _levels_name(col: str, extra: list[dict[str, Any]], tf: bool) -> list[dict[str, Any]]:
+def _levels_name(col: str, extra: list[dict[str, Any]], tf: bool) -> list[Any]:
     exact: dict[str, Any] = {"sql_condition": f'"{col}_l" = "{col}_r"', "label_for_charts": "exact"}
     if tf:
         exact.update(tf_adjustment_column=col, tf_adjustment_weight=1.0)
     return [
-        {"sql_condition": f'"{col}_l" IS NULL OR "{col}_r" IS NULL', "label_for_charts": "missing", "is_null_level": True},
+        {
+            "sql_condition": f'"{col}_l" IS NULL OR "{col}_r" IS NULL',
+            "label_for_charts": "missing",
+            "is_null_level": True,
+        },
         exact,
         *extra,
         {
@@ -91,7 +95,9 @@ def date_of_birth() -> cl.CustomComparison:
             {"sql_condition": "dob_l IS NULL OR dob_r IS NULL", "label_for_charts": "missing", "is_null_level": True},
             {"sql_condition": "dob_l = dob_r", "label_for_charts": "exact"},
             {
-                "sql_condition": "year(dob_l) = year(dob_r) AND month(dob_l) = day(dob_r) AND day(dob_l) = month(dob_r)",
+                "sql_condition": (
+                    "year(dob_l) = year(dob_r) AND month(dob_l) = day(dob_r) AND day(dob_l) = month(dob_r)"
+                ),
                 "label_for_charts": "day and month swapped",
             },
             {"sql_condition": f"{parts} = 2", "label_for_charts": "one part different"},
@@ -105,7 +111,11 @@ def _exact(col: str, description: str) -> cl.CustomComparison:
     return cl.CustomComparison(
         output_column_name=col,
         comparison_levels=[
-            {"sql_condition": f"{col}_l IS NULL OR {col}_r IS NULL", "label_for_charts": "missing", "is_null_level": True},
+            {
+                "sql_condition": f"{col}_l IS NULL OR {col}_r IS NULL",
+                "label_for_charts": "missing",
+                "is_null_level": True,
+            },
             {"sql_condition": f"{col}_l = {col}_r", "label_for_charts": "exact"},
             {"sql_condition": "ELSE", "label_for_charts": "different"},
         ],
@@ -127,7 +137,7 @@ def postcode() -> cl.CustomComparison:
     )
 
 
-def comparisons() -> list[cl.CustomComparison]:
+def comparisons() -> list[Any]:
     return [
         forename(),
         surname(),
@@ -169,9 +179,7 @@ def settings(model_json: dict[str, Any] | None = None) -> SettingsCreator | dict
 
 def train(linker: Linker, max_pairs: float = 1e6) -> None:
     """Estimate the model's parameters on the linker's records (deterministic given the same records)."""
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("upn"), block_on("uln")], recall=0.95
-    )
+    linker.training.estimate_probability_two_random_records_match([block_on("upn"), block_on("uln")], recall=0.95)
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=SEED)
     linker.training.estimate_parameters_using_expectation_maximisation(
         block_on("upn"), estimate_without_term_frequencies=True

@@ -93,7 +93,8 @@ def normal_select(table: str) -> str:
         CAST(dob AS DATE) AS dob, {sex("sex")} AS sex, {postcode("postcode")} AS pc,
         upper(trim(CAST(upn AS VARCHAR))) AS upn_raw, upper(trim(CAST(former_upn AS VARCHAR))) AS former_upn_raw,
         trim(CAST(uln AS VARCHAR)) AS uln_raw,
-        coalesce('U' || nullif(trim(CAST(school_urn AS VARCHAR)), ''), 'L' || nullif(trim(CAST(laestab AS VARCHAR)), ''))
+        coalesce('U' || nullif(trim(CAST(school_urn AS VARCHAR)), ''),
+                 'L' || nullif(trim(CAST(laestab AS VARCHAR)), ''))
           AS school,
         CAST(la_code AS VARCHAR) AS la_code
       FROM {table}

@@ -26,8 +26,13 @@ def usable_sources(engine: DuckDBEngine) -> None:
         )
 
 
-def link_engine(engine: DuckDBEngine, key: Key, run_id: int, model_path: Any | None = None,
-                decisions: list[tuple[str, str, str]] | None = None) -> dict[str, Any]:
+def link_engine(
+    engine: DuckDBEngine,
+    key: Key,
+    run_id: int,
+    model_path: Any | None = None,
+    decisions: list[tuple[str, str, str]] | None = None,
+) -> dict[str, Any]:
     """The whole run against one warehouse; returns counts and the pairs for review."""
     from pupildata.link.scoring import Scorer
 
@@ -51,7 +56,9 @@ def link_engine(engine: DuckDBEngine, key: Key, run_id: int, model_path: Any | N
     incremental.finish_stage(engine)
     counts.update(spine.assign(engine, key, run_id, "link_cluster", "link_how"))
     spine.swap(engine)
-    counts["review"] = [tuple(r) for r in engine.fetchall("SELECT left_key, right_key, probability FROM link_review_work")]
+    counts["review"] = [
+        tuple(r) for r in engine.fetchall("SELECT left_key, right_key, probability FROM link_review_work")
+    ]
     return counts
 
 

@@ -21,8 +21,16 @@ from pupildata.errors import UsageError
 from pupildata.kernel.engine import DuckDBEngine
 
 GROUPS = ("sex", "ethnicity", "fsm", "eal")
-LABELS = {"fn": "forename", "sn": "surname", "dob": "date of birth", "sex": "sex", "pc": "postcode",
-          "school": "school", "upn": "UPN", "uln": "ULN"}
+LABELS = {
+    "fn": "forename",
+    "sn": "surname",
+    "dob": "date of birth",
+    "sex": "sex",
+    "pc": "postcode",
+    "school": "school",
+    "upn": "UPN",
+    "uln": "ULN",
+}
 
 
 def _need_spine(engine: DuckDBEngine) -> None:
@@ -80,7 +88,8 @@ def with_truth(engine: DuckDBEngine, truth: Path) -> dict[str, Any]:
           SELECT a.record_key, b.record_key FROM q_truth a JOIN q_truth b
             ON a.person_id = b.person_id AND a.record_key < b.record_key
         )
-        SELECT a.source AS s1, b.source AS s2, a.ethnicity, a.pmr = b.pmr AS predicted, a.person_id = b.person_id AS true_
+        SELECT a.source AS s1, b.source AS s2, a.ethnicity, a.pmr = b.pmr AS predicted,
+          a.person_id = b.person_id AS true_
         FROM keys JOIN q_truth a ON a.record_key = keys.ka JOIN q_truth b ON b.record_key = keys.kb;
         """
     )
@@ -96,8 +105,14 @@ def with_truth(engine: DuckDBEngine, truth: Path) -> dict[str, Any]:
         recall = tp / true_ if true_ else 1.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_source.append(
-            {"source": source, "precision": round(precision, 6), "recall": round(recall, 6), "f1": round(f1, 6),
-             "true_pairs": true_, "predicted_pairs": predicted}
+            {
+                "source": source,
+                "precision": round(precision, 6),
+                "recall": round(recall, 6),
+                "f1": round(f1, 6),
+                "true_pairs": true_,
+                "predicted_pairs": predicted,
+            }
         )
     by_ethnicity = [
         {"ethnicity": g, "recall": round(k / n, 6) if n else None, "true_pairs": n}
@@ -122,23 +137,48 @@ def explain(engine: DuckDBEngine, model: dict[str, Any], left_key: str, right_ke
     if found != 2 - (left_key == right_key):
         raise UsageError("Both records must be in the spine to be explained.")
     engine.execute("CREATE OR REPLACE TABLE link_explain_l AS SELECT * FROM link_norm WHERE record_key = ?", [left_key])
-    engine.execute("CREATE OR REPLACE TABLE link_explain_r AS SELECT * FROM link_norm WHERE record_key = ?", [right_key])
+    engine.execute(
+        "CREATE OR REPLACE TABLE link_explain_r AS SELECT * FROM link_norm WHERE record_key = ?", [right_key]
+    )
     linker = Linker(db_api.register("link_norm", dataset_display_name="explain_all"), settings)
     linker.table_management.compute_tf_table("fn")
     linker.table_management.compute_tf_table("sn")
     left = db_api.register("link_explain_l", dataset_display_name="explain_l")
     right = db_api.register("link_explain_r", dataset_display_name="explain_r")
     row = linker.inference.score_pair(left, right).as_record_list()[0]
-    out = [{"comparison": "prior", "level": "", "match_weight": round(math.log2(
-        model["probability_two_random_records_match"] / (1 - model["probability_two_random_records_match"])), 3)}]
+    out = [
+        {
+            "comparison": "prior",
+            "level": "",
+            "match_weight": round(
+                math.log2(
+                    model["probability_two_random_records_match"] / (1 - model["probability_two_random_records_match"])
+                ),
+                3,
+            ),
+        }
+    ]
     for comparison in model["comparisons"]:
         col = comparison["output_column_name"]
         gamma = row.get(f"gamma_{col}")
         levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
-        label = "missing" if gamma == -1 else levels[::-1][int(gamma)]["label_for_charts"]
+        label = "missing" if gamma is None or gamma == -1 else levels[::-1][int(gamma)]["label_for_charts"]
         weight = sum(float(row.get(name) or 0.0) for name in (f"mw_{col}", f"mw_tf_adj_{col}"))
-        out.append({"comparison": LABELS.get(col, col), "level": label,
-                    "left": row.get(f"{col}_l"), "right": row.get(f"{col}_r"), "match_weight": round(weight, 3)})
-    out.append({"comparison": "total", "level": "", "match_weight": round(float(row["match_weight"]), 3),
-                "match_probability": float(row["match_probability"])})
+        out.append(
+            {
+                "comparison": LABELS.get(col, col),
+                "level": label,
+                "left": row.get(f"{col}_l"),
+                "right": row.get(f"{col}_r"),
+                "match_weight": round(weight, 3),
+            }
+        )
+    out.append(
+        {
+            "comparison": "total",
+            "level": "",
+            "match_weight": round(float(row["match_weight"]), 3),
+            "match_probability": float(row["match_probability"]),
+        }
+    )
     return out

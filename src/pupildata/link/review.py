@@ -40,17 +40,24 @@ def decisions(registry: Registry) -> list[tuple[str, str, str]]:
 def enqueue(registry: Registry, run_id: int, pairs: list[tuple[str, str, float]]) -> int:
     """Add pairs not already queued or decided; returns how many were added."""
     with registry.session() as session:
-        known = {
-            tuple(sorted((r.left_key, r.right_key)))
-            for r in session.execute(select(LinkReview)).scalars()
-        } | {tuple(sorted((d.left_key, d.right_key))) for d in session.execute(select(LinkDecision)).scalars()}
+        known = {tuple(sorted((r.left_key, r.right_key))) for r in session.execute(select(LinkReview)).scalars()} | {
+            tuple(sorted((d.left_key, d.right_key))) for d in session.execute(select(LinkDecision)).scalars()
+        }
         now = datetime.now(UTC)
         added = 0
         for left, right, probability in pairs:
             if tuple(sorted((left, right))) in known:
                 continue
-            session.add(LinkReview(run_id=run_id, left_key=left, right_key=right, probability=float(probability),
-                                   status="open", created_at=now))
+            session.add(
+                LinkReview(
+                    run_id=run_id,
+                    left_key=left,
+                    right_key=right,
+                    probability=float(probability),
+                    status="open",
+                    created_at=now,
+                )
+            )
             known.add(tuple(sorted((left, right))))
             added += 1
     return added
@@ -59,7 +66,9 @@ def enqueue(registry: Registry, run_id: int, pairs: list[tuple[str, str, float]]
 def open_pairs(registry: Registry, limit: int = 50) -> list[Pair]:
     with registry.session() as session:
         rows = session.execute(
-            select(LinkReview).where(LinkReview.status == "open").order_by(LinkReview.probability.desc(), LinkReview.id)
+            select(LinkReview)
+            .where(LinkReview.status == "open")
+            .order_by(LinkReview.probability.desc(), LinkReview.id)
             .limit(limit)
         ).scalars()
         return [Pair(r.id, r.left_key, r.right_key, r.probability) for r in rows]
@@ -74,8 +83,16 @@ def decide(registry: Registry, audit: AuditTrail, pair_id: int, decision: str, a
         if row is None:
             raise UsageError(f"There is no review pair {pair_id}; `pupildata link review` lists the open ones.")
         row.status = "decided"
-        session.add(LinkDecision(left_key=row.left_key, right_key=row.right_key, decision=decision, actor=actor,
-                                 decided_at=datetime.now(UTC), review_id=row.id))
+        session.add(
+            LinkDecision(
+                left_key=row.left_key,
+                right_key=row.right_key,
+                decision=decision,
+                actor=actor,
+                decided_at=datetime.now(UTC),
+                review_id=row.id,
+            )
+        )
         pair = Pair(row.id, row.left_key, row.right_key, row.probability)
     audit.append(Event(actor, "link.review.decide", "link_review", str(pair_id), f"records are {decision}"))
     return pair
@@ -86,5 +103,8 @@ def decide_keys(registry: Registry, left_key: str, right_key: str, decision: str
     if decision not in DECISIONS:
         raise UsageError(f"A decision is 'same' or 'different', not '{decision}'.")
     with registry.session() as session:
-        session.add(LinkDecision(left_key=left_key, right_key=right_key, decision=decision, actor=actor,
-                                 decided_at=datetime.now(UTC)))
+        session.add(
+            LinkDecision(
+                left_key=left_key, right_key=right_key, decision=decision, actor=actor, decided_at=datetime.now(UTC)
+            )
+        )

@@ -50,7 +50,7 @@ class Scorer:
     def save(self, path: Path) -> None:
         model.save(self.model, path)
 
-    def _rules(self) -> list[str]:
+    def _rules(self) -> list[Any]:
         condition = incremental.pair_condition()
         return [f"({rule}) AND {condition}" for rule in model.blocking_rules()]
 
@@ -65,7 +65,8 @@ class Scorer:
     def _keep(self, predictions: Any, out: str, threshold: float) -> str:
         self.engine.execute(
             f"CREATE OR REPLACE TABLE {out} AS SELECT record_key_l AS key_l, record_key_r AS key_r, "
-            f"match_probability AS probability, match_weight AS weight FROM {predictions.physical_name} WHERE match_probability >= ?",
+            f"match_probability AS probability, match_weight AS weight FROM {predictions.physical_name} "
+            "WHERE match_probability >= ?",
             [threshold],
         )
         predictions.drop_table_from_database_and_remove_from_cache()

@@ -34,7 +34,8 @@ def pmr_sql(key_col: str) -> str:
     """SQL for the PMR of a record key; parameters ``$opad`` and ``$ipad`` carry the HMAC pads of the key."""
     digest = f"sha256($opad::BLOB || unhex(sha256($ipad::BLOB || encode({key_col}))))"
     value = f"CAST(('0x' || substr({digest}, 1, 15)) AS BIGINT)"
-    chars = f"list_transform(range({PMR_LENGTH}), lambda i: substr('{CROCKFORD}', (({value} >> (5 * (11 - i))) & 31) + 1, 1))"
+    char = f"substr('{CROCKFORD}', (({value} >> (5 * ({PMR_LENGTH - 1} - i))) & 31) + 1, 1)"
+    chars = f"list_transform(range({PMR_LENGTH}), lambda i: {char})"
     return f"array_to_string({chars}, '')"
 
 

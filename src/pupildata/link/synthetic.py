@@ -123,10 +123,10 @@ def _sources(folder: str, present: set[str]) -> list[str]:
                 "FirstName AS forename, NULL AS middle_names, LastName AS surname, "
                 + _null("former_surname", "preferred_surname")
                 + ", try_strptime(DOB, '%Y%m%d')::DATE AS dob, Gender AS sex, Postcode AS postcode, "
-                "NULL AS address, " + _null("upn", "former_upn", "uln", "school_urn", "laestab", "la_code")
+                "NULL AS address, "
+                + _null("upn", "former_upn", "uln", "school_urn", "laestab", "la_code")
                 + ", regexp_replace(filename, '^.*/([0-9]{4}-[0-9]{2}/.*)$', '\\1') AS return_key, "
-                "RespondentID AS source_id, "
-                + _null("ethnicity", "fsm", "eal"),
+                "RespondentID AS source_id, " + _null("ethnicity", "fsm", "eal"),
             )
         )
     return out

@@ -31,7 +31,8 @@ def synth(
     """Generate realistic data returns, with the truth of every record, from one school to the whole country."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from pupildata.cli import emit_json, err, out as console
+    from pupildata.cli import emit_json, err
+    from pupildata.cli import out as console
     from pupildata.synth.config import make_config
     from pupildata.synth.generate import generate
 
