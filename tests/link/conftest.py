@@ -1,4 +1,4 @@
-"""Synthetic data for the matching tests: one `la`-scale folder, generated once per test session."""
+"""Synthetic data for the matching tests: one `la`-scale folder, generated once per test run."""
 
 from __future__ import annotations
 
