@@ -27,7 +27,7 @@ def _prepare(work: Path, pupils: int) -> Path:
 
     folder = work / "synth"
     if not (folder / "manifest.json").is_file():
-        config = make_config("national", pupils, "2008/09", 2009, folder)
+        config = make_config("national", pupils, "2008/09", 2009, folder, workers=1)
         generate(config, folder)
     records = work / "link_record.parquet"
     if not records.is_file():

@@ -17,7 +17,7 @@ from pupildata.synth import generate, make_config
 @pytest.fixture(scope="session")
 def la_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("synth") / "la"
-    generate(make_config("la", None, "2006/07..2008/09", 2009, out), out)
+    generate(make_config("la", None, "2006/07..2008/09", 2009, out, workers=1), out)
     return out
 
 
