@@ -170,6 +170,25 @@ def clusters(engine: DuckDBEngine) -> dict[str, int]:
         "UNION ALL SELECT left_key, right_key FROM link_decision_work WHERE decision = 'same'"
     )
     components.components(engine, "SELECT record_key FROM link_norm_stage", edges.format(where=""), "link_cluster")
+    # A "different" decision is a cannot-link: if the two records still meet through other model links, the
+    # model links of both records' groups are dropped.
+    apart = engine.scalar(
+        """
+        SELECT count(*) FROM link_decision_work d JOIN link_cluster a ON a.record_key = d.left_key
+        JOIN link_cluster b ON b.record_key = d.right_key WHERE d.decision = 'different' AND a.component = b.component
+        """
+    )
+    if apart:
+        engine.execute(
+            """
+            DELETE FROM link_model_edge_stage WHERE a IN (SELECT s.record_key FROM link_scoring s WHERE s.grp IN (
+              SELECT g.grp FROM link_decision_work d JOIN link_cluster a ON a.record_key = d.left_key
+              JOIN link_cluster b ON b.record_key = d.right_key
+              JOIN link_scoring g ON g.record_key IN (d.left_key, d.right_key)
+              WHERE d.decision = 'different' AND a.component = b.component))
+            """
+        )
+        components.components(engine, "SELECT record_key FROM link_norm_stage", edges.format(where=""), "link_cluster")
     bad = engine.scalar(
         """
         SELECT count(*) FROM (SELECT c.component FROM link_cluster c JOIN link_scoring s USING (record_key)
