@@ -102,9 +102,10 @@ def validate(
 
 
 def _register_domains() -> None:
-    """Domains add their commands; imported late so that `pupildata validate` stays quick."""
+    """Domains add their commands, in pipeline order; imported late so that `pupildata validate` stays quick."""
     from pupildata.collect import cli as collect_cli
     from pupildata.kernel import cli as kernel_cli
+    from pupildata.link import cli as link_cli
     from pupildata.publish import cli as publish_cli
     from pupildata.synth import cli as synth_cli
     from pupildata.web import cli as web_cli
@@ -112,6 +113,7 @@ def _register_domains() -> None:
     kernel_cli.register(app)
     synth_cli.register(app)
     collect_cli.register(app)
+    link_cli.register(app)
     publish_cli.register(app)
     web_cli.register(app)
 

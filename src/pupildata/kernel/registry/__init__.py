@@ -14,9 +14,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pupildata.errors import UsageError
-from pupildata.kernel.registry.models import AuditEvent, AuditHead, Base, Run
+from pupildata.kernel.registry.models import AuditEvent, AuditHead, Base, LinkDecision, LinkReview, Run
 
-__all__ = ["AuditEvent", "AuditHead", "Base", "Registry", "Run"]
+__all__ = ["AuditEvent", "AuditHead", "Base", "LinkDecision", "LinkReview", "Registry", "Run"]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

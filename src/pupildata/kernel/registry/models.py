@@ -138,3 +138,31 @@ class CollectReceipt(Base):
     message: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
     rule_counts: Mapped[dict[str, int]] = mapped_column(JSON, nullable=False, default=dict)
+
+
+class LinkReview(Base):
+    """A pair of records the matching model was unsure about, waiting for (or given) a clerical decision."""
+
+    __tablename__ = "link_review"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    left_key: Mapped[str] = mapped_column(String(200), nullable=False)
+    right_key: Mapped[str] = mapped_column(String(200), nullable=False)
+    probability: Mapped[float] = mapped_column(Float, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, index=True)  # open, decided
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class LinkDecision(Base):
+    """A person's decision that two records are (or are not) the same child; every later run honours it."""
+
+    __tablename__ = "link_decision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    left_key: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    right_key: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    decision: Mapped[str] = mapped_column(String(20), nullable=False)  # same, different
+    actor: Mapped[str] = mapped_column(String(200), nullable=False)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    review_id: Mapped[int | None] = mapped_column(Integer)

@@ -1,0 +1,110 @@
+"""The clerical review queue: pairs the model was unsure about, and people's decisions on them.
+
+The queue and the decisions live in the registry (the operational store the portal will share). A decision that
+two records are the same child is a must-link, that they are different a cannot-link; every later run reads all
+decisions first and honours them, whatever the model says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from pupildata.errors import UsageError
+from pupildata.kernel.audit import AuditTrail, Event
+from pupildata.kernel.registry import LinkDecision, LinkReview, Registry
+
+DECISIONS = ("same", "different")
+
+
+@dataclass(frozen=True)
+class Pair:
+    id: int
+    left_key: str
+    right_key: str
+    probability: float
+
+
+def decisions(registry: Registry) -> list[tuple[str, str, str]]:
+    """Every decision, latest per pair wins: (left_key, right_key, same|different)."""
+    with registry.session() as session:
+        rows = session.execute(select(LinkDecision).order_by(LinkDecision.id)).scalars().all()
+        latest: dict[tuple[str, str], str] = {}
+        for row in rows:
+            latest[tuple(sorted((row.left_key, row.right_key)))] = row.decision  # type: ignore[index]
+    return [(a, b, decision) for (a, b), decision in sorted(latest.items())]
+
+
+def enqueue(registry: Registry, run_id: int, pairs: list[tuple[str, str, float]]) -> int:
+    """Add pairs not already queued or decided; returns how many were added."""
+    with registry.session() as session:
+        known = {tuple(sorted((r.left_key, r.right_key))) for r in session.execute(select(LinkReview)).scalars()} | {
+            tuple(sorted((d.left_key, d.right_key))) for d in session.execute(select(LinkDecision)).scalars()
+        }
+        now = datetime.now(UTC)
+        added = 0
+        for left, right, probability in pairs:
+            if tuple(sorted((left, right))) in known:
+                continue
+            session.add(
+                LinkReview(
+                    run_id=run_id,
+                    left_key=left,
+                    right_key=right,
+                    probability=float(probability),
+                    status="open",
+                    created_at=now,
+                )
+            )
+            known.add(tuple(sorted((left, right))))
+            added += 1
+    return added
+
+
+def open_pairs(registry: Registry, limit: int = 50) -> list[Pair]:
+    with registry.session() as session:
+        rows = session.execute(
+            select(LinkReview)
+            .where(LinkReview.status == "open")
+            .order_by(LinkReview.probability.desc(), LinkReview.id)
+            .limit(limit)
+        ).scalars()
+        return [Pair(r.id, r.left_key, r.right_key, r.probability) for r in rows]
+
+
+def decide(registry: Registry, audit: AuditTrail, pair_id: int, decision: str, actor: str) -> Pair:
+    """Record a decision on a queued pair (and audit it)."""
+    if decision not in DECISIONS:
+        raise UsageError(f"A decision is 'same' or 'different', not '{decision}'.")
+    with registry.session() as session:
+        row = session.get(LinkReview, pair_id)
+        if row is None:
+            raise UsageError(f"There is no review pair {pair_id}; `pupildata link review` lists the open ones.")
+        row.status = "decided"
+        session.add(
+            LinkDecision(
+                left_key=row.left_key,
+                right_key=row.right_key,
+                decision=decision,
+                actor=actor,
+                decided_at=datetime.now(UTC),
+                review_id=row.id,
+            )
+        )
+        pair = Pair(row.id, row.left_key, row.right_key, row.probability)
+    audit.append(Event(actor, "link.review.decide", "link_review", str(pair_id), f"records are {decision}"))
+    return pair
+
+
+def decide_keys(registry: Registry, left_key: str, right_key: str, decision: str, actor: str) -> None:
+    """Record a decision on any two records (queued or not)."""
+    if decision not in DECISIONS:
+        raise UsageError(f"A decision is 'same' or 'different', not '{decision}'.")
+    with registry.session() as session:
+        session.add(
+            LinkDecision(
+                left_key=left_key, right_key=right_key, decision=decision, actor=actor, decided_at=datetime.now(UTC)
+            )
+        )
