@@ -88,12 +88,67 @@ def _collect(ctx: Context, report: Report) -> dict[str, Any]:
     }
 
 
+#: The demo's time limit for each disclosure-control integer programme, in seconds.
+DEMO_SOLVER_SECONDS = 20.0
+
+
+def _publish(ctx: Context, report: Report) -> dict[str, Any]:
+    """Publish every release from the linked record: disclosure control, audit, open-data files.
+
+    A release that cannot be protected at the demo's scale fails with its one sentence; the others carry on. Each
+    integer programme gets at most ``DEMO_SOLVER_SECONDS`` (or the policy's limit, if shorter) so the demo stays
+    short.
+    """
+    from pupildata.errors import DataError, UsageError
+    from pupildata.publish.releases import RELEASES
+    from pupildata.publish.service import latest_year, prepare_inputs, publish_recorded
+
+    try:
+        prepare_inputs(ctx)
+        year = latest_year(ctx.warehouse)
+    except DataError as exc:
+        return {"published": f"nothing: {exc}"}
+    disclosure = ctx.policy.disclosure
+    limit = min(disclosure.solver_time_limit_seconds, DEMO_SOLVER_SECONDS)
+    disclosure = disclosure.model_copy(update={"solver_time_limit_seconds": limit})
+    summary: dict[str, Any] = {}
+    published = 0
+    primary = secondary = 0
+    checked = 0
+    for done, (name, spec) in enumerate(RELEASES.items()):
+        report(name, done, len(RELEASES))
+        try:
+            result = publish_recorded(ctx, spec, year, disclosure)
+        except (DataError, UsageError) as exc:
+            summary[name] = f"not published: {exc}"
+            continue
+        published += 1
+        counts = result["disclosure"]["counts"]
+        primary += counts.get("primary", 0)
+        secondary += counts.get("secondary", 0)
+        checked += int(counts.get("audit", {}).get("hidden_cells", 0))
+        summary[name] = (
+            f"{result['time_period']}: {len(result['files'])} files, {counts.get('primary', 0)} primary and "
+            f"{counts.get('secondary', 0)} secondary cells suppressed"
+        )
+    report("done", len(RELEASES), len(RELEASES))
+    return {
+        "releases published": f"{published} of {len(RELEASES)}",
+        **summary,
+        "cells suppressed": f"{primary} primary, {secondary} secondary",
+        "audit": f"passed: {checked} hidden cells checked" if published else "no release published",
+        "files": str((ctx.settings.outputs_dir / "releases").resolve()),
+    }
+
+
 def steps() -> list[Step]:
     """The pipeline, in order. Each later capability adds its step here."""
     return [
         Step("stores", "Create the data home and its stores", _stores),
         Step("synth", "Generate a synthetic local authority", _synth),
         Step("collect", "Collect the data returns", _collect),
+        # "publish" reads the spine: it must follow the "link" step.
+        Step("publish", "Publish statistics with disclosure control", _publish),
     ]
 
 

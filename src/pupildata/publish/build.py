@@ -82,6 +82,10 @@ class Builder:
         for column, value in self.spec.where:
             clauses.append(f"CAST(v.{column} AS VARCHAR) = ?")
             params.append(value)
+        for chosen in self.filters:  # a filter given its own codes selects them (e.g. English and maths only)
+            if chosen.codes:
+                clauses.append(f"CAST(v.{chosen.field} AS VARCHAR) IN ({', '.join('?' for _ in chosen.codes)})")
+                params.extend(code for code, _ in chosen.codes)
         return " AND ".join(clauses), params
 
     def _groups(self, breakdown: str | None, outcome: bool) -> tuple[list[str], list[str]]:

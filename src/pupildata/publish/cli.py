@@ -25,7 +25,7 @@ def publish_command(
 
     from pupildata.kernel.context import Context
     from pupildata.publish.releases import RELEASES
-    from pupildata.publish.service import latest_year, publish_recorded
+    from pupildata.publish.service import latest_year, prepare_inputs, publish_recorded
     from pupildata.publish.specs import validate
 
     names = list(releases or RELEASES)
@@ -36,6 +36,7 @@ def publish_command(
     with Context(settings_for(home)) as ctx:
         for name in names:  # every spec is checked before anything is built
             validate(RELEASES[name], ctx.policy.disclosure)
+        prepare_inputs(ctx)
         chosen = year if year is not None else latest_year(ctx.warehouse)
         with Progress(transient=True, disable=json_out) as progress:
             task = progress.add_task("Publishing", total=len(names))

@@ -3,7 +3,8 @@
 - ``pupils``: ``pupil_year`` as it is.
 - ``attainment``: each key stage result with the pupil's characteristics, school and authority in that year.
 - ``progress``: pairs of results of one pupil (KS1 → KS2, KS2 → KS4) in one subject, and whether the pupil made
-  the expected progress (two levels from KS1 to KS2, three from KS2 to KS4: level 4 to grade C).
+  the expected progress (two levels from KS1 to KS2, three from KS2 to KS4: level 4 to grade C); results without
+  a level (absent, disapplied) are not paired.
 - ``ncmp``: child measurements with BMI, its UK90 SDS and population-monitoring category (classified with numpy
   over rcpchgrowth's LMS tables, then joined back in the warehouse).
 - ``eligible_ncmp``: pupils in Reception and Year 6, the children eligible for measurement.
@@ -36,7 +37,8 @@ SQL = {
         FROM ({_PAIRS}) AS p(from_stage, from_subject, to_stage, subject, needed)
         JOIN ks_result a ON a.key_stage = p.from_stage AND a.subject = p.from_subject
         JOIN ks_result b ON b.pmr = a.pmr AND b.key_stage = p.to_stage AND b.subject = p.subject
-        JOIN pupil_year py ON py.pmr = b.pmr AND py.year = b.year""",
+        JOIN pupil_year py ON py.pmr = b.pmr AND py.year = b.year
+        WHERE a.level_value IS NOT NULL AND b.level_value IS NOT NULL""",
     "eligible_ncmp": "SELECT * FROM pupil_year WHERE nc_year IN ('R', '6')",
     "post16": "SELECT * FROM post16_learner",
 }
