@@ -89,7 +89,7 @@ def _collect(ctx: Context, report: Report) -> dict[str, Any]:
 
 
 #: The demo's time limit for each disclosure-control integer programme, in seconds.
-DEMO_SOLVER_SECONDS = 20.0
+DEMO_SOLVER_SECONDS = 30.0
 
 
 def _publish(ctx: Context, report: Report) -> dict[str, Any]:
