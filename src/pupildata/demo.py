@@ -114,7 +114,8 @@ def _link(ctx: Context, report: Report) -> dict[str, Any]:
     rates = quality.rates(engine)
     summary: dict[str, Any] = {
         "people on the spine": counts["people"],
-        "records linked": f"{linked:,} of {records:,} ({linked / records:.2%}) share their person with another record",
+        "records": records,
+        "records linked": f"{linked:,} ({linked / records:.2%}) share their person with another record",
         "how": (
             f"by UPN, ULN or sender's id {deterministic:,}; by the model or a review decision {model:,}; "
             f"not linked {alone:,}"

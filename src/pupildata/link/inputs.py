@@ -27,7 +27,7 @@ of superseded returns left out), one SELECT per table, UNION ALL:
   the LAESTAB. Census records alone give ``ethnicity``, ``fsm`` and ``eal`` (first language other than English).
 
 It is a view, not a copy: it always shows what collection holds now, and a run reads it only a few times (each
-new record is normalised once into ``link_norm``), so a copy would cost more than it saves (docs/benchmarks.md).
+new record is normalised once into ``link_norm``), and a copy made first was no faster (docs/benchmarks.md).
 """
 
 from __future__ import annotations
