@@ -31,12 +31,25 @@ def test_demo_builds_the_stores_and_records_a_run(capsys: pytest.CaptureFixture[
         actions = [e.action for e in ctx.audit.events()]  # newest first
         assert actions[0] == "demo.run"
         assert "collect.run" in actions
+        assert ctx.runs.recent("link", 1)[0].status == "succeeded"
+        assert ctx.warehouse.scalar("SELECT count(*) FROM link_member") == summary["steps"]["collect"]["accepted"]
         assert ctx.audit.verify().ok
     manifest = json.loads((home / "synth" / "manifest.json").read_text())
     collected = summary["steps"]["collect"]
     assert collected["files"] == len(manifest["files"])
     assert collected["rejected files"] == 0
     assert collected["accepted"] + collected["quarantined"] == sum(f["records"] for f in manifest["files"])
+    linked = summary["steps"]["link"]
+    assert 0 < linked["people on the spine"] < collected["accepted"]
+    assert linked["records"] == collected["accepted"]
+    sources = {"census", "ks1", "ks2", "ks3", "ks4", "ncmp", "post16", "survey"}
+    assert set(linked["match rate by source"]) == sources
+    assert all(rate > 0.8 for rate in linked["match rate by source"].values())
+    truth = linked["checked against the generator's truth (pairs of records)"]
+    assert set(truth) == sources
+    for source, measured in truth.items():
+        assert measured["precision"] >= 0.999, source
+        assert measured["recall"] >= 0.995, source
 
 
 def test_health_reports_the_stores(tmp_path: Path) -> None:

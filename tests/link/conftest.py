@@ -45,7 +45,7 @@ def linked_la(tmp_path_factory: pytest.TempPathFactory, la_records: Path) -> Ite
     home = tmp_path_factory.mktemp("linked") / "home"
     with Context(Settings(home=home)) as ctx:
         load(ctx, la_records)
-        ctx.run_counts = pipeline.run(ctx)  # type: ignore[attr-defined]
+        ctx.run_counts = pipeline.run(ctx, from_collection=False)  # type: ignore[attr-defined]
         yield ctx
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from pupildata.cli import main
+from pupildata.errors import DataError
 from pupildata.kernel.context import Context
 from pupildata.kernel.engine import DuckDBEngine
 from pupildata.kernel.identifiers import make_upn
-from pupildata.link import contract, deterministic, normalise
+from pupildata.link import contract, deterministic, normalise, pipeline
 
 
 def _one(engine: DuckDBEngine, expression: str, value: object) -> object:
@@ -69,12 +70,17 @@ def test_a_upn_shared_by_twins_is_not_trusted_but_nicknames_and_typos_are_fine()
     assert edges == {("e", "d")}
 
 
-def test_linking_without_records_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_linking_before_anything_is_collected_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["--home", str(tmp_path / "home"), "link"]) == 1
-    assert "link_record" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip()
+    assert "Nothing has been collected yet" in err
+    assert "pupildata collect" in err
+    assert err.count("\n") == 0
 
 
-def test_a_source_with_no_identifying_field_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_source_with_no_identifying_field_is_refused(tmp_path: Path) -> None:
     from pupildata.settings import Settings
 
     with Context(Settings(home=tmp_path / "home")) as ctx:
@@ -82,7 +88,6 @@ def test_a_source_with_no_identifying_field_is_refused(tmp_path: Path, capsys: p
         ctx.warehouse.execute(
             "INSERT INTO link_record (record_key, source, year, ethnicity) VALUES ('x1', 'mystery', 2008, 'WBRI')"
         )
-    assert main(["--home", str(tmp_path / "home"), "link"]) == 1
-    err = capsys.readouterr().err.strip()
-    assert "mystery" in err
-    assert err.count("\n") == 0
+        with pytest.raises(DataError, match="mystery") as raised:
+            pipeline.run(ctx, from_collection=False)
+    assert str(raised.value).count("\n") == 0

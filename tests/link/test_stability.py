@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 def test_a_rerun_changes_nothing(linked_la: Context) -> None:
     before = pmrs(linked_la)
-    counts = pipeline.run(linked_la)
+    counts = pipeline.run(linked_la, from_collection=False)
     assert counts["new_records"] == 0
     assert counts["new_pmrs"] == 0
     assert counts["merges"] == 0
@@ -28,10 +28,10 @@ def test_a_rerun_changes_nothing(linked_la: Context) -> None:
 def test_a_new_year_links_incrementally_and_keeps_every_pmr(tmp_path: Path, la_records: Path) -> None:
     with Context(Settings(home=tmp_path / "home")) as ctx:
         load(ctx, la_records, years={2006, 2007})
-        pipeline.run(ctx)
+        pipeline.run(ctx, from_collection=False)
         before = pmrs(ctx)
         load(ctx, la_records)
-        counts = pipeline.run(ctx)
+        counts = pipeline.run(ctx, from_collection=False)
         after = pmrs(ctx)
     assert counts["new_records"] == len(after) - len(before) > 40_000
     assert counts["probes"] < counts["new_records"] / 4  # most of the new year joins through the UPN
@@ -50,7 +50,7 @@ def test_the_same_inputs_give_the_same_pmrs_in_another_home(tmp_path: Path, la_r
                 (second / "keys").mkdir(parents=True, exist_ok=True)
                 (second / "keys" / "spine.key").write_bytes((first / "keys" / "spine.key").read_bytes())
             load(ctx, la_records, years={2008})
-            pipeline.run(ctx)
+            pipeline.run(ctx, from_collection=False)
             results.append(pmrs(ctx))
     assert results[0] == results[1]
 
@@ -70,7 +70,7 @@ def test_a_same_decision_merges_and_the_earliest_pmr_survives(linked_la: Context
     k1, p1, k2, p2 = _two_people(ctx)
     years = dict(ctx.warehouse.fetchall("SELECT pmr, first_year FROM link_spine WHERE pmr IN (?, ?)", [p1, p2]))
     review.decide_keys(ctx.registry, k1, k2, "same", "test")
-    counts = pipeline.run(ctx)
+    counts = pipeline.run(ctx, from_collection=False)
     assert counts["merges"] == 1
     after = pmrs(ctx)
     survivor = min((years[p1], p1), (years[p2], p2))[1]
@@ -84,7 +84,7 @@ def test_a_same_decision_merges_and_the_earliest_pmr_survives(linked_la: Context
 
     # A later "different" decision splits them again; the retired PMR comes back with its anchor.
     review.decide_keys(ctx.registry, k1, k2, "different", "test")
-    counts = pipeline.run(ctx)
+    counts = pipeline.run(ctx, from_collection=False)
     assert counts["splits"] >= 1
     after = pmrs(ctx)
     assert {after[k1], after[k2]} == {p1, p2}
@@ -99,10 +99,10 @@ def test_a_different_decision_on_a_model_link_splits_and_is_honoured_later(linke
     ) or ("", "")
     assert pmrs(ctx)[a] == pmrs(ctx)[b]
     review.decide_keys(ctx.registry, a, b, "different", "test")
-    counts = pipeline.run(ctx)
+    counts = pipeline.run(ctx, from_collection=False)
     assert counts["splits"] >= 1
     assert pmrs(ctx)[a] != pmrs(ctx)[b]
-    pipeline.run(ctx)  # and every later run keeps them apart
+    pipeline.run(ctx, from_collection=False)  # and every later run keeps them apart
     assert pmrs(ctx)[a] != pmrs(ctx)[b]
 
 
@@ -113,7 +113,7 @@ def test_review_pairs_are_queued_and_decided(linked_la: Context) -> None:
     assert (pair.left_key, pair.right_key, "same") in {
         (a, b, d) for a, b, d in review.decisions(linked_la.registry)
     } | {(b, a, d) for a, b, d in review.decisions(linked_la.registry)}
-    pipeline.run(linked_la)
+    pipeline.run(linked_la, from_collection=False)
     assert pmrs(linked_la)[pair.left_key] == pmrs(linked_la)[pair.right_key]
 
 
@@ -122,7 +122,7 @@ def test_an_interrupted_run_leaves_the_previous_spine(
 ) -> None:
     with Context(Settings(home=tmp_path / "home")) as ctx:
         load(ctx, la_records, years={2006})
-        pipeline.run(ctx)
+        pipeline.run(ctx, from_collection=False)
         before = pmrs(ctx)
         spine_rows = ctx.warehouse.fetchall("SELECT * FROM link_spine ORDER BY pmr")
         load(ctx, la_records, years={2006, 2007})
@@ -132,7 +132,7 @@ def test_an_interrupted_run_leaves_the_previous_spine(
 
         monkeypatch.setattr(spine, "swap", boom)
         with pytest.raises(KeyboardInterrupt):
-            pipeline.run(ctx)
+            pipeline.run(ctx, from_collection=False)
         assert pmrs(ctx) == before
         assert ctx.warehouse.fetchall("SELECT * FROM link_spine ORDER BY pmr") == spine_rows
         assert ctx.runs.recent("link", 1)[0].status == "failed"

@@ -1,5 +1,9 @@
 """``pupildata link``: match every collected record to the spine, as one recorded run.
 
+The run reads what collection loaded: ``link_record`` is (re)made as a view over collection's tables first
+(``inputs.install_link_record``). Tests and benchmarks that build ``link_record`` themselves from synthetic files
+say so with ``from_collection=False``.
+
 Everything is built in ``*_stage`` tables and swapped in at the end in one transaction (``spine.swap``), so a
 run that stops part-way leaves the previous spine exactly as it was. The trained model is saved with the run as
 ``home/models/link-<run>.json``; the run records its counts and the model's path.
@@ -13,7 +17,7 @@ from pupildata.errors import DataError
 from pupildata.kernel.context import Context
 from pupildata.kernel.engine import DuckDBEngine
 from pupildata.kernel.pseudonyms import Key
-from pupildata.link import contract, incremental, review, spine
+from pupildata.link import contract, incremental, inputs, review, spine
 
 
 def usable_sources(engine: DuckDBEngine) -> None:
@@ -62,9 +66,14 @@ def link_engine(
     return counts
 
 
-def run(ctx: Context) -> dict[str, Any]:
-    """``pupildata link``: a recorded run; pairs for review are queued in the registry."""
+def run(ctx: Context, *, from_collection: bool = True) -> dict[str, Any]:
+    """``pupildata link``: a recorded run; pairs for review are queued in the registry.
+
+    ``from_collection=False`` matches ``link_record`` as it stands (built by a test or benchmark) instead of
+    collection's records."""
     models = ctx.settings.home / "models"
+    if from_collection:
+        inputs.install_link_record(ctx.warehouse)
     with ctx.runs.record("link", inputs=[{"table": contract.TABLE}]) as handle:
         path = models / f"link-{handle.id}.json"
         counts = link_engine(ctx.warehouse, ctx.keys.key("spine"), handle.id, path, review.decisions(ctx.registry))

@@ -68,17 +68,22 @@ def rates(engine: DuckDBEngine) -> dict[str, list[dict[str, Any]]]:
 
 def with_truth(engine: DuckDBEngine, truth: Path) -> dict[str, Any]:
     """Precision, recall and F1 per source, and recall by ethnic group, against a synthetic folder's truth."""
-    from pupildata.link.synthetic import truth_sql
+    from pupildata.link import inputs, synthetic
 
     _need_spine(engine)
     if not (truth / "truth").is_dir():
         raise UsageError(f"{truth} holds no truth folder (expected {truth / 'truth'}).")
     people = (truth / "truth" / "people.parquet").resolve().as_posix().replace("'", "''")
+    # Records collected from the folder's files (keys like census:12:345) and records read straight from them
+    # (keys like 2008-09/census/x.xml#3, by tests and benchmarks).
+    keys = [synthetic.truth_sql(truth)]
+    if engine.table_exists("collect_receipt"):
+        keys.append(inputs.truth_sql(engine, truth))
     engine.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE q_truth AS
         SELECT m.record_key, m.pmr, t.person_id, n.source, p.ethnicity
-        FROM link_member m JOIN ({truth_sql(truth)}) t USING (record_key) JOIN link_norm n USING (record_key)
+        FROM link_member m JOIN ({" UNION ALL ".join(keys)}) t USING (record_key) JOIN link_norm n USING (record_key)
         LEFT JOIN read_parquet('{people}') p USING (person_id);
         CREATE OR REPLACE TEMP TABLE q_pairs AS
         WITH keys AS (
@@ -121,7 +126,16 @@ def with_truth(engine: DuckDBEngine, truth: Path) -> dict[str, Any]:
             "count(*) FILTER (WHERE true_ AND predicted) FROM q_pairs GROUP BY ALL ORDER BY 1"
         )
     ]
-    return {"measured_on": "pairs of records", "by_source": per_source, "recall_by_ethnicity": by_ethnicity}
+    measured, records = engine.fetchone(
+        "SELECT (SELECT count(*) FROM q_truth), (SELECT count(*) FROM link_member)"
+    ) or (0, 0)
+    return {
+        "measured_on": "pairs of records",
+        "records_measured": measured,
+        "records_without_truth": records - measured,
+        "by_source": per_source,
+        "recall_by_ethnicity": by_ethnicity,
+    }
 
 
 def explain(engine: DuckDBEngine, model: dict[str, Any], left_key: str, right_key: str) -> list[dict[str, Any]]:

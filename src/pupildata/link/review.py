@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from pupildata.errors import UsageError
 from pupildata.kernel.audit import AuditTrail, Event
@@ -61,6 +61,16 @@ def enqueue(registry: Registry, run_id: int, pairs: list[tuple[str, str, float]]
             known.add(tuple(sorted((left, right))))
             added += 1
     return added
+
+
+def open_count(registry: Registry) -> int:
+    """How many pairs wait for a decision."""
+    with registry.session() as session:
+        return int(
+            session.execute(
+                select(func.count()).select_from(LinkReview).where(LinkReview.status == "open")
+            ).scalar_one()
+        )
 
 
 def open_pairs(registry: Registry, limit: int = 50) -> list[Pair]:

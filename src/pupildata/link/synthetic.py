@@ -1,5 +1,6 @@
-"""``link_record`` built straight from a synthetic folder (``pupildata synth --out DIR``), for tests, benchmarks
-and the demo until collection provides the table. The matching pipeline never calls this module.
+"""``link_record`` built straight from a synthetic folder (``pupildata synth --out DIR``), for tests and
+benchmarks of matching alone (``pipeline.run(ctx, from_collection=False)``). The matching pipeline never calls
+this module: ``pupildata link`` and the demo read what collection loaded (``pupildata.link.inputs``).
 
 Record keys are ``<file path in the manifest>#<record index>``, the same pair the synthetic truth uses, so the
 quality report can join the truth (``truth_sql``) without anything else. Census XML is read set-at-a-time with
