@@ -37,6 +37,10 @@ def file_path(outputs: Path, name: str, period: str, file: str) -> Path | None:
     return outputs / "releases" / name / period / file
 
 
+#: The indicator a release's chart shows when its table has it; otherwise the table's first percentage.
+HEADLINES = ("obese_percent", "at_expected_percent", "expected_progress_percent", "in_learning_percent")
+
+
 def chart_data(outputs: Path, name: str, period: str, table: str) -> tuple[str, list[Bar]]:
     """The headline percentage of a table by region (all filters at Total): its label and one bar per region."""
     path = file_path(outputs, name, period, f"{table}.csv")
@@ -46,7 +50,8 @@ def chart_data(outputs: Path, name: str, period: str, table: str) -> tuple[str, 
         rows = list(csv.DictReader(handle))
     if not rows:
         return "", []
-    indicator = next((c for c in rows[0] if c.endswith("_percent")), "")
+    percents = [c for c in rows[0] if c.endswith("_percent")]
+    indicator = next((c for c in HEADLINES if c in percents), percents[0] if percents else "")
     if not indicator:
         return "", []
     filters = [c for c in rows[0] if c in ("breakdown_topic", "breakdown", "nc_year", "subject", "age")]
