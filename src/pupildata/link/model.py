@@ -137,6 +137,13 @@ def postcode() -> cl.CustomComparison:
     )
 
 
+#: The columns the comparisons and blocking rules read (training needs no others).
+COLUMNS: tuple[str, ...] = (
+    *("record_key", "fn", "mn", "sn", "sn_all", "fn_groups", "dob", "sex"),
+    *("pc", "pc_sector", "pc_district", "school", "upn", "uln"),
+)
+
+
 def comparisons() -> list[Any]:
     return [
         forename(),
@@ -177,15 +184,19 @@ def settings(model_json: dict[str, Any] | None = None) -> SettingsCreator | dict
     )
 
 
-def train(linker: Linker, max_pairs: float = 1e6) -> None:
-    """Estimate the model's parameters on the linker's records (deterministic given the same records)."""
+def train(linker: Linker, max_pairs: float = 1e6, em_max_pairs: float | None = None) -> None:
+    """Estimate the model's parameters on the linker's records (deterministic given the same records).
+
+    ``em_max_pairs`` caps the pairs the EM pass blocked on names trains on (Splink samples records by a hash, so
+    the same records give the same sample; the pass blocked on UPN is small anyway); ``None`` trains on every
+    blocked pair."""
     linker.training.estimate_probability_two_random_records_match([block_on("upn"), block_on("uln")], recall=0.95)
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=SEED)
     linker.training.estimate_parameters_using_expectation_maximisation(
         block_on("upn"), estimate_without_term_frequencies=True
     )
     linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("fn", "sn"), estimate_without_term_frequencies=True
+        block_on("fn", "sn"), estimate_without_term_frequencies=True, max_pairs=em_max_pairs
     )
 
 

@@ -13,7 +13,10 @@ from typing import Any
 from pupildata.kernel.engine import DuckDBEngine
 from pupildata.link import incremental, model
 
+#: Training reads about this many records at most (whole groups, chosen by a hash of the group)...
 TRAIN_SAMPLE = 600_000
+#: ...and each EM pass at most about this many blocked pairs (Splink samples records by a hash).
+EM_MAX_PAIRS = 1e6
 
 
 def _quiet() -> None:
@@ -30,19 +33,19 @@ class Scorer:
         _quiet()
         self.engine = engine
         self.db_api = DuckDBAPI(connection=engine.connection.cursor())
-        engine.execute(
-            f"CREATE OR REPLACE TABLE link_train AS SELECT * FROM link_scoring "
-            f"WHERE hash(grp) % greatest(1, (SELECT count(*) FROM link_scoring) // {TRAIN_SAMPLE} + 1) = 0"
-        )
-        records = self.db_api.register("link_train", dataset_display_name="link_train")
-        self.linker = Linker(records, trained if trained is not None else model.settings())
         if trained is None:
-            model.train(self.linker)
+            engine.execute(
+                f"CREATE OR REPLACE TABLE link_train AS SELECT {', '.join(model.COLUMNS)} FROM link_scoring "
+                f"WHERE hash(grp) % greatest(1, (SELECT count(*) FROM link_scoring) // {TRAIN_SAMPLE} + 1) = 0"
+            )
+            records = self.db_api.register("link_train", dataset_display_name="link_train")
+            self.linker = Linker(records, model.settings())
+            model.train(self.linker, em_max_pairs=EM_MAX_PAIRS)
             self.model = model.trained(self.linker)
-            self.linker = Linker(self.db_api.register("link_scoring", dataset_display_name="records"), self.model)
+            engine.execute("DROP TABLE link_train")
         else:
             self.model = trained
-            self.linker = Linker(self.db_api.register("link_scoring", dataset_display_name="records"), trained)
+        self.linker = Linker(self.db_api.register("link_scoring", dataset_display_name="records"), self.model)
         self.linker.table_management.compute_tf_table("fn")
         self.linker.table_management.compute_tf_table("sn")
         self._n = 0
@@ -57,7 +60,7 @@ class Scorer:
     def _register(self, name: str, sql: str) -> Any:
         self._n += 1
         table = f"link_set_{name}"
-        self.engine.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
+        self.engine.execute(f"CREATE OR REPLACE VIEW {table} AS {sql}")
         if not self.engine.scalar(f"SELECT count(*) FROM {table}"):
             return None
         return self.db_api.register(table, dataset_display_name=f"{table}_{self._n}")
