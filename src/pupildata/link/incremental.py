@@ -94,12 +94,13 @@ def groups(engine: DuckDBEngine) -> dict[str, int]:
 
 
 def scoring_sets() -> dict[str, str]:
-    """The record sets the model compares (each a query over ``link_scoring``)."""
+    """The record sets the model compares (each a query over ``link_scoring``, with the columns it reads)."""
+    columns = ", ".join((*normalise.MODEL_COLUMNS, "grp", "return_key"))
     return {
-        "probe": "SELECT * FROM link_scoring WHERE is_new AND NOT anchored",
-        "other": "SELECT * FROM link_scoring WHERE NOT (is_new AND NOT anchored)",
-        "new_upn": "SELECT * FROM link_scoring WHERE is_new AND anchored AND NOT has_old",
-        "old_loose": "SELECT * FROM link_scoring WHERE NOT is_new AND NOT anchored",
+        "probe": f"SELECT {columns} FROM link_scoring WHERE is_new AND NOT anchored",
+        "other": f"SELECT {columns} FROM link_scoring WHERE NOT (is_new AND NOT anchored)",
+        "new_upn": f"SELECT {columns} FROM link_scoring WHERE is_new AND anchored AND NOT has_old",
+        "old_loose": f"SELECT {columns} FROM link_scoring WHERE NOT is_new AND NOT anchored",
     }
 
 
@@ -162,17 +163,22 @@ def decide(engine: DuckDBEngine, scored: list[str], accept: float = ACCEPT, revi
     return {"model_links": int(row[0]), "review_pairs": int(row[1])}
 
 
-def _cluster(engine: DuckDBEngine, edges: str, by_group: bool) -> None:
+MODEL_EDGES = "SELECT a, b FROM link_model_edge_stage"
+
+
+def _cluster(engine: DuckDBEngine, edges: str, model_edges: str, by_group: bool) -> None:
     """``link_cluster`` (record_key, component) over ``edges``. While every link that formed this run's groups is
     still among the edges, the components are found between groups (far fewer nodes and edges than records);
-    the component is the smallest record key either way, since a group's id is its smallest record key."""
+    the component is the smallest record key either way, since a group's id is its smallest record key. Between
+    groups only the model links (``model_edges``) count: deterministic links and 'same' decisions are all within
+    groups."""
     if not by_group:
         components.components(engine, "SELECT record_key FROM link_norm_stage", edges, "link_cluster")
         return
     components.components(
         engine,
         "SELECT DISTINCT grp AS record_key FROM link_scoring",
-        f"SELECT ga.grp AS a, gb.grp AS b FROM ({edges}) e JOIN link_scoring ga ON ga.record_key = e.a "
+        f"SELECT ga.grp AS a, gb.grp AS b FROM ({model_edges}) e JOIN link_scoring ga ON ga.record_key = e.a "
         "JOIN link_scoring gb ON gb.record_key = e.b WHERE ga.grp <> gb.grp",
         "link_cluster_group",
     )
@@ -201,7 +207,7 @@ def clusters(engine: DuckDBEngine) -> dict[str, int]:
         "UNION ALL SELECT left_key, right_key FROM link_decision_work WHERE decision = 'same'"
     )
     by_group = True
-    _cluster(engine, edges, by_group)
+    _cluster(engine, edges, MODEL_EDGES, by_group)
     # A "different" decision is a cannot-link: if the two records still meet through other model links, the
     # model links of both records' groups are dropped.
     apart = engine.scalar(
@@ -222,7 +228,7 @@ def clusters(engine: DuckDBEngine) -> dict[str, int]:
             )
             and by_group
         )
-        _cluster(engine, edges, by_group)
+        _cluster(engine, edges, MODEL_EDGES, by_group)
     bad = engine.scalar(
         """
         SELECT count(*) FROM (SELECT c.component FROM link_cluster c JOIN link_scoring s USING (record_key)
@@ -239,7 +245,7 @@ def clusters(engine: DuckDBEngine) -> dict[str, int]:
             """
         )
         by_group = _drop_model_edges(engine, "how = 'model-new' AND a IN (SELECT record_key FROM cl_bad)") and by_group
-        _cluster(engine, edges, by_group)
+        _cluster(engine, edges, MODEL_EDGES, by_group)
     engine.execute(
         """
         CREATE OR REPLACE TABLE link_how AS

@@ -137,13 +137,6 @@ def postcode() -> cl.CustomComparison:
     )
 
 
-#: The columns the comparisons and blocking rules read (training needs no others).
-COLUMNS: tuple[str, ...] = (
-    *("record_key", "fn", "mn", "sn", "sn_all", "fn_groups", "dob", "sex"),
-    *("pc", "pc_sector", "pc_district", "school", "upn", "uln"),
-)
-
-
 def comparisons() -> list[Any]:
     return [
         forename(),

@@ -22,6 +22,12 @@ _INWARD = "([0-9][ABD-HJLNP-UW-Z]{2})"
 
 NORMAL_TABLE = "link_norm"
 
+#: The normalised columns the model's comparisons and blocking rules read (with the record key).
+MODEL_COLUMNS: tuple[str, ...] = (
+    *("record_key", "fn", "mn", "sn", "sn_all", "fn_groups", "dob", "sex"),
+    *("pc", "pc_sector", "pc_district", "school", "upn", "uln"),
+)
+
 
 def name(col: str) -> str:
     """A name as letters only, lower case, without accents (NULL when nothing is left)."""
