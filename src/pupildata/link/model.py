@@ -11,9 +11,10 @@ Every comparison works on the normalised columns of ``link_norm`` (see ``normali
 - sex, school, UPN, ULN: exact · else.  Postcode: unit · sector · district · else.
 
 Training (per run, on the run's records, with a fixed seed so the same inputs give the same model): the
-probability that two records match from the deterministic rules, u by random sampling, m by expectation
-maximisation blocked first on UPN (trains names, birth date, sex, postcode, school) and then on forename and
-surname (trains UPN, ULN, birth date, postcode). The trained model is saved as JSON with the run.
+probability that two records match from the deterministic rules, u by random sampling (a million pairs), m by
+expectation maximisation blocked first on UPN (trains names, birth date, sex, postcode, school) and then on
+forename and surname (trains UPN, ULN, birth date, postcode; on a hash sample of about a million pairs). The
+trained model is saved as JSON with the run.
 """
 
 from __future__ import annotations
