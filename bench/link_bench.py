@@ -1,11 +1,13 @@
 """Matching benchmark: our pipeline (deterministic pass + Splink on the remainder) against a plain Splink run
-(same comparisons and blocking rules, every record through Splink, no deterministic pass) on the same inputs.
+(same comparisons and blocking rules, the same training with EM capped at the same number of pairs, every record
+through Splink, no deterministic pass) on the same inputs.
 
     .venv/bin/python bench/link_bench.py --pupils 400000 --threads 2 --work /tmp/link-bench
 
 Generates one synthetic academic year (2008/09) with ``pupildata synth``, builds ``link_record`` from it, then
 runs each contender in a child process of its own (so peak RSS is measured per contender), with DuckDB limited to
-``--threads`` threads. F1 is measured on pairs of records against the synthetic truth. Prints one JSON object.
+``--threads`` threads (and to ``--memory-limit`` when given). F1 is measured on pairs of records against the
+synthetic truth. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -41,12 +43,12 @@ def _prepare(work: Path, pupils: int) -> Path:
     return records
 
 
-def _ours(db: str, records: str, threads: int) -> dict[str, Any]:
+def _ours(db: str, records: str, threads: int, memory: str | None) -> dict[str, Any]:
     from pupildata.kernel.engine import DuckDBEngine
     from pupildata.kernel.pseudonyms import KeyStore
     from pupildata.link import pipeline
 
-    engine = DuckDBEngine(db, threads=threads)
+    engine = DuckDBEngine(db, threads=threads, memory_limit=memory)
     engine.execute(f"CREATE OR REPLACE TABLE link_record AS SELECT * FROM read_parquet('{records}')")
     start = time.perf_counter()
     counts = pipeline.link_engine(engine, KeyStore(Path(db).parent / "keys").key("spine"), 1)
@@ -57,23 +59,23 @@ def _ours(db: str, records: str, threads: int) -> dict[str, Any]:
     return {"seconds": round(elapsed, 1), "counts": counts}
 
 
-def _plain(db: str, records: str, threads: int) -> dict[str, Any]:
+def _plain(db: str, records: str, threads: int, memory: str | None) -> dict[str, Any]:
     import logging
 
     from splink import DuckDBAPI, Linker
 
     from pupildata.kernel.engine import DuckDBEngine
-    from pupildata.link import model, normalise
+    from pupildata.link import model, normalise, scoring
 
     logging.getLogger("splink").setLevel(logging.ERROR)
-    engine = DuckDBEngine(db, threads=threads)
+    engine = DuckDBEngine(db, threads=threads, memory_limit=memory)
     engine.execute(f"CREATE OR REPLACE TABLE link_record AS SELECT * FROM read_parquet('{records}')")
     start = time.perf_counter()
     normalise.install_forename_groups(engine)
     engine.execute(f"CREATE OR REPLACE TABLE plain_norm AS {normalise.normal_select('link_record')}")
     db_api = DuckDBAPI(connection=engine.connection.cursor())
     linker = Linker(db_api.register("plain_norm", dataset_display_name="plain"), model.settings())
-    model.train(linker)
+    model.train(linker, em_max_pairs=scoring.EM_MAX_PAIRS)  # EM on as many pairs as ours: a peer, not a handicap
     predictions = linker.inference.predict(threshold_match_probability=0.5)
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, 0.95)
     engine.execute(
@@ -85,8 +87,8 @@ def _plain(db: str, records: str, threads: int) -> dict[str, Any]:
     return {"seconds": round(elapsed, 1)}
 
 
-def _child(name: str, db: str, records: str, threads: int, queue: Any) -> None:
-    result = (_ours if name == "ours" else _plain)(db, records, threads)
+def _child(name: str, db: str, records: str, threads: int, memory: str | None, queue: Any) -> None:
+    result = (_ours if name == "ours" else _plain)(db, records, threads, memory)
     result["peak_rss_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024, 2)
     queue.put(result)
 
@@ -121,6 +123,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pupils", type=int, default=400_000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--memory-limit", help="DuckDB's memory limit for each contender, e.g. 10GB (default: DuckDB's)."
+    )
     parser.add_argument("--work", type=Path, default=Path("link-bench"))
     parser.add_argument("--skip-plain", action="store_true", help="Only our pipeline (when the peer cannot finish).")
     args = parser.parse_args()
@@ -129,6 +134,8 @@ def main() -> None:
     records = _prepare(args.work, args.pupils)
     prepared = time.perf_counter() - clock
     results: dict[str, Any] = {"pupils": args.pupils, "threads": args.threads, "prepare_seconds": round(prepared, 1)}
+    if args.memory_limit:
+        results["memory_limit"] = args.memory_limit
     context = multiprocessing.get_context("spawn")
     for name in ("ours", "plain"):
         if name == "plain" and args.skip_plain:
@@ -138,7 +145,9 @@ def main() -> None:
         folder.mkdir()
         db = str(folder / "warehouse.duckdb")
         queue = context.Queue()
-        process = context.Process(target=_child, args=(name, db, records.as_posix(), args.threads, queue))
+        process = context.Process(
+            target=_child, args=(name, db, records.as_posix(), args.threads, args.memory_limit, queue)
+        )
         process.start()
         result = queue.get()
         process.join()

@@ -44,6 +44,7 @@ from pupildata.kernel.identifiers import (
     parse_academic_year,
     parse_nc_year_code,
     postcode_parts,
+    sql_clean_upper,
     sql_uln_is_valid,
     sql_upn_is_valid,
     uln_check_digit,
@@ -362,6 +363,18 @@ _SQL_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[
 @given(st.lists(near_valid(valid_upns) | padded(valid_upns) | garbage, min_size=1, max_size=80))
 def test_sql_upn_check_agrees_with_python(con: duckdb.DuckDBPyConnection, values: list[str]) -> None:
     assert _sql_verdicts(con, sql_upn_is_valid, list(values)) == [check_upn(v).valid for v in values]
+
+
+def _upn_check_on_cleaned(column: str) -> str:
+    return sql_upn_is_valid(f"(SELECT {sql_clean_upper(column)})", cleaned=True)
+
+
+@_SQL_SETTINGS
+@given(st.lists(near_valid(valid_upns) | padded(valid_upns) | garbage, min_size=1, max_size=80))
+def test_sql_upn_check_on_a_cleaned_column_agrees_with_python(
+    con: duckdb.DuckDBPyConnection, values: list[str]
+) -> None:
+    assert _sql_verdicts(con, _upn_check_on_cleaned, list(values)) == [check_upn(v).valid for v in values]
 
 
 @_SQL_SETTINGS

@@ -299,9 +299,10 @@ def _sql_clean_upper(column: str) -> str:
     return f"translate({_sql_clean(column)}, '{string.ascii_lowercase}', '{string.ascii_uppercase}')"
 
 
-def sql_upn_expected_letter(column: str) -> str:
-    """SQL for the check letter a UPN column should have (NULL unless the shape is right)."""
-    col = _sql_clean_upper(column)
+def sql_upn_expected_letter(column: str, *, cleaned: bool = False) -> str:
+    """SQL for the check letter a UPN column should have (NULL unless the shape is right). ``cleaned``: the
+    column already holds ``sql_clean_upper`` of the value, so it is not cleaned again at every use."""
+    col = column if cleaned else _sql_clean_upper(column)
     terms = " + ".join(f"{i} * TRY_CAST(substr({col}, {i}, 1) AS INTEGER)" for i in range(2, 13))
     last = _char_value_sql(f"substr({col}, 13, 1)")
     return (
@@ -310,9 +311,16 @@ def sql_upn_expected_letter(column: str) -> str:
     )
 
 
-def sql_upn_is_valid(column: str) -> str:
-    """SQL that is true exactly when ``check_upn`` says valid (NULL input gives false)."""
-    return f"(coalesce(substr({_sql_clean_upper(column)}, 1, 1) = {sql_upn_expected_letter(column)}, false))"
+def sql_upn_is_valid(column: str, *, cleaned: bool = False) -> str:
+    """SQL that is true exactly when ``check_upn`` says valid (NULL input gives false); ``cleaned`` as for
+    ``sql_upn_expected_letter``."""
+    col = column if cleaned else _sql_clean_upper(column)
+    return f"(coalesce(substr({col}, 1, 1) = {sql_upn_expected_letter(column, cleaned=cleaned)}, false))"
+
+
+def sql_clean_upper(column: str) -> str:
+    """SQL for the value as the UPN checks read it: surrounding whitespace removed, ASCII letters upper case."""
+    return _sql_clean_upper(column)
 
 
 def sql_uln_is_valid(column: str) -> str:

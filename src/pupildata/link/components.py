@@ -1,5 +1,6 @@
 """Connected components of a graph of records, in SQL: each record's component is the smallest record key it is
-joined to. Label propagation with pointer jumping; a few passes suffice for the shallow graphs matching makes."""
+joined to. Label propagation with pointer jumping; a few passes suffice for the shallow graphs matching makes.
+Only nodes with an edge take part in the passes: a node without one is its own component."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ MAX_PASSES = 60
 
 def components(engine: DuckDBEngine, nodes_sql: str, edges_sql: str, out: str) -> int:
     """Write ``out`` (record_key, component) for the nodes of ``nodes_sql`` joined by the (a, b) edges."""
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE cc_node AS SELECT record_key FROM ({nodes_sql})")
     engine.execute(
-        f"CREATE OR REPLACE TEMP TABLE cc_edge AS SELECT a, b FROM ({edges_sql}) WHERE a IS NOT NULL AND b IS NOT NULL "
-        f"UNION SELECT b, a FROM ({edges_sql}) WHERE a IS NOT NULL AND b IS NOT NULL"
+        f"""
+        CREATE OR REPLACE TEMP TABLE cc_edge AS
+        WITH e AS (SELECT a, b FROM ({edges_sql}) WHERE a IS NOT NULL AND b IS NOT NULL AND a <> b
+                   AND a IN (SELECT record_key FROM cc_node) AND b IN (SELECT record_key FROM cc_node))
+        SELECT a, b FROM e UNION SELECT b, a FROM e
+        """
     )
-    engine.execute(
-        f"CREATE OR REPLACE TEMP TABLE cc_label AS SELECT record_key AS node, record_key AS label FROM ({nodes_sql})"
-    )
+    engine.execute("CREATE OR REPLACE TEMP TABLE cc_label AS SELECT DISTINCT a AS node, a AS label FROM cc_edge")
     passes = 0
     while passes < MAX_PASSES:
         passes += 1
@@ -37,6 +41,12 @@ def components(engine: DuckDBEngine, nodes_sql: str, edges_sql: str, out: str) -
         engine.execute("CREATE OR REPLACE TEMP TABLE cc_label AS SELECT * FROM cc_next")
         if not changed:
             break
-    engine.execute(f"CREATE OR REPLACE TABLE {out} AS SELECT node AS record_key, label AS component FROM cc_label")
-    engine.execute("DROP TABLE IF EXISTS cc_next; DROP TABLE IF EXISTS cc_edge; DROP TABLE IF EXISTS cc_label")
+    engine.execute(
+        f"CREATE OR REPLACE TABLE {out} AS SELECT n.record_key, coalesce(l.label, n.record_key) AS component "
+        "FROM cc_node n LEFT JOIN cc_label l ON l.node = n.record_key"
+    )
+    engine.execute(
+        "DROP TABLE IF EXISTS cc_next; DROP TABLE IF EXISTS cc_edge; DROP TABLE IF EXISTS cc_label; "
+        "DROP TABLE IF EXISTS cc_node"
+    )
     return passes

@@ -50,29 +50,32 @@ def dob_compatible(a: str = "a", b: str = "b") -> str:
 
 def run(engine: DuckDBEngine, norm: str = "link_norm") -> dict[str, int]:
     """Build ``link_identifier`` and ``link_det_edge`` from the normalised records; returns counts."""
+    # One scan of the records: each record's identifiers, unnested beside the fields the checks read.
     engine.execute(
         f"""
         CREATE OR REPLACE TABLE link_identifier AS
-        WITH ids AS (
-          SELECT record_key, 'upn' AS kind, upn AS id FROM {norm} WHERE upn IS NOT NULL
-          UNION ALL SELECT record_key, 'upn', former_upn FROM {norm}
-            WHERE former_upn IS NOT NULL AND former_upn IS DISTINCT FROM upn
-          UNION ALL SELECT record_key, 'uln', uln FROM {norm} WHERE uln IS NOT NULL
-          UNION ALL SELECT record_key, 'src:' || source, source_id FROM {norm} WHERE source_id IS NOT NULL
-        )
-        SELECT ids.record_key, ids.kind, ids.id, n.fn, n.mn, n.sn, n.sn_all, n.fn_groups, n.dob, n.sex
-        FROM ids JOIN {norm} n USING (record_key)
+        SELECT record_key, ids.kind, ids.id, fn, mn, sn, sn_all, fn_groups, dob, sex FROM (
+          SELECT *, unnest([
+            {{'kind': 'upn', 'id': upn}},
+            {{'kind': 'upn', 'id': CASE WHEN former_upn IS DISTINCT FROM upn THEN former_upn END}},
+            {{'kind': 'uln', 'id': uln}},
+            {{'kind': 'src:' || source, 'id': source_id}}
+          ]) AS ids FROM {norm}
+        ) WHERE ids.id IS NOT NULL
         """
     )
+    # Only identifiers whose records differ at all need comparing, pair by pair.
     engine.execute(
         f"""
         CREATE OR REPLACE TABLE link_untrusted AS
-        WITH v AS (SELECT DISTINCT kind, id, fn, mn, sn, sn_all, fn_groups, dob, sex FROM link_identifier)
+        WITH v AS (SELECT DISTINCT kind, id, fn, mn, sn, sn_all, fn_groups, dob, sex FROM link_identifier),
+        varied AS (SELECT * FROM v SEMI JOIN (SELECT kind, id FROM v GROUP BY kind, id HAVING count(*) > 1) k
+                   USING (kind, id))
         SELECT DISTINCT a.kind, a.id,
           CASE WHEN a.sex <> b.sex THEN 'sex' WHEN NOT {dob_compatible()} THEN 'date of birth'
             WHEN NOT {fn_compatible()} THEN 'forename' ELSE 'surname and date of birth' END
             AS reason
-        FROM v a JOIN v b ON a.kind = b.kind AND a.id = b.id
+        FROM varied a JOIN varied b ON a.kind = b.kind AND a.id = b.id
           AND hash(a.fn, a.sn, a.dob, a.sex, a.mn) < hash(b.fn, b.sn, b.dob, b.sex, b.mn)
         WHERE a.sex <> b.sex OR NOT {dob_compatible()} OR NOT {fn_compatible()}
           OR (NOT {sn_compatible()} AND a.dob <> b.dob)

@@ -94,12 +94,13 @@ def groups(engine: DuckDBEngine) -> dict[str, int]:
 
 
 def scoring_sets() -> dict[str, str]:
-    """The record sets the model compares (each a query over ``link_scoring``)."""
+    """The record sets the model compares (each a query over ``link_scoring``, with the columns it reads)."""
+    columns = ", ".join((*normalise.MODEL_COLUMNS, "grp", "return_key"))
     return {
-        "probe": "SELECT * FROM link_scoring WHERE is_new AND NOT anchored",
-        "other": "SELECT * FROM link_scoring WHERE NOT (is_new AND NOT anchored)",
-        "new_upn": "SELECT * FROM link_scoring WHERE is_new AND anchored AND NOT has_old",
-        "old_loose": "SELECT * FROM link_scoring WHERE NOT is_new AND NOT anchored",
+        "probe": f"SELECT {columns} FROM link_scoring WHERE is_new AND NOT anchored",
+        "other": f"SELECT {columns} FROM link_scoring WHERE NOT (is_new AND NOT anchored)",
+        "new_upn": f"SELECT {columns} FROM link_scoring WHERE is_new AND anchored AND NOT has_old",
+        "old_loose": f"SELECT {columns} FROM link_scoring WHERE NOT is_new AND NOT anchored",
     }
 
 
@@ -162,14 +163,51 @@ def decide(engine: DuckDBEngine, scored: list[str], accept: float = ACCEPT, revi
     return {"model_links": int(row[0]), "review_pairs": int(row[1])}
 
 
+MODEL_EDGES = "SELECT a, b FROM link_model_edge_stage"
+
+
+def _cluster(engine: DuckDBEngine, edges: str, model_edges: str, by_group: bool) -> None:
+    """``link_cluster`` (record_key, component) over ``edges``. While every link that formed this run's groups is
+    still among the edges, the components are found between groups (far fewer nodes and edges than records);
+    the component is the smallest record key either way, since a group's id is its smallest record key. Between
+    groups only the model links (``model_edges``) count: deterministic links and 'same' decisions are all within
+    groups."""
+    if not by_group:
+        components.components(engine, "SELECT record_key FROM link_norm_stage", edges, "link_cluster")
+        return
+    components.components(
+        engine,
+        "SELECT DISTINCT grp AS record_key FROM link_scoring",
+        f"SELECT ga.grp AS a, gb.grp AS b FROM ({model_edges}) e JOIN link_scoring ga ON ga.record_key = e.a "
+        "JOIN link_scoring gb ON gb.record_key = e.b WHERE ga.grp <> gb.grp",
+        "link_cluster_group",
+    )
+    engine.execute(
+        "CREATE OR REPLACE TABLE link_cluster AS SELECT s.record_key, c.component FROM link_scoring s "
+        "JOIN link_cluster_group c ON c.record_key = s.grp; DROP TABLE link_cluster_group"
+    )
+
+
+def _drop_model_edges(engine: DuckDBEngine, where: str) -> bool:
+    """Delete the model links matching ``where``; True when none of them was one of this run's groups' links
+    (they were all accepted in this run)."""
+    earlier = engine.scalar(
+        f"SELECT count(*) FROM link_model_edge_stage WHERE ({where}) "
+        "AND NOT EXISTS (SELECT 1 FROM dc_accept x WHERE x.key_p = a AND x.key_c = b)"
+    )
+    engine.execute(f"DELETE FROM link_model_edge_stage WHERE {where}")
+    return not earlier
+
+
 def clusters(engine: DuckDBEngine) -> dict[str, int]:
     """Final clusters over deterministic, model and 'same' links; a cluster joining two UPN groups through
     links between groups without a UPN loses those links (the UPNs say they are two children)."""
     edges = (
-        "SELECT a, b FROM link_det_edge UNION ALL SELECT a, b FROM link_model_edge_stage {where} "
+        "SELECT a, b FROM link_det_edge UNION ALL SELECT a, b FROM link_model_edge_stage "
         "UNION ALL SELECT left_key, right_key FROM link_decision_work WHERE decision = 'same'"
     )
-    components.components(engine, "SELECT record_key FROM link_norm_stage", edges.format(where=""), "link_cluster")
+    by_group = True
+    _cluster(engine, edges, MODEL_EDGES, by_group)
     # A "different" decision is a cannot-link: if the two records still meet through other model links, the
     # model links of both records' groups are dropped.
     apart = engine.scalar(
@@ -179,16 +217,18 @@ def clusters(engine: DuckDBEngine) -> dict[str, int]:
         """
     )
     if apart:
-        engine.execute(
-            """
-            DELETE FROM link_model_edge_stage WHERE a IN (SELECT s.record_key FROM link_scoring s WHERE s.grp IN (
+        by_group = (
+            _drop_model_edges(
+                engine,
+                """a IN (SELECT s.record_key FROM link_scoring s WHERE s.grp IN (
               SELECT g.grp FROM link_decision_work d JOIN link_cluster a ON a.record_key = d.left_key
               JOIN link_cluster b ON b.record_key = d.right_key
               JOIN link_scoring g ON g.record_key IN (d.left_key, d.right_key)
-              WHERE d.decision = 'different' AND a.component = b.component))
-            """
+              WHERE d.decision = 'different' AND a.component = b.component))""",
+            )
+            and by_group
         )
-        components.components(engine, "SELECT record_key FROM link_norm_stage", edges.format(where=""), "link_cluster")
+        _cluster(engine, edges, MODEL_EDGES, by_group)
     bad = engine.scalar(
         """
         SELECT count(*) FROM (SELECT c.component FROM link_cluster c JOIN link_scoring s USING (record_key)
@@ -201,11 +241,11 @@ def clusters(engine: DuckDBEngine) -> dict[str, int]:
             CREATE OR REPLACE TEMP TABLE cl_bad AS
             SELECT c.record_key FROM link_cluster c WHERE c.component IN (
               SELECT c.component FROM link_cluster c JOIN link_scoring s USING (record_key)
-              WHERE s.anchored GROUP BY c.component HAVING count(DISTINCT s.grp) > 1);
-            DELETE FROM link_model_edge_stage WHERE how = 'model-new' AND a IN (SELECT record_key FROM cl_bad)
+              WHERE s.anchored GROUP BY c.component HAVING count(DISTINCT s.grp) > 1)
             """
         )
-        components.components(engine, "SELECT record_key FROM link_norm_stage", edges.format(where=""), "link_cluster")
+        by_group = _drop_model_edges(engine, "how = 'model-new' AND a IN (SELECT record_key FROM cl_bad)") and by_group
+        _cluster(engine, edges, MODEL_EDGES, by_group)
     engine.execute(
         """
         CREATE OR REPLACE TABLE link_how AS

@@ -11,9 +11,10 @@ Every comparison works on the normalised columns of ``link_norm`` (see ``normali
 - sex, school, UPN, ULN: exact · else.  Postcode: unit · sector · district · else.
 
 Training (per run, on the run's records, with a fixed seed so the same inputs give the same model): the
-probability that two records match from the deterministic rules, u by random sampling, m by expectation
-maximisation blocked first on UPN (trains names, birth date, sex, postcode, school) and then on forename and
-surname (trains UPN, ULN, birth date, postcode). The trained model is saved as JSON with the run.
+probability that two records match from the deterministic rules, u by random sampling (a million pairs), m by
+expectation maximisation blocked first on UPN (trains names, birth date, sex, postcode, school) and then on
+forename and surname (trains UPN, ULN, birth date, postcode; on a hash sample of about a million pairs). The
+trained model is saved as JSON with the run.
 """
 
 from __future__ import annotations
@@ -177,15 +178,19 @@ def settings(model_json: dict[str, Any] | None = None) -> SettingsCreator | dict
     )
 
 
-def train(linker: Linker, max_pairs: float = 1e6) -> None:
-    """Estimate the model's parameters on the linker's records (deterministic given the same records)."""
+def train(linker: Linker, max_pairs: float = 1e6, em_max_pairs: float | None = None) -> None:
+    """Estimate the model's parameters on the linker's records (deterministic given the same records).
+
+    ``em_max_pairs`` caps the pairs the EM pass blocked on names trains on (Splink samples records by a hash, so
+    the same records give the same sample; the pass blocked on UPN is small anyway); ``None`` trains on every
+    blocked pair."""
     linker.training.estimate_probability_two_random_records_match([block_on("upn"), block_on("uln")], recall=0.95)
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=SEED)
     linker.training.estimate_parameters_using_expectation_maximisation(
         block_on("upn"), estimate_without_term_frequencies=True
     )
     linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("fn", "sn"), estimate_without_term_frequencies=True
+        block_on("fn", "sn"), estimate_without_term_frequencies=True, max_pairs=em_max_pairs
     )
 
 

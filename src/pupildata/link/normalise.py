@@ -14,13 +14,19 @@ Real files write the same name, sex or postcode in many ways: ``O'Brien``, ``OBR
 from __future__ import annotations
 
 from pupildata.kernel.engine import DuckDBEngine
-from pupildata.kernel.identifiers import sql_uln_is_valid, sql_upn_is_valid
+from pupildata.kernel.identifiers import sql_clean_upper, sql_uln_is_valid, sql_upn_is_valid
 from pupildata.link import nicknames
 
 _OUTWARD = "([A-PR-UWYZ](?:[0-9][0-9A-HJKPS-UW]?|[A-HK-Y][0-9][0-9ABEHMNPRV-Y]?))"
 _INWARD = "([0-9][ABD-HJLNP-UW-Z]{2})"
 
 NORMAL_TABLE = "link_norm"
+
+#: The normalised columns the model's comparisons and blocking rules read (with the record key).
+MODEL_COLUMNS: tuple[str, ...] = (
+    *("record_key", "fn", "mn", "sn", "sn_all", "fn_groups", "dob", "sex"),
+    *("pc", "pc_sector", "pc_district", "school", "upn", "uln"),
+)
 
 
 def name(col: str) -> str:
@@ -63,8 +69,11 @@ def postcode_district(pc: str) -> str:
     return f"split_part({pc}, ' ', 1)"
 
 
-def upn(col: str) -> str:
-    """The UPN when its check letter is right, else NULL (``col`` already trimmed and in upper case)."""
+def upn(col: str, clean_col: str | None = None) -> str:
+    """The UPN when its check letter is right, else NULL (``col`` already trimmed and in upper case;
+    ``clean_col``, when given, holds ``sql_clean_upper(col)``, computed once)."""
+    if clean_col is not None:
+        return f"CASE WHEN {sql_upn_is_valid(clean_col, cleaned=True)} THEN {col} END"
     return f"CASE WHEN {sql_upn_is_valid(col)} THEN {col} END"
 
 
@@ -78,7 +87,8 @@ def normal_select(table: str) -> str:
     return f"""
     SELECT record_key, source, year, coalesce(return_key, source || ':' || year) AS return_key, source_id,
       fn, mn, sn, sn_all, dob, sex, pc, {postcode_sector("pc")} AS pc_sector, {postcode_district("pc")} AS pc_district,
-      {upn("upn_raw")} AS upn, {upn("former_upn_raw")} AS former_upn, {uln("uln_raw")} AS uln, school, la_code,
+      {upn("upn_raw", "upn_chk")} AS upn,
+      {upn("former_upn_raw", "former_upn_chk")} AS former_upn, {uln("uln_raw")} AS uln, school, la_code,
       coalesce((SELECT list_sort(list(g.canonical)) FROM link_forename_group g WHERE g.name = fn), [fn])
         AS fn_groups
     FROM (
@@ -92,6 +102,8 @@ def normal_select(table: str) -> str:
           lambda x: x IS NOT NULL AND length(x) > 1)) AS sn_all,
         CAST(dob AS DATE) AS dob, {sex("sex")} AS sex, {postcode("postcode")} AS pc,
         upper(trim(CAST(upn AS VARCHAR))) AS upn_raw, upper(trim(CAST(former_upn AS VARCHAR))) AS former_upn_raw,
+        {sql_clean_upper("upper(trim(CAST(upn AS VARCHAR)))")} AS upn_chk,
+        {sql_clean_upper("upper(trim(CAST(former_upn AS VARCHAR)))")} AS former_upn_chk,
         trim(CAST(uln AS VARCHAR)) AS uln_raw,
         coalesce('U' || nullif(trim(CAST(school_urn AS VARCHAR)), ''),
                  'L' || nullif(trim(CAST(laestab AS VARCHAR)), ''))

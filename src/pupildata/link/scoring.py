@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from pupildata.kernel.engine import DuckDBEngine
-from pupildata.link import incremental, model
+from pupildata.link import incremental, model, normalise
 
-TRAIN_SAMPLE = 600_000
+#: Training reads about this many records at most (whole groups, chosen by a hash of the group)...
+TRAIN_SAMPLE = 250_000
+#: ...and each EM pass at most about this many blocked pairs (Splink samples records by a hash).
+EM_MAX_PAIRS = 1e6
 
 
 def _quiet() -> None:
@@ -30,19 +33,26 @@ class Scorer:
         _quiet()
         self.engine = engine
         self.db_api = DuckDBAPI(connection=engine.connection.cursor())
-        engine.execute(
-            f"CREATE OR REPLACE TABLE link_train AS SELECT * FROM link_scoring "
-            f"WHERE hash(grp) % greatest(1, (SELECT count(*) FROM link_scoring) // {TRAIN_SAMPLE} + 1) = 0"
-        )
-        records = self.db_api.register("link_train", dataset_display_name="link_train")
-        self.linker = Linker(records, trained if trained is not None else model.settings())
         if trained is None:
-            model.train(self.linker)
+            engine.execute(
+                f"CREATE OR REPLACE TABLE link_train AS SELECT {', '.join(normalise.MODEL_COLUMNS)} FROM link_scoring "
+                f"WHERE hash(grp) % greatest(1, (SELECT count(*) FROM link_scoring) // {TRAIN_SAMPLE} + 1) = 0"
+            )
+            records = self.db_api.register("link_train", dataset_display_name="link_train")
+            self.linker = Linker(records, model.settings())
+            model.train(self.linker, em_max_pairs=EM_MAX_PAIRS)
             self.model = model.trained(self.linker)
-            self.linker = Linker(self.db_api.register("link_scoring", dataset_display_name="records"), self.model)
+            # The prior was estimated on the sample: with 1/k of the people, a random pair is k times likelier
+            # to match. Scoring compares records of the whole population, so the prior is scaled back.
+            n_train, n_all = engine.fetchone(
+                "SELECT (SELECT count(*) FROM link_train), (SELECT count(*) FROM link_scoring)"
+            ) or (1, 1)
+            if 0 < n_train < n_all:
+                self.model["probability_two_random_records_match"] *= n_train / n_all
+            engine.execute("DROP TABLE link_train")
         else:
             self.model = trained
-            self.linker = Linker(self.db_api.register("link_scoring", dataset_display_name="records"), trained)
+        self.linker = Linker(self.db_api.register("link_scoring", dataset_display_name="records"), self.model)
         self.linker.table_management.compute_tf_table("fn")
         self.linker.table_management.compute_tf_table("sn")
         self._n = 0
@@ -57,7 +67,7 @@ class Scorer:
     def _register(self, name: str, sql: str) -> Any:
         self._n += 1
         table = f"link_set_{name}"
-        self.engine.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
+        self.engine.execute(f"CREATE OR REPLACE VIEW {table} AS {sql}")
         if not self.engine.scalar(f"SELECT count(*) FROM {table}"):
             return None
         return self.db_api.register(table, dataset_display_name=f"{table}_{self._n}")

@@ -30,13 +30,22 @@ PMR_LENGTH = 12
 LIVE = ("link_norm", "link_spine", "link_member", "link_spine_event", "link_model_edge")
 
 
-def pmr_sql(key_col: str) -> str:
-    """SQL for the PMR of a record key; parameters ``$opad`` and ``$ipad`` carry the HMAC pads of the key."""
+def pmr_value_sql(key_col: str) -> str:
+    """SQL for the 60 bits of the HMAC a PMR spells; parameters ``$opad`` and ``$ipad`` carry the key's pads."""
     digest = f"sha256($opad::BLOB || unhex(sha256($ipad::BLOB || encode({key_col}))))"
-    value = f"CAST(('0x' || substr({digest}, 1, 15)) AS BIGINT)"
-    char = f"substr('{CROCKFORD}', (({value} >> (5 * ({PMR_LENGTH - 1} - i))) & 31) + 1, 1)"
+    return f"CAST(('0x' || substr({digest}, 1, 15)) AS BIGINT)"
+
+
+def pmr_chars_sql(value_col: str) -> str:
+    """SQL spelling the value of ``pmr_value_sql`` (computed once per row) in Crockford base-32."""
+    char = f"substr('{CROCKFORD}', (({value_col} >> (5 * ({PMR_LENGTH - 1} - i))) & 31) + 1, 1)"
     chars = f"list_transform(range({PMR_LENGTH}), lambda i: {char})"
     return f"array_to_string({chars}, '')"
+
+
+def pmr_sql(key_col: str) -> str:
+    """SQL for the PMR of a record key (parameters as for ``pmr_value_sql``)."""
+    return pmr_chars_sql(f"({pmr_value_sql(key_col)})")
 
 
 def pads(key: Key) -> dict[str, bytes]:
@@ -86,7 +95,9 @@ def assign(engine: DuckDBEngine, key: Key, run_id: int, clusters: str, how: str)
         """
     )
     engine.execute(
-        f"CREATE OR REPLACE TEMP TABLE sp_fresh_pmr AS SELECT *, {pmr_sql('anchor_key')} AS pmr FROM sp_fresh",
+        "CREATE OR REPLACE TEMP TABLE sp_fresh_pmr AS "
+        f"SELECT * EXCLUDE (pmr_value), {pmr_chars_sql('pmr_value')} AS pmr "
+        f"FROM (SELECT *, {pmr_value_sql('anchor_key')} AS pmr_value FROM sp_fresh)",
         pads(key),
     )
     clash = engine.scalar(
