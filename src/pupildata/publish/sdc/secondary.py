@@ -14,9 +14,9 @@ Every cut is valid, so the integer programme is a relaxation of the exact proble
 optimal for the exact problem (to HiGHS's relative gap). Cost: ``1 + value / (Σ values + 1)`` per cell, i.e.
 first the number of hidden cells, then the hidden total (the second term is below 1 for the whole table).
 
-Before the loop a protected pattern is built one primary cell at a time (``_protect_each``); it is the integer
-programme's starting solution in every round and what is published, verified, when optimality is not proven
-within the time limit. Independent components of the problem are solved separately (``components``).
+Independent components of the problem are solved separately (``components``). When a component's loop has not
+ended in half its time, its last pattern is completed one under-protected primary cell at a time
+(``_protect_each``), checked by the attacker again, and recorded as not proven optimal.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class Pattern:
 
 
 EARLY_GAP = 0.05
+EXACT_SHARE = 0.5  # of the time limit for proving optimality; the rest for completing the best pattern found
 
 
 def cell_costs(problem: Problem) -> FloatArray:
@@ -154,25 +155,33 @@ def _protect_each(problem: Problem, primary: Primary, hidden: BoolArray, deadlin
         idx = np.concatenate([cells, cells + n]).astype(np.int32)
         highs.addRow(0.0, 0.0, idx.size, idx, np.concatenate([coefs, -coefs]))
     every = np.arange(2 * n, dtype=np.int32)
-    for p in np.flatnonzero(primary.unsafe):
-        for column, needed, top in ((int(p), primary.upper[p], INF), (int(p) + n, primary.lower[p], problem.value[p])):
-            if needed <= 0:
-                continue
-            unit = np.where(hidden, 0.0, cost / needed)
-            highs.changeColsCost(2 * n, every, np.concatenate([unit, unit]))
-            other = column + n if column < n else column - n
-            highs.changeColBounds(column, float(needed), float(top))
-            highs.changeColBounds(other, 0.0, 0.0)
-            highs.setOptionValue("time_limit", highs.getRunTime() + max(deadline - time.perf_counter(), 0.01))
-            highs.run()
-            if highs.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
-                raise DataError("The cells cannot be protected: no pattern of hidden cells gives the protection.")
-            if not is_optimal(highs):
-                raise _timeout()
-            moved = np.asarray(highs.getSolution().col_value)
-            hidden |= (moved[:n] + moved[n:]) > 1e-9
-            highs.changeColBounds(int(p), 0.0, float(upper[int(p)]))
-            highs.changeColBounds(int(p) + n, 0.0, float(upper[int(p) + n]))
+    try:
+        attacker = Attacker(problem, hidden, max(deadline - time.perf_counter(), 0.01))
+        todo = [
+            (int(p), up)
+            for p in np.flatnonzero(primary.unsafe)
+            for up in (True, False)
+            if attacker.check(int(p), primary.upper[p] if up else 0.0, 0.0 if up else primary.lower[p])
+        ]
+    except AttackerError:
+        raise _timeout() from None
+    for p, up in todo:
+        column, needed, top = (p, primary.upper[p], INF) if up else (p + n, primary.lower[p], problem.value[p])
+        unit = np.where(hidden, 0.0, cost / needed)
+        highs.changeColsCost(2 * n, every, np.concatenate([unit, unit]))
+        other = column + n if column < n else column - n
+        highs.changeColBounds(column, float(needed), float(top))
+        highs.changeColBounds(other, 0.0, 0.0)
+        highs.setOptionValue("time_limit", highs.getRunTime() + max(deadline - time.perf_counter(), 0.01))
+        highs.run()
+        if highs.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
+            raise DataError("The cells cannot be protected: no pattern of hidden cells gives the protection.")
+        if not is_optimal(highs):
+            raise _timeout()
+        moved = np.asarray(highs.getSolution().col_value)
+        hidden |= (moved[:n] + moved[n:]) > 1e-9
+        highs.changeColBounds(p, 0.0, float(upper[p]))
+        highs.changeColBounds(p + n, 0.0, float(upper[p + n]))
     return hidden
 
 
@@ -207,45 +216,45 @@ def suppress(problem: Problem, primary: Primary, time_limit: float, mip_rel_gap:
 def _suppress(problem: Problem, primary: Primary, time_limit: float, mip_rel_gap: float) -> Pattern:
     start = time.perf_counter()
     deadline = start + time_limit
+    exact_until = start + EXACT_SHARE * time_limit
     fixed_on = primary.unsafe | problem.hidden
     if not primary.unsafe.any():
         return Pattern(problem.hidden.copy(), np.zeros(problem.size, dtype=bool), 0, 0, True, 0.0)
-    cost = np.where(fixed_on, 0.0, cell_costs(problem))
-    best = _protect_each(problem, primary, fixed_on, deadline)  # the incumbent: protected, if not optimal
-    if _violated(problem, primary, best, deadline - time.perf_counter()):
-        raise _timeout()  # cannot happen for a pattern built to protect; checked all the same
     gap = max(mip_rel_gap, EARLY_GAP)  # while cuts are still being found, a near-optimal pattern will do
     highs = _model(problem, fixed_on, time_limit, gap)
     cuts = _line_cuts(problem, primary)
     total_cuts, rounds, optimal = 0, 0, False
-    while time.perf_counter() < deadline:
+    hidden, protected = fixed_on.copy(), None
+    while time.perf_counter() < exact_until:
         for cut in cuts:
             highs.addRow(cut.bound, np.inf, cut.cells.size, cut.cells.astype(np.int32), cut.weights)
         total_cuts += len(cuts)
-        highs.setSolution(problem.size, np.arange(problem.size, dtype=np.int32), best.astype(np.float64))
         # The MIP solver times each run from its start (an LP, from the model's first run).
-        highs.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
+        highs.setOptionValue("time_limit", max(exact_until - time.perf_counter(), 0.01))
         highs.run()
         rounds += 1
         if highs.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
             raise DataError("The cells cannot be protected: no pattern of hidden cells gives the protection.")
-        if highs.getInfo().primal_solution_status != 2:
+        if highs.getInfo().primal_solution_status != 2:  # no integer solution yet
             break
         hidden = np.asarray(highs.getSolution().col_value) > 0.5
         try:
             cuts = _violated(problem, primary, hidden, deadline - time.perf_counter())
         except DataError:
-            break  # out of time checking it: the incumbent stands
+            break
         if cuts:
             continue
-        if float(cost[hidden].sum()) <= float(cost[best].sum()):
-            best = hidden
+        protected = hidden
         if gap <= mip_rel_gap:
             optimal = is_optimal(highs)
             break
         gap = mip_rel_gap  # protected: now prove (or find) the optimum, and check it in turn
         highs.setOptionValue("mip_rel_gap", gap)
-    return Pattern(best, best & ~fixed_on, rounds, total_cuts, optimal, time.perf_counter() - start)
+    if protected is None:  # complete the last pattern, one under-protected primary cell at a time
+        protected = _protect_each(problem, primary, hidden, deadline)
+        if _violated(problem, primary, protected, deadline - time.perf_counter()):
+            raise _timeout()  # cannot happen for a pattern built to protect; checked all the same
+    return Pattern(protected, protected & ~fixed_on, rounds, total_cuts, optimal, time.perf_counter() - start)
 
 
 def _timeout() -> DataError:
