@@ -97,7 +97,7 @@ def publish(engine: DuckDBEngine, spec: ReleaseSpec, year: int, disclosure: Disc
                 raise
             missing[table.name] = (
                 f"{table.title}: not available (x) for {year}/{str(year + 1)[2:]}: no pupil has both results, as "
-                f"{sources.PRIOR[table.source]} comes from a year not collected. {exc}"
+                f"{sources.PRIOR[table.source]} is from a year not collected. {exc}"
             )
     if not builts:
         raise DataError(f"Release {spec.name} has nothing to publish for {year}: " + " ".join(missing.values()))

@@ -30,7 +30,7 @@ _PAIRS = "VALUES (1, 'maths', 2, 'maths', 2), (1, 'reading', 2, 'english', 2), (
 
 #: Sources built from results of earlier years: with too few years collected they hold no records, and what
 #: they measure is not available (published as ``x``) rather than an error.
-PRIOR = {"progress": "pupils' results at the earlier key stage (prior attainment)"}
+PRIOR = {"progress": "prior attainment (the results at the earlier key stage)"}
 
 SQL = {
     "pupils": "SELECT * FROM pupil_year",
