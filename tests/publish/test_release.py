@@ -133,3 +133,48 @@ def test_controlled_rounding_publishes_multiples_of_the_base(engine: DuckDBEngin
         parts = [row[f"{c}_count"] for c in ("underweight", "healthy_weight", "overweight", "obese")]
         if "c" not in parts and row["population"] != "c":
             assert sum(float(p) for p in parts) == float(row["population"])
+
+
+def test_progress_without_prior_attainment_is_published_as_not_available(tmp_path: Path) -> None:
+    warehouse = DuckDBEngine()
+    make_warehouse(warehouse)
+    warehouse.execute("DELETE FROM ks_result WHERE key_stage = 1")  # no KS1 results: no prior attainment for KS2
+    outcome = publish(warehouse, RELEASES["school-performance"], 2008, POLICY, tmp_path)
+    manifest = json.loads((outcome.folder / "release.json").read_text())
+    missing = [t for t in manifest["tables"] if t.get("available") is False]
+    assert [t["name"] for t in missing] == ["progress_ks1_ks2"]
+    assert "not available (x)" in missing[0]["note"]
+    assert manifest["notes"] == [missing[0]["note"]]
+    assert manifest["disclosure"]["counts"]["audit"]["passed"] is True
+    rows = _rows(outcome.folder / "progress_ks1_ks2.csv")
+    assert {r["geographic_level"] for r in rows} == {"National", "Regional", "Local authority", "School"}
+    indicators = [
+        m["col_name"] for m in _rows(outcome.folder / "progress_ks1_ks2.meta.csv") if m["col_type"] == "Indicator"
+    ]
+    assert indicators
+    assert all(row[c] == "x" for row in rows for c in indicators)
+    # the rest of the release is published as usual
+    attainment = _rows(outcome.folder / "ks2_attainment.csv")
+    assert any(r["at_expected_count"] not in ("c", "x") for r in attainment)
+    assert any(r["made_expected_count"] not in ("c", "x") for r in _rows(outcome.folder / "progress_ks2_ks4.csv"))
+
+
+def test_a_release_with_no_table_available_publishes_nothing(tmp_path: Path) -> None:
+    warehouse = DuckDBEngine()
+    make_warehouse(warehouse)
+    warehouse.execute("DELETE FROM ks_result WHERE key_stage IN (1, 2)")
+    only_progress = ReleaseSpec(
+        "p", "Progress", "inspectorate", "Progress.", RELEASES["school-performance"].tables[1:2]
+    )
+    with pytest.raises(DataError, match="nothing to publish"):
+        publish(warehouse, only_progress, 2008, POLICY, tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_progress_spec_naming_an_unknown_field_is_still_refused(tmp_path: Path) -> None:
+    base = RELEASES["school-performance"]
+    table = TableSpec(**{**base.tables[1].__dict__, "breakdowns": ("shoe_size",)})  # type: ignore[arg-type]
+    spec = ReleaseSpec(base.name, base.title, base.recipient, base.summary, (base.tables[0], table))
+    with pytest.raises(UsageError, match="unknown field 'shoe_size'"):
+        publish(DuckDBEngine(), spec, 2008, POLICY, tmp_path)
+    assert not any(tmp_path.iterdir())

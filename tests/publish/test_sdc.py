@@ -18,6 +18,7 @@ from pupildata.publish.sdc import (
     controlled_round,
     suppress,
 )
+from pupildata.publish.sdc.secondary import components
 
 from .attack import ranges
 from .builders import aggregate, geography, leaf_cells
@@ -85,6 +86,19 @@ def test_one_table_is_protected_against_an_lp_attacker(tables: list[Table]) -> N
 @given(release(two_tables=True))
 def test_two_tables_sharing_a_margin_are_protected_together(tables: list[Table]) -> None:
     _check(tables)
+
+
+@PROPERTY
+@given(release(two_tables=True))
+def test_tables_that_share_no_cells_are_solved_apart_and_protected_together(tables: list[Table]) -> None:
+    first, second = tables
+    unrelated = [first, Table(second.name, "other", second.dimensions, second.values, second.counts)]
+    problem = build_problem(unrelated)
+    parts = components(problem)
+    for part in parts:  # no part holds cells of both measures
+        assert len({problem.keys[int(i)][0] for i in part}) == 1
+    assert {problem.keys[int(i)][0] for part in parts for i in part} <= {"pupils", "other"}
+    _check(unrelated)
 
 
 def test_a_cell_published_in_two_tables_is_one_variable() -> None:

@@ -76,7 +76,7 @@ class Builder:
         self.engine, self.spec, self.view, self.year, self.eligible_view = engine, spec, view, year, eligible_view
         self.filters: list[Filter] = list(spec.filters)
 
-    def _where(self) -> tuple[str, list[object]]:
+    def where_clause(self) -> tuple[str, list[object]]:
         clauses: list[str] = ["v.year = ?"]
         params: list[object] = [self.year]
         for column, value in self.spec.where:
@@ -116,7 +116,7 @@ class Builder:
 
     def query(self, view: str, breakdown: str | None, aggregates: str, outcome: bool) -> list[tuple[object, ...]]:
         selects, groups = self._groups(breakdown, outcome)
-        where, params = self._where()
+        where, params = self.where_clause()
         having = (
             f" HAVING grouping({self._part}) = 1 OR {self._part} IS NOT NULL" if outcome and self.spec.outcome else ""
         )
@@ -128,7 +128,7 @@ class Builder:
         return self.engine.fetchall(sql, params)
 
     def check_codes(self, dims: list[Dimension]) -> None:
-        where, params = self._where()
+        where, params = self.where_clause()
         for dim in dims:
             codes = [c for c in dim.codes if c != dim.root]
             marks = ", ".join("?" for _ in codes)

@@ -55,6 +55,8 @@ def publish_command(
             f"audit passed — {r['folder']}",
             markup=False,
         )
+        for note in r.get("notes", []):
+            out.print(f"  note: {note}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -13,12 +13,15 @@ import numpy as np
 from pupildata.errors import DataError
 from pupildata.kernel.engine import DuckDBEngine
 from pupildata.policy import Disclosure
-from pupildata.publish.build import Built
+from pupildata.publish import sources
+from pupildata.publish.build import TOTAL, Built, _flat, _outcome_dimension
+from pupildata.publish.contract import CODES
 from pupildata.publish.format import render, write_atomically
 from pupildata.publish.rows import rows_for
 from pupildata.publish.sdc import (
     AttackerError,
     CellKey,
+    Dimension,
     Dominance,
     MinFrequency,
     PPercent,
@@ -30,8 +33,8 @@ from pupildata.publish.sdc import (
     controlled_round,
     suppress,
 )
-from pupildata.publish.specs import ReleaseSpec, threshold, validate
-from pupildata.publish.tables import build
+from pupildata.publish.specs import ReleaseSpec, TableSpec, threshold, validate
+from pupildata.publish.tables import NoRecords, build
 
 Published = dict[CellKey, float | None]  # None: hidden
 
@@ -43,6 +46,7 @@ class Outcome:
     folder: Path
     files: list[str]
     disclosure: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # tables not available, and why
 
 
 def time_period(year: int) -> str:
@@ -83,7 +87,20 @@ def _protect(
 def publish(engine: DuckDBEngine, spec: ReleaseSpec, year: int, disclosure: Disclosure, outputs: Path) -> Outcome:
     validate(spec, disclosure)
     start = time.perf_counter()
-    builts: list[Built] = [build(engine, table, year) for table in spec.tables]
+    builts: list[Built] = []
+    missing: dict[str, str] = {}  # table -> why its indicators are not available
+    for table in spec.tables:
+        try:
+            builts.append(build(engine, table, year))
+        except NoRecords as exc:
+            if table.source not in sources.PRIOR:
+                raise
+            missing[table.name] = (
+                f"{table.title}: not available (x) for {year}/{str(year + 1)[2:]}: no pupil has both results, as "
+                f"{sources.PRIOR[table.source]} is from a year not collected. {exc}"
+            )
+    if not builts:
+        raise DataError(f"Release {spec.name} has nothing to publish for {year}: " + " ".join(missing.values()))
     limit = max(threshold(table, disclosure) for table in spec.tables)
     counts = [t for b in builts for t in b.tables if ":sum:" not in t.measure]
     sums = [t for b in builts for t in b.tables if ":sum:" in t.measure]
@@ -105,18 +122,26 @@ def publish(engine: DuckDBEngine, spec: ReleaseSpec, year: int, disclosure: Disc
     period = time_period(year)
     files: dict[str, str] = {}
     tables_meta = []
-    for built in builts:
-        rows, columns = rows_for(built, published, period)
+    for table in spec.tables:
+        built = next((b for b in builts if b.spec is table), None)
+        if built is None:
+            rows, columns = rows_for(_stand_in(table, builts), {}, period, available=False)
+        else:
+            rows, columns = rows_for(built, published, period)
         data, meta = render(rows, columns)
-        files[f"{built.spec.name}.csv"] = data
-        files[f"{built.spec.name}.meta.csv"] = meta
-        tables_meta.append({"name": built.spec.name, "title": built.spec.title, "rows": len(rows)})
+        files[f"{table.name}.csv"] = data
+        files[f"{table.name}.meta.csv"] = meta
+        entry: dict[str, Any] = {"name": table.name, "title": table.title, "rows": len(rows)}
+        if table.name in missing:
+            entry |= {"available": False, "note": missing[table.name]}
+        tables_meta.append(entry)
     facts["seconds"] = round(time.perf_counter() - start, 3)
     manifest = {
         "release": spec.name,
         "title": spec.title,
         "recipient": spec.recipient,
         "summary": spec.summary,
+        "notes": list(missing.values()),
         "time_period": period,
         "tables": tables_meta,
         "disclosure": facts,
@@ -124,7 +149,18 @@ def publish(engine: DuckDBEngine, spec: ReleaseSpec, year: int, disclosure: Disc
     files["release.json"] = json.dumps(manifest, indent=2, default=_plain) + "\n"
     folder = outputs / "releases" / spec.name / period
     write_atomically(folder, files)
-    return Outcome(spec.name, period, folder, sorted(files), facts)
+    return Outcome(spec.name, period, folder, sorted(files), facts, list(missing.values()))
+
+
+def _stand_in(table: TableSpec, builts: list[Built]) -> Built:
+    """A table with nothing to count: the places of a table of the release with the same geography (else the
+    nation alone), its filters, breakdowns and outcome, and no cells."""
+    like = next((b for b in builts if b.spec.geography == table.geography), None)
+    geographies = like.geographies if like else [Dimension.flat(g, []) for g in table.geography]
+    places = like.places if like else {TOTAL: {"geographic_level": "National"}}
+    filters = [_flat(f.field, f.code_list()) for f in table.filters]
+    breakdowns = [_flat(b, CODES[b]) for b in table.breakdowns]
+    return Built(table, [], geographies, filters, breakdowns, _outcome_dimension(table), "", places=places)
 
 
 def _plain(value: object) -> object:

@@ -107,7 +107,11 @@ def _place_codes(built: Built) -> list[dict[str, str]]:
     return [total, *({**total, first.name: code} for code in first.codes if code != first.root)]
 
 
-def rows_for(built: Built, published: Published, period: str) -> tuple[list[dict[str, Value]], list[Column]]:
+def rows_for(
+    built: Built, published: Published, period: str, *, available: bool = True
+) -> tuple[list[dict[str, Value]], list[Column]]:
+    """The rows of one table; when the table is not ``available`` (its source has nothing for the year), every
+    indicator of every row is ``x``."""
     labels = {d.name: dict(f.code_list()) for d, f in zip(built.filters, built.spec.filters, strict=True)}
     rows: list[dict[str, Value]] = []
     topics: list[tuple[str, str, str, str]] = [("", TOTAL, TOTAL, TOTAL)]  # (dimension, code, topic, label)
@@ -115,6 +119,8 @@ def rows_for(built: Built, published: Published, period: str) -> tuple[list[dict
         topics += [
             (dim.name, code, LABELS.get(dim.name, dim.name), dict(CODES[dim.name])[code]) for code in dim.codes[1:]
         ]
+    columns = columns_for(built)
+    indicators = [c.name for c in columns if c.kind == "Indicator"]
     for place in _place_codes(built):
         geo_code = next((c for c in place.values() if c != TOTAL), TOTAL)
         where: dict[str, Any] = {
@@ -134,6 +140,9 @@ def rows_for(built: Built, published: Published, period: str) -> tuple[list[dict
                     row[d.name] = labels[d.name].get(c, c)
                 if built.breakdowns:
                     row["breakdown_topic"], row["breakdown"] = topic, label
-                row.update(_indicators(built, published, coords))
+                if available:
+                    row.update(_indicators(built, published, coords))
+                else:
+                    row.update(dict.fromkeys(indicators, Symbol.not_available))
                 rows.append(row)
-    return rows, columns_for(built)
+    return rows, columns

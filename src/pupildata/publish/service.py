@@ -73,7 +73,7 @@ def publish_recorded(
             object_type="release",
             object_id=f"{spec.name}/{outcome.time_period}",
             reason=f"Statistics for {spec.recipient}",
-            detail={"run": run.id, "audit": counts.get("audit"), "files": outcome.files},
+            detail={"run": run.id, "audit": counts.get("audit"), "files": outcome.files, "notes": outcome.notes},
         )
     )
     return {
@@ -83,4 +83,5 @@ def publish_recorded(
         "files": outcome.files,
         "run": run.id,
         "disclosure": outcome.disclosure,
+        "notes": outcome.notes,
     }

@@ -28,6 +28,10 @@ _PAIRS = "VALUES (1, 'maths', 2, 'maths', 2), (1, 'reading', 2, 'english', 2), (
     "(2, 'maths', 4, 'maths', 3)"
 )
 
+#: Sources built from results of earlier years: with too few years collected they hold no records, and what
+#: they measure is not available (published as ``x``) rather than an error.
+PRIOR = {"progress": "prior attainment (the results at the earlier key stage)"}
+
 SQL = {
     "pupils": "SELECT * FROM pupil_year",
     "attainment": f"SELECT ks.*, {_CHARACTERISTICS} FROM ks_result ks JOIN pupil_year py USING (pmr, year)",

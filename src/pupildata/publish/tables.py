@@ -16,6 +16,10 @@ from pupildata.publish.sdc import Dimension, Table
 from pupildata.publish.specs import TableSpec
 
 
+class NoRecords(DataError):
+    """A table's source holds no records for the year."""
+
+
 def _places(
     engine: DuckDBEngine, spec: TableSpec, view: str, year: int
 ) -> tuple[list[Dimension], dict[str, dict[str, str]]]:
@@ -100,8 +104,11 @@ def build(engine: DuckDBEngine, spec: TableSpec, year: int) -> Built:
     view = sources.prepare(engine, spec.source)
     geos, places = _places(engine, spec, view, year)
     if not places or len(places) == 1:
-        raise DataError(f"Table {spec.name} has no records for {year}/{str(year + 1)[2:]} in {spec.source}.")
+        raise NoRecords(f"Table {spec.name} has no records for {year}/{str(year + 1)[2:]} in {spec.source}.")
     builder = Builder(engine, spec, view, year, None)
+    where, params = builder.where_clause()
+    if not engine.fetchall(f"SELECT count(*) FROM {view} v WHERE {where}", params)[0][0]:  # places of other rows
+        raise NoRecords(f"Table {spec.name} has no records for {year}/{str(year + 1)[2:]} in {spec.source}.")
     filters = [_flat(f.field, f.code_list()) for f in spec.filters]
     breakdowns = [_flat(b, CODES[b]) for b in spec.breakdowns]
     outcome = _outcome_dimension(spec)

@@ -58,7 +58,16 @@ def groups(problem: Problem, hidden: BoolArray) -> list[IntArray]:
 
 
 class _Group:
-    def __init__(self, problem: Problem, hidden: BoolArray, columns: IntArray, time_limit: float) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        hidden: BoolArray,
+        columns: IntArray,
+        rows: list[tuple[IntArray, FloatArray]],
+        *,
+        position: IntArray,
+        time_limit: float,
+    ) -> None:
         self.columns = columns
         self.highs = new_model(time_limit)
         self.highs.setOptionValue("presolve", "off")
@@ -66,19 +75,13 @@ class _Group:
         self.time_limit = time_limit
         n = columns.size
         self.highs.addVars(n, np.zeros(n), np.full(n, INF))
-        position = {int(c): k for k, c in enumerate(columns)}
-        self.rows: list[tuple[IntArray, FloatArray]] = []
-        mine = np.zeros(problem.size, dtype=bool)
-        mine[columns] = True
-        for cells, coefs in problem.rows:
-            inside = mine[cells]
-            if not inside.any():
-                continue
-            outside = ~hidden[cells]
+        self.rows = rows  # the constraints touching this group's cells (and no other group's)
+        for cells, coefs in rows:
+            inside = hidden[cells]
+            outside = ~inside
             rhs = -float(coefs[outside] @ problem.value[cells[outside]])
-            idx = np.array([position[int(c)] for c in cells[inside]], dtype=np.int32)
+            idx = position[cells[inside]].astype(np.int32)
             self.highs.addRow(rhs, rhs, idx.size, idx, coefs[inside])
-            self.rows.append((cells, coefs))
         self.cost = -1
 
     def solve(self, col: int, sense: float) -> FloatArray | None:
@@ -103,10 +106,17 @@ class Attacker:
         self.group_of = np.full(problem.size, -1, dtype=np.int64)
         self.position = np.full(problem.size, -1, dtype=np.int64)
         self.groups: list[_Group] = []
-        for k, members in enumerate(groups(problem, hidden)):
+        found = groups(problem, hidden)
+        rows: list[list[tuple[IntArray, FloatArray]]] = [[] for _ in found]
+        for k, members in enumerate(found):
             self.group_of[members] = k
             self.position[members] = np.arange(members.size)
-            self.groups.append(_Group(problem, hidden, members, time_limit))
+        for cells, coefs in problem.rows:  # a row's hidden cells are all in one group
+            inside = cells[hidden[cells]]
+            if inside.size:
+                rows[int(self.group_of[inside[0]])].append((cells, coefs))
+        for members, mine in zip(found, rows, strict=True):
+            self.groups.append(_Group(problem, hidden, members, mine, position=self.position, time_limit=time_limit))
         self.seen_low = problem.value.copy()
         self.seen_high = problem.value.copy()
 
