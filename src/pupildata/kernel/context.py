@@ -47,11 +47,17 @@ class Context:
 
     @cached_property
     def warehouse(self) -> DuckDBEngine:
-        return open_warehouse(
+        """The warehouse, with the reference tables every step may join to (installed on first use)."""
+        from pupildata.kernel.reference.tables import REFERENCE_TABLES, install_reference_tables
+
+        engine = open_warehouse(
             self.settings.warehouse,
             threads=self.settings.warehouse_threads,
             memory_limit=self.settings.warehouse_memory_limit,
         )
+        if not all(engine.table_exists(name) for name in REFERENCE_TABLES):
+            install_reference_tables(engine)
+        return engine
 
     def close(self) -> None:
         if "warehouse" in self.__dict__:
