@@ -50,7 +50,8 @@ def _protect(tables: list[Table]):
     return problem, primary, pattern
 
 
-def _check(tables: list[Table]) -> None:
+def _assert_protected(tables: list[Table]) -> None:
+    """Assert that no published cell is below the threshold and no LP attacker narrows a hidden one."""
     problem, primary, pattern = _protect(tables)
     published = ~pattern.hidden
     counts = problem.count[published]
@@ -79,13 +80,13 @@ PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 @PROPERTY
 @given(release(two_tables=False))
 def test_one_table_is_protected_against_an_lp_attacker(tables: list[Table]) -> None:
-    _check(tables)
+    _assert_protected(tables)
 
 
 @PROPERTY
 @given(release(two_tables=True))
 def test_two_tables_sharing_a_margin_are_protected_together(tables: list[Table]) -> None:
-    _check(tables)
+    _assert_protected(tables)
 
 
 @PROPERTY
@@ -98,7 +99,7 @@ def test_tables_that_share_no_cells_are_solved_apart_and_protected_together(tabl
     for part in parts:  # no part holds cells of both measures
         assert len({problem.keys[int(i)][0] for i in part}) == 1
     assert {problem.keys[int(i)][0] for part in parts for i in part} <= {"pupils", "other"}
-    _check(unrelated)
+    _assert_protected(unrelated)
 
 
 def test_a_cell_published_in_two_tables_is_one_variable() -> None:

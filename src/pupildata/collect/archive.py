@@ -11,6 +11,7 @@ and check it as UTF-8 text (a chunk of ASCII needs no decoding), while another t
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
 import os
 import shutil
@@ -54,11 +55,9 @@ def _copy(reader: BinaryIO, writer: BinaryIO) -> None:
     """Copy a whole file inside the kernel (no bytes through Python), or by chunks where the kernel cannot."""
     size = os.fstat(reader.fileno()).st_size
     copied = 0
-    try:
+    with contextlib.suppress(OSError):  # the file system cannot copy in the kernel: chunks below do it all
         while copied < size and (n := os.copy_file_range(reader.fileno(), writer.fileno(), size - copied)):
             copied += n
-    except OSError:
-        pass
     reader.seek(copied)
     writer.seek(copied)
     shutil.copyfileobj(reader, writer, CHUNK)  # what is left: a file that grew, or no copy_file_range
