@@ -1,60 +1,64 @@
 """Heights and weights against the British 1990 growth reference (UK90), set-at-a-time.
 
-The reference's LMS values (monthly, from 4 to 20 years, by sex) come from the ``rcpchgrowth`` package
-(``lms_rows``), are shipped as ``data/uk90_lms.csv`` (so that loading does not import it) and are kept in the
-warehouse table ``collect_growth_lms``; a measurement's standard deviation score (SDS) is
-``((x / M) ** L - 1) / (L * S)`` (``ln(x / M) / S`` when L is 0), at the child's age in whole months.
+The reference's L, M and S for every day of age come from ``pupildata.kernel.growth`` (rcpchgrowth's own tables,
+interpolated once per day of age, the same values the statistics use) and are kept in the warehouse table
+``collect_growth_lms``; a measurement's standard deviation score (SDS) is ``((x / M) ** L - 1) / (L * S)``
+(``ln(x / M) / S`` when L is 0), at the child's age in days on the day of measurement. Ages outside the table
+(4 to 13 years) get no score, so the rule does not judge them.
 """
 
 from __future__ import annotations
 
-from importlib import resources
-
+import numpy as np
 import pyarrow as pa
 
 from pupildata.collect.rules import Rule, Severity
+from pupildata.kernel import growth
 from pupildata.kernel.engine import DuckDBEngine
 
 LMS_TABLE = "collect_growth_lms"
-#: The reference is matched at the child's age in whole months on the day of measurement.
-AGE_MONTHS = "CAST(floor(date_diff('day', dob, measurement_date) / 30.4375) AS INTEGER)"
+MEASURES = ("height", "weight")
 GROWTH_JOINS = tuple(
     f"LEFT JOIN {LMS_TABLE} lms_{m} ON lms_{m}.measure = '{m}' AND lms_{m}.sex = t.gender "
-    f"AND lms_{m}.age_months = {AGE_MONTHS.replace('dob', 't.dob').replace('measurement_date', 't.measurement_date')}"
-    for m in ("height", "weight")
+    f"AND lms_{m}.age_days = date_diff('day', t.dob, t.measurement_date)"
+    for m in MEASURES
 )
 LIMIT_SDS = 5.0
 
 
 def lms_rows() -> pa.Table:
-    """The UK90 LMS values for height and weight, as a table (measure, sex, age_months, l, m, s)."""
-    from rcpchgrowth.uk_who import UK90_CHILD_DATA
-
-    columns: dict[str, list[object]] = {"measure": [], "sex": [], "age_months": [], "l": [], "m": [], "s": []}
-    for measure in ("height", "weight"):
+    """The UK90 L, M and S for height and weight by sex and day of age: (measure, sex, age_days, l, m, s)."""
+    days = np.arange(growth.FIRST_DAY, growth.LAST_DAY + 1, dtype=np.int32)
+    parts = []
+    for measure in MEASURES:
         for sex, code in (("male", "M"), ("female", "F")):
-            for row in UK90_CHILD_DATA["measurement"][measure][sex]:
-                columns["measure"].append(measure)
-                columns["sex"].append(code)
-                columns["age_months"].append(round(float(row["decimal_age"]) * 12))
-                columns["l"].append(float(row["L"]))
-                columns["m"].append(float(row["M"]))
-                columns["s"].append(float(row["S"]))
-    return pa.table(columns)
+            table = growth.lms_table(measure, sex)
+            parts.append(
+                pa.table(
+                    {
+                        "measure": pa.array([measure] * days.size),
+                        "sex": pa.array([code] * days.size),
+                        "age_days": days,
+                        "l": table[:, 0],
+                        "m": table[:, 1],
+                        "s": table[:, 2],
+                    }
+                )
+            )
+    return pa.concat_tables(parts)
 
 
 def install_lms(engine: DuckDBEngine) -> None:
-    """Create the reference table once (it is a few hundred rows)."""
-    if engine.table_exists(LMS_TABLE):
+    """Create the reference table once (some 13,000 rows); a table of an older shape is replaced."""
+    if engine.table_exists(LMS_TABLE) and engine.fetchall(
+        "SELECT 1 FROM information_schema.columns WHERE table_name = ? AND column_name = 'age_days'", [LMS_TABLE]
+    ):
         return
-    data = resources.files("pupildata.collect") / "data" / "uk90_lms.csv"
-    with resources.as_file(data) as path:
-        engine.execute(
-            f"CREATE TABLE {LMS_TABLE} AS SELECT * FROM read_csv($path, header = true, auto_detect = false, "
-            "columns = {'measure': 'VARCHAR', 'sex': 'VARCHAR', 'age_months': 'INTEGER', 'l': 'DOUBLE', "
-            "'m': 'DOUBLE', 's': 'DOUBLE'})",
-            {"path": str(path)},
-        )
+    engine.register("growth_lms_rows", lms_rows())
+    try:
+        engine.execute(f"CREATE OR REPLACE TABLE {LMS_TABLE} AS SELECT * FROM growth_lms_rows")
+    finally:
+        engine.unregister("growth_lms_rows")
 
 
 def growth_rule(code: str, measure: str, column: str, label: str, unit: str) -> Rule:
