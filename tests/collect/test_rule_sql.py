@@ -6,8 +6,7 @@ import random
 
 import duckdb
 
-from pupildata.collect.rules import upn_digits_sql, upn_valid_sql
-from pupildata.kernel.identifiers import UPN_LETTERS, check_upn, make_upn
+from pupildata.kernel.identifiers import UPN_LETTERS, check_upn, make_upn, sql_upn_digits, sql_upn_valid_cleaned
 
 
 def _upns() -> list[str]:
@@ -29,8 +28,9 @@ def test_the_upn_check_in_sql_agrees_with_the_kernel() -> None:
         con.execute("CREATE TABLE t (upn VARCHAR)")
         con.executemany("INSERT INTO t VALUES (?)", [[v] for v in values])
         rows = con.execute(
-            f"SELECT upn, coalesce({upn_valid_sql('upn')}, false), "
-            f"coalesce({upn_valid_sql('upn', 'd')}, false) FROM (SELECT upn, {upn_digits_sql('upn')} AS d FROM t)"
+            f"SELECT upn, coalesce({sql_upn_valid_cleaned('upn')}, false), "
+            f"coalesce({sql_upn_valid_cleaned('upn', 'd')}, false) "
+            f"FROM (SELECT upn, {sql_upn_digits('upn')} AS d FROM t)"
         ).fetchall()
     for upn, plain, with_digits in rows:
         assert plain == with_digits == check_upn(upn).valid, upn

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pupildata.kernel.identifiers import UPN_LETTERS, sql_uln_is_valid
+from pupildata.kernel.identifiers import UPN_LETTERS, sql_uln_is_valid, sql_upn_digits, sql_upn_valid_cleaned
 
 
 class Severity(StrEnum):
@@ -99,38 +99,6 @@ def max_length(code: str, name: str, label: str, limit: int) -> Rule:
     )
 
 
-#: A letter of the check alphabet, eleven digits, then a digit or a letter of the check alphabet (one regular
-#: expression is several times faster here than ``ltrim`` and ``contains`` on each part).
-UPN_SHAPE = "[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]"
-assert UPN_LETTERS == "ABCDEFGHJKLMNPQRTUVWXYZ"  # the classes above
-
-
-def upn_digits_sql(column: str) -> str:
-    """SQL for the eleven digits of a UPN as one number, or NULL when it is not of the shape of a UPN."""
-    return f"CASE WHEN regexp_full_match({column}, '{UPN_SHAPE}') THEN CAST(substr({column}, 2, 11) AS BIGINT) END"
-
-
-def upn_valid_sql(column: str, digits: str | None = None) -> str:
-    """SQL true when an upper-cased, trimmed UPN column holds a valid UPN (as ``check_upn``).
-
-    The kernel's expression also trims and upper-cases, character by character; on values already normalised this
-    one checks the shape with one regular expression, reads the eleven digits as one number and takes them apart
-    arithmetically, which is several times faster. ``digits`` names a column already holding
-    ``upn_digits_sql(column)`` (computed once, not once per digit).
-    """
-    shape = f"{digits} IS NOT NULL" if digits else f"regexp_full_match({column}, '{UPN_SHAPE}')"
-    digits = digits or f"TRY_CAST(substr({column}, 2, 11) AS BIGINT)"
-    weighted = " + ".join(f"{i} * (({digits} // {10 ** (12 - i)}) % 10)" for i in range(2, 13))
-    last = f"substr({column}, 13, 1)"
-    last_value = (
-        f"CASE WHEN {last} BETWEEN '0' AND '9' THEN ascii({last}) - 48 ELSE strpos('{UPN_LETTERS}', {last}) - 1 END"
-    )
-    return (
-        f"({shape} AND substr({column}, 1, 1) = "
-        f"substr('{UPN_LETTERS}', (({weighted} + 13 * ({last_value})) % 23) + 1, 1))"
-    )
-
-
 def upn_check(code: str, name: str, label: str = "UPN", severity: Severity = Severity.error) -> Rule:
     digits = f"digits_{code.replace('-', '_').lower()}"
     return Rule(
@@ -139,8 +107,8 @@ def upn_check(code: str, name: str, label: str = "UPN", severity: Severity = Sev
         name,
         f"{label} '{{value}}' is not a valid UPN (a letter, 11 digits, then a digit or letter, with the right check "
         "letter); check it against the pupil's records.",
-        columns=((digits, upn_digits_sql(name)),),
-        predicate=f"{name} IS NOT NULL AND NOT coalesce({upn_valid_sql(name, digits)}, false)",
+        columns=((digits, sql_upn_digits(name)),),
+        predicate=f"{name} IS NOT NULL AND NOT coalesce({sql_upn_valid_cleaned(name, digits)}, false)",
     )
 
 

@@ -311,11 +311,40 @@ def sql_upn_expected_letter(column: str, *, cleaned: bool = False) -> str:
     )
 
 
+#: A letter of the check alphabet, eleven digits, then a digit or a letter of the check alphabet.
+UPN_SHAPE_SQL = f"[{UPN_LETTERS}][0-9]{{11}}[0-9{UPN_LETTERS}]"
+
+
+def sql_upn_digits(column: str) -> str:
+    """SQL for the eleven digits of a cleaned UPN column as one number, or NULL when it is not of a UPN's shape."""
+    return f"CASE WHEN regexp_full_match({column}, '{UPN_SHAPE_SQL}') THEN CAST(substr({column}, 2, 11) AS BIGINT) END"
+
+
+def sql_upn_valid_cleaned(column: str, digits: str | None = None) -> str:
+    """SQL true when a cleaned (trimmed, upper-cased) UPN column holds a valid UPN, NULL for NULL.
+
+    The shape is checked with one regular expression and the eleven digits are read as one number and taken
+    apart arithmetically — several times faster than reading each character. ``digits`` names a column already
+    holding ``sql_upn_digits(column)``, so that it is computed once rather than once per digit.
+    """
+    shape = f"{digits} IS NOT NULL" if digits else f"regexp_full_match({column}, '{UPN_SHAPE_SQL}')"
+    number = digits or f"TRY_CAST(substr({column}, 2, 11) AS BIGINT)"
+    weighted = " + ".join(f"{i} * (({number} // {10 ** (12 - i)}) % 10)" for i in range(2, 13))
+    last = f"substr({column}, 13, 1)"
+    last_value = (
+        f"CASE WHEN {last} BETWEEN '0' AND '9' THEN ascii({last}) - 48 ELSE strpos('{UPN_LETTERS}', {last}) - 1 END"
+    )
+    return (
+        f"({shape} AND substr({column}, 1, 1) = "
+        f"substr('{UPN_LETTERS}', (({weighted} + 13 * ({last_value})) % 23) + 1, 1))"
+    )
+
+
 def sql_upn_is_valid(column: str, *, cleaned: bool = False) -> str:
     """SQL that is true exactly when ``check_upn`` says valid (NULL input gives false); ``cleaned`` as for
     ``sql_upn_expected_letter``."""
     col = column if cleaned else _sql_clean_upper(column)
-    return f"(coalesce(substr({col}, 1, 1) = {sql_upn_expected_letter(column, cleaned=cleaned)}, false))"
+    return f"(coalesce({sql_upn_valid_cleaned(col)}, false))"
 
 
 def sql_clean_upper(column: str) -> str:
