@@ -10,6 +10,7 @@ in a few transactions per run, not several per file."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from collections import deque
@@ -114,7 +115,13 @@ def _received(
     """Every file's receipt, in the files' order. Census XML files are archived, parsed from the archive (in worker
     processes, a batch or two ahead of the load) and loaded in batches; any other file is loaded on its own."""
     xml = sum(_is_xml(f) for f in files) if options.source in (None, CENSUS) else 0
-    pool = ProcessPoolExecutor(max_workers=workers) if workers >= 2 and xml >= 2 else None
+    # Workers come from a fork server, not a fork of this process: the warehouse's threads (and any library's)
+    # may hold locks at the moment of a fork, and a forked child can then die or hang.
+    pool = (
+        ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+        if workers >= 2 and xml >= 2
+        else None
+    )
     ahead: deque[tuple[Path, Archived | None, Future[Parsed] | None]] = deque()
     items = _archived_ahead(files, root, options, pool)
     batch: list[tuple[Path, Archived, Future[Parsed] | None]] = []
