@@ -16,8 +16,8 @@ from typing import Any
 from pupildata.collect.receipts import Receipt
 from pupildata.collect.warehouse import ISSUE, RULE
 from pupildata.kernel.engine import DuckDBEngine
+from pupildata.kernel.spreadsheet import inert, sql_inert
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LONGEST = 1000
 COLUMNS = ["receipt", "file", "record", "rule", "severity", "field", "value", "message"]
 
@@ -29,9 +29,7 @@ def safe_cell(value: object) -> str:
     text = str(value).replace("\x00", "\\x00")
     if len(text) > LONGEST:
         text = text[:LONGEST] + f"… ({len(text):,} characters)"
-    if text.startswith(FORMULA_STARTS):
-        text = "'" + text
-    return text
+    return inert(text)
 
 
 def _cut_sql(text: str) -> str:
@@ -44,8 +42,7 @@ def _cut_sql(text: str) -> str:
 
 def _quote_sql(text: str) -> str:
     """SQL putting a single quote before a text (already cut) that a spreadsheet would run as a formula."""
-    starts = ", ".join(f"chr({ord(c)})" for c in FORMULA_STARTS)
-    return f"CASE WHEN left({text}, 1) IN ({starts}) THEN chr(39) || {text} ELSE {text} END"
+    return sql_inert(text)
 
 
 def _shown_sql(expr: str) -> str:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from pupildata.kernel.spreadsheet import inert
+
 MANDATORY = ("time_period", "time_identifier", "geographic_level", "country_code", "country_name")
 GEOGRAPHY_COLUMNS = {
     "National": (),
@@ -49,7 +51,6 @@ META_COLUMNS = (
     "filter_grouping_column",
     "indicator_grouping",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Symbol(StrEnum):
@@ -87,7 +88,7 @@ def format_number(value: float | Symbol, dp: int) -> str:
 
 def escape(text: str) -> str:
     """Text that a spreadsheet would run as a formula is made inert."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return inert(text)
 
 
 def geography_columns(levels: Sequence[str]) -> tuple[str, ...]:
