@@ -20,6 +20,7 @@ import duckdb
 from lxml import etree
 
 from pupildata.collect import Options, collect
+from pupildata.collect.warehouse import ensure_tables
 from pupildata.kernel.context import Context
 from pupildata.kernel.identifiers import sql_upn_expected_letter
 from pupildata.settings import Settings
@@ -49,6 +50,8 @@ def _timed(step: object) -> float:
 def _collect(home: Path, path: Path) -> tuple[float, dict[str, int]]:
     """Seconds to collect ``path`` into a new home, and the run's totals (a refused file must not pass for a load)."""
     with Context(Settings(home=home)) as ctx:
+        # a warehouse in use: its tables and reference tables exist (made once per warehouse, not per collect)
+        ensure_tables(ctx.warehouse)
         start = time.perf_counter()
         summary = collect(ctx, [path], Options())
         took = time.perf_counter() - start

@@ -116,11 +116,15 @@ def plan(source_name: str) -> Plan:
     return Plan(sql, params, tuple(e.code for e in errors), tuple(q.code for q in queries), duplicates)
 
 
-def check(engine: DuckDBEngine, src: Source) -> Plan:
-    """Build ``collect_checked`` from the stage: typed fields, and the rules each record fails (as bits)."""
+def check(engine: DuckDBEngine, src: Source, relation: str | None = None, params: dict[str, Any] | None = None) -> Plan:
+    """Build ``collect_checked`` from the stage: typed fields, and the rules each record fails (as bits).
+
+    ``relation``: a query giving the stage's columns (e.g. a CSV file read by DuckDB), read by the same statement
+    instead of a stage table — the file's text is then never copied into a table of its own."""
     prepared = plan(src.name)
     engine.execute(f"DROP TABLE IF EXISTS temp.{CHECKED}")
-    engine.execute(prepared.sql, prepared.params or None)
+    sql = prepared.sql if relation is None else prepared.sql.replace(f"FROM {STAGE} s", f"FROM ({relation}) s", 1)
+    engine.execute(sql, {**prepared.params, **(params or {})} or None)
     for bit, key in prepared.duplicates:
         parts = ", ".join(key)
         present = " AND ".join(f"{k} IS NOT NULL" for k in key)

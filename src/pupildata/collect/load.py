@@ -11,8 +11,10 @@ drops out of the ``_current`` views.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +22,13 @@ from pupildata.collect.archive import Archived, archive_file
 from pupildata.collect.checks import CHECKED, Plan, check, drop_checked
 from pupildata.collect.readers import Rejected, Staged, drop_stage
 from pupildata.collect.readers.census_xml import Parsed, parse_census, stage_census, stage_census_batch
-from pupildata.collect.readers.csv_reader import read_csv, transcode
+from pupildata.collect.readers.csv_reader import drop_rejects, read_csv, rows_set_aside, transcode
 from pupildata.collect.readers.parquet import read_parquet
 from pupildata.collect.readers.sniff import detect_format, utf16_bom
 from pupildata.collect.receipts import Receipt, insert_receipt, next_receipt_id
 from pupildata.collect.schemas import CENSUS, Source
 from pupildata.collect.warehouse import ISSUE, QUARANTINE, RECEIPT, RULE
-from pupildata.kernel.engine import DuckDBEngine
+from pupildata.kernel.engine import DuckDBEngine, EngineError
 
 #: Set to a file path, a load writes it once its transaction has begun (tests use it to kill a load midway).
 LOADING_MARKER_ENV = "PUPILDATA_COLLECT_LOADING_MARKER"
@@ -133,29 +135,62 @@ def _record(engine: DuckDBEngine, receipt: Receipt) -> Receipt:
     return final
 
 
-def _read(engine: DuckDBEngine, archived: Archived, root: Path, options: Options, parsed: Parsed | None) -> Staged:
+@dataclass
+class _Reading:
+    """A file being read: its stage, how to stage it in a table after all (CSV rows set aside), and a transcoded
+    copy to remove once it has been read."""
+
+    staged: Staged
+    restage: Callable[[], Staged] | None = None
+    transcoded: Path | None = None
+
+
+def _read(engine: DuckDBEngine, archived: Archived, root: Path, options: Options, parsed: Parsed | None) -> _Reading:
     fmt = detect_format(archived.head, archived.size)
     path = archived.path
     if fmt == "xml":
         if options.source not in (None, CENSUS):
             raise Rejected("FILE-TYPE-01", "The file is XML, but only school census returns are sent as XML.")
-        return stage_census(engine, parsed if parsed is not None else parse_census(path))
+        return _Reading(stage_census(engine, parsed if parsed is not None else parse_census(path)))
     if fmt == "parquet":
-        return read_parquet(engine, path, options.source)
+        return _Reading(read_parquet(engine, path, options.source))
     encoding = options.encoding or ("utf-16" if utf16_bom(archived.head) else None)
+    transcoded = None
     if encoding and encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
-        converted = transcode(path, encoding, root / "incoming")
-        try:
-            return read_csv(engine, converted, options.source)
-        finally:
-            os.unlink(converted)
-    if not archived.is_utf8:
+        path = transcoded = transcode(path, encoding, root / "incoming")
+    elif not archived.is_utf8:
         raise Rejected(
             "FILE-ENC-01",
             f"The file is not UTF-8 text (the byte at position {archived.utf8_error} is not valid UTF-8); save it as "
             "UTF-8, or give its encoding, e.g. --encoding windows-1252.",
         )
-    return read_csv(engine, path, options.source)
+    try:
+        staged = read_csv(engine, path, options.source)
+    except BaseException:
+        if transcoded is not None:
+            os.unlink(transcoded)
+        raise
+    return _Reading(staged, partial(read_csv, engine, path, options.source, staged=True), transcoded)
+
+
+def _check_read(engine: DuckDBEngine, reading: _Reading) -> Plan:
+    """Type and check a file's records: straight from the file when its reader allows (one statement reads,
+    types and checks), else from the stage table; a CSV file whose reading set rows aside is staged and checked
+    again, so that those rows become records too."""
+    staged = reading.staged
+    src = staged.source
+    if staged.relation is None:
+        return check(engine, src)
+    try:
+        prepared = check(engine, src, staged.relation, staged.params)
+    except EngineError as exc:
+        if staged.format == "parquet":
+            raise Rejected("PQ-01", f"The Parquet file cannot be read: {exc.message[:200]}.") from None
+        raise
+    if staged.format == "csv" and rows_set_aside(engine) and reading.restage is not None:
+        reading.staged = reading.restage()
+        prepared = check(engine, src)
+    return prepared
 
 
 def _signal_loading() -> None:
@@ -169,15 +204,20 @@ def _load(
 ) -> Receipt:
     with engine.transaction():
         _signal_loading()
-        staged = _read(engine, archived, root, options, parsed)
-        src = staged.source
-        if staged.records == 0:
-            raise Rejected("FILE-EMPTY-01", "The file holds no records, only its header.")
-        prepared = check(engine, src)
+        reading = _read(engine, archived, root, options, parsed)
+        try:
+            prepared = _check_read(engine, reading)
+        finally:
+            if reading.transcoded is not None:
+                os.unlink(reading.transcoded)
+        src = reading.staged.source
         facts = _facts(engine, src, given_collection=options.collection)
-        receipt = _write(engine, src, prepared, _receipt(engine, src, staged, facts, base, options=options), 0)
+        if facts["records"] == 0:
+            raise Rejected("FILE-EMPTY-01", "The file holds no records, only its header.")
+        receipt = _write(engine, src, prepared, _receipt(engine, src, reading.staged, facts, base, options=options), 0)
         drop_checked(engine)
         drop_stage(engine)
+        drop_rejects(engine)
     return receipt
 
 
@@ -250,12 +290,17 @@ def _write(engine: DuckDBEngine, src: Source, prepared: Plan, receipt: Receipt, 
     of_file = f"batch_file = {int(batch_file)}"
     fields = ", ".join(src.names)
     if receipt.accepted:
-        engine.execute(
-            f"INSERT INTO {src.table} (receipt_id, record_index, collection, sender, {fields}, queries) "
-            f"SELECT $rid, record_index, $collection, $sender, {fields}, {prepared.query_list_sql()} "
-            f"FROM {CHECKED} WHERE errors = 0 AND {of_file}",
-            {**ids, "query_codes": codes["query_codes"]},
-        )
+        # each row carries its record number, so the rows need not be written in order: both cores can write
+        engine.execute("SET preserve_insertion_order = false")
+        try:
+            engine.execute(
+                f"INSERT INTO {src.table} (receipt_id, record_index, collection, sender, {fields}, queries) "
+                f"SELECT $rid, record_index, $collection, $sender, {fields}, {prepared.query_list_sql()} "
+                f"FROM {CHECKED} WHERE errors = 0 AND {of_file}",
+                {**ids, "query_codes": codes["query_codes"]},
+            )
+        finally:
+            engine.execute("RESET preserve_insertion_order")
     if receipt.quarantined:
         raw = ", ".join(f"'{name}', r_{name}" for name in src.names)
         engine.execute(

@@ -1,5 +1,7 @@
-"""Readers: each turns one archived file into the ``stage`` table — one row per record, every field as the text
-the sender sent (``r_<field>``), in file order (``record_index`` from 1) — or refuses the whole file.
+"""Readers: each turns one archived file into the ``stage`` — one row per record, every field as the text the
+sender sent (``r_<field>``), in file order (``record_index`` from 1) — or refuses the whole file. The stage is a
+temporary table (census XML), or, for CSV and Parquet, a query over the file that the checking statement reads
+directly, so that the file's text is not copied into a table before it is typed and checked.
 
 Nothing is cast here: a bad value must become a rule failure with its code, not a crash. A reader refuses a file
 only when no record in it can be trusted (not well-formed, wrong encoding, no usable header), by raising
@@ -9,6 +11,7 @@ only when no record in it can be trusted (not well-formed, wrong encoding, no us
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from pupildata.collect.schemas import Source
 from pupildata.kernel.engine import DuckDBEngine
@@ -31,9 +34,13 @@ class Staged:
 
     source: Source
     format: str
-    records: int
+    records: int | None  # None: not counted yet (the file is read by the checking statement itself)
     header: dict[str, str] = field(default_factory=dict)  # file-level values, e.g. the census header
     notes: list[str] = field(default_factory=list)  # things worth telling the sender that refuse nothing
+    #: a query giving the stage's columns, when the file is read by the checking statement rather than copied
+    #: into the stage table first (CSV and Parquet), and its parameters
+    relation: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 def raw_columns(src: Source) -> list[str]:

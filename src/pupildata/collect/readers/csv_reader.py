@@ -1,8 +1,10 @@
 """CSV returns, read by DuckDB in parallel: every column as text, columns found by their header names.
 
-Rows with too few or too many columns do not stop the file: DuckDB sets them aside (``store_rejects``) and they
-are staged as records failing ``CSV-ROW-01`` with the row exactly as sent, so they can be quarantined and
-corrected. ``record_index`` is the row's number in the file, not counting the header.
+The file is read by the checking statement itself (no copy of its text in a stage table first). Rows with too few
+or too many columns do not stop the file: DuckDB sets them aside (``store_rejects``); when it has, the file is
+read again into the stage table, where they become records failing ``CSV-ROW-01`` with the row exactly as sent
+(so they can be quarantined and corrected) and every other row keeps its true number. ``record_index`` is the
+row's number in the file, not counting the header.
 """
 
 from __future__ import annotations
@@ -50,8 +52,10 @@ def transcode(path: Path, encoding: str, workdir: Path) -> Path:
     return Path(name)
 
 
-def read_csv(engine: DuckDBEngine, path: Path, given: Source | None) -> Staged:
-    """Stage a UTF-8 CSV file."""
+def read_csv(engine: DuckDBEngine, path: Path, given: Source | None, *, staged: bool = False) -> Staged:
+    """A UTF-8 CSV file as a stage: by default a query the checking statement reads the file with (then
+    ``rows_set_aside`` tells whether rows had to be set aside, and the file must be staged after all); with
+    ``staged``, copied into the stage table, rows set aside included as records failing ``CSV-ROW-01``."""
     header = csv_header(path)
     src = choose_source(header, given, "csv")
     positions = src.match_headers(header)
@@ -60,7 +64,6 @@ def read_csv(engine: DuckDBEngine, path: Path, given: Source | None) -> Staged:
         raise Rejected(
             "CSV-HDR-01", f"The columns of this {src.title.lower()} file do not say which key stage it holds."
         )
-    create_stage(engine, src)
     names = {f"c{i}": "VARCHAR" for i in range(len(header))}
     columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in names) + "}"
     picks = ", ".join(
@@ -73,25 +76,38 @@ def read_csv(engine: DuckDBEngine, path: Path, given: Source | None) -> Staged:
     )
     engine.execute(f"DROP TABLE IF EXISTS temp.{REJECTS}")
     engine.execute(f"DROP TABLE IF EXISTS temp.{SCANS}")
-    engine.execute(
-        f"INSERT INTO {STAGE} (record_index, {', '.join(raw_columns(src))}) "
-        f"SELECT row_number() OVER () AS record_index, {picks} FROM read_csv($path, header = true, "
+    reading = (
+        f"SELECT 0 AS batch_file, row_number() OVER () AS record_index, NULL::VARCHAR AS reader_error, "
+        f"NULL::VARCHAR AS raw_line, {picks} FROM read_csv($path, header = true, "
         f"auto_detect = false, columns = {columns}, delim = ',', quote = '\"', escape = '\"', "
         f"store_rejects = true, rejects_table = '{REJECTS}', rejects_scan = '{SCANS}', "
-        f"max_line_size = {MAX_LINE}, strict_mode = true)",
-        {"path": str(path), **constants},
+        f"max_line_size = {MAX_LINE}, strict_mode = true)"
     )
-    rejected = engine.scalar(f"SELECT count(*) FROM {REJECTS}") or 0
-    if rejected:
-        _stage_rejected_rows(engine)
-    engine.execute(f"DROP TABLE IF EXISTS temp.{REJECTS}")
-    engine.execute(f"DROP TABLE IF EXISTS temp.{SCANS}")
-    records = engine.scalar(f"SELECT count(*) FROM {STAGE}") or 0
+    params = {"path": str(path), **constants}
     notes = []
     unused = [h for i, h in enumerate(header) if i not in positions.values() and h.strip()]
     if unused:
         notes.append(f"Columns not used by this return were ignored: {', '.join(unused)[:300]}.")
+    if not staged:
+        return Staged(src, "csv", None, notes=notes, relation=reading, params=params)
+    create_stage(engine, src)
+    stage_columns = f"batch_file, record_index, reader_error, raw_line, {', '.join(raw_columns(src))}"
+    engine.execute(f"INSERT INTO {STAGE} ({stage_columns}) {reading}", params)
+    if rows_set_aside(engine):
+        _stage_rejected_rows(engine)
+    drop_rejects(engine)
+    records = engine.scalar(f"SELECT count(*) FROM {STAGE}") or 0
     return Staged(src, "csv", int(records), notes=notes)
+
+
+def rows_set_aside(engine: DuckDBEngine) -> bool:
+    """Whether the last read of a CSV file set rows aside (too few or too many columns)."""
+    return bool(engine.scalar(f"SELECT count(*) FROM {REJECTS}"))
+
+
+def drop_rejects(engine: DuckDBEngine) -> None:
+    engine.execute(f"DROP TABLE IF EXISTS temp.{REJECTS}")
+    engine.execute(f"DROP TABLE IF EXISTS temp.{SCANS}")
 
 
 def _stage_rejected_rows(engine: DuckDBEngine) -> None:

@@ -1,11 +1,12 @@
 """Parquet bulk loads: any source's fields as columns (named as in its CSV header or warehouse table), read by
-DuckDB and cast to text so that the same rules apply as to every other return."""
+DuckDB and cast to text so that the same rules apply as to every other return. The file is read by the checking
+statement itself (``Staged.relation``); a file damaged beyond its schema is refused there (``PQ-01``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pupildata.collect.readers import STAGE, Rejected, Staged, create_stage, raw_columns
+from pupildata.collect.readers import Rejected, Staged
 from pupildata.collect.readers.sniff import choose_source
 from pupildata.collect.schemas import Source
 from pupildata.kernel.engine import DuckDBEngine, EngineError
@@ -21,7 +22,6 @@ def read_parquet(engine: DuckDBEngine, path: Path, given: Source | None) -> Stag
     positions = src.match_headers(header)
     # values every record takes from the columns present (which key stage), as for a CSV file with the same header
     constants = src.header_constants(header) if src.header_constants else {}
-    create_stage(engine, src)
     picks = ", ".join(
         f"CAST({_quoted(header[positions[name]])} AS VARCHAR) AS r_{name}"
         if name in positions
@@ -30,16 +30,11 @@ def read_parquet(engine: DuckDBEngine, path: Path, given: Source | None) -> Stag
         else f"NULL::VARCHAR AS r_{name}"
         for name in src.names
     )
-    try:
-        engine.execute(
-            f"INSERT INTO {STAGE} (record_index, {', '.join(raw_columns(src))}) "
-            f"SELECT row_number() OVER () AS record_index, {picks} FROM read_parquet($path)",
-            {"path": str(path), **constants},
-        )
-    except EngineError as exc:
-        raise Rejected("PQ-01", f"The Parquet file cannot be read: {exc.message[:200]}.") from None
-    records = engine.scalar(f"SELECT count(*) FROM {STAGE}") or 0
-    return Staged(src, "parquet", int(records))
+    relation = (
+        "SELECT 0 AS batch_file, row_number() OVER () AS record_index, NULL::VARCHAR AS reader_error, "
+        f"NULL::VARCHAR AS raw_line, {picks} FROM read_parquet($path)"
+    )
+    return Staged(src, "parquet", None, relation=relation, params={"path": str(path), **constants})
 
 
 def _quoted(name: str) -> str:
