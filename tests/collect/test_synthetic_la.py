@@ -54,3 +54,15 @@ def test_corrupted_upns_are_quarantined_with_their_rule_codes(synthetic: tuple[P
     )
     assert missing > 0
     assert quarantined == missing
+
+
+def test_census_records_keep_the_schools_urn_from_the_header(synthetic: tuple[Path, Context]) -> None:
+    out, ctx = synthetic
+    census = sorted(out.rglob("*.xml"))[0]
+    urn = census.read_text(encoding="utf-8").split("<URN>", 1)[1].split("</URN>", 1)[0]
+    got = ctx.warehouse.fetchall(
+        "SELECT DISTINCT c.urn FROM collect_census c JOIN collect_receipt r USING (receipt_id) WHERE r.file_name = ?",
+        [census.name],
+    )
+    assert got == [(urn,)]
+    assert ctx.warehouse.scalar("SELECT count(*) FROM collect_census WHERE urn IS NULL") == 0

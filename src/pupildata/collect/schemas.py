@@ -149,6 +149,7 @@ CENSUS = Source(
     fields=(
         Field("laestab", "LAESTAB", mandatory=True, max_length=7, description="From the header: LEA then Estab"),
         Field("school_name", "SchoolName", max_length=200),
+        Field("urn", "URN", max_length=6, description="From the header: the school's unique reference number"),
         Field("collection_term", "Term", mandatory=True, code_set="census_term", normalise="upper"),
         Field("collection_year", "Year", Kind.integer, mandatory=True),
         Field("reference_date", "ReferenceDate", Kind.date),

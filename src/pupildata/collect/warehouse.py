@@ -50,9 +50,19 @@ def ensure_tables(engine: DuckDBEngine) -> None:
     """Create what is missing (idempotent), in one transaction; refresh the rule catalogue."""
     with engine.transaction():
         engine.execute(ACADEMIC_YEAR_MACRO)
+        present = {
+            (str(table), str(column))
+            for table, column in engine.fetchall(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main' "
+                "AND table_catalog = current_database() AND table_name LIKE 'collect_%'"
+            )
+        }
         engine.execute(f"CREATE TABLE IF NOT EXISTS {RECEIPT} ({_RECEIPT_COLUMNS})")
         for src in SOURCES.values():
             engine.execute(f"CREATE TABLE IF NOT EXISTS {src.table} ({source_columns(src)})")
+            for f in src.fields:  # a field declared since the table was made (e.g. the census URN)
+                if any(t == src.table for t, _ in present) and (src.table, f.name) not in present:
+                    engine.execute(f"ALTER TABLE {src.table} ADD COLUMN {f.name} {f.sql_type}")
             engine.execute(
                 f"CREATE OR REPLACE VIEW {src.table}_current AS SELECT t.* FROM {src.table} t "
                 f"JOIN {RECEIPT} r ON r.receipt_id = t.receipt_id WHERE r.superseded_by IS NULL"

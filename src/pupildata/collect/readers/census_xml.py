@@ -13,7 +13,7 @@ The format (elements are case-sensitive; unknown elements are ignored)::
       <Header>
         <CollectionDetails><Collection>SC</Collection><Term>SPR</Term><Year>2009</Year>
           <ReferenceDate>2009-01-15</ReferenceDate></CollectionDetails>
-        <Source><LEA>874</LEA><Estab>2001</Estab><SchoolName>...</SchoolName></Source>
+        <Source><LEA>874</LEA><Estab>2001</Estab><URN>100001</URN><SchoolName>...</SchoolName></Source>
       </Header>
       <Pupils>
         <Pupil><UPN/><FormerUPN/><Surname/><Forename/><MiddleNames/><FormerSurname/><PreferredSurname/><DOB/>
@@ -37,16 +37,16 @@ from pupildata.collect.readers import STAGE, Rejected, Staged, create_stage
 from pupildata.collect.schemas import CENSUS
 from pupildata.kernel.engine import DuckDBEngine
 
-HEADER_FIELDS = ("LEA", "Estab", "SchoolName", "Term", "Year", "ReferenceDate")
+HEADER_FIELDS = ("LEA", "Estab", "URN", "SchoolName", "Term", "Year", "ReferenceDate")
 BATCH = 50_000
 ROOTS = ("SchoolCensus", "Message")
 RECORDS = ("Pupil", "PupilOnRoll")
-_NOT_RECORD = {"laestab", "school_name", "collection_term", "collection_year", "reference_date", "postcode"}
+_NOT_RECORD = {"laestab", "urn", "school_name", "collection_term", "collection_year", "reference_date", "postcode"}
 RECORD_FIELDS = [f for f in CENSUS.fields if f.name not in _NOT_RECORD] + [CENSUS.field("postcode")]
 POSTCODE = len(RECORD_FIELDS) - 1
 INDEX = {tag: i for i, f in enumerate(RECORD_FIELDS[:POSTCODE]) for tag in (f.label, *f.aliases)}
 LABELS = tuple(INDEX)
-_HEADER = ("laestab", "school_name", "collection_term", "collection_year", "reference_date")
+_HEADER = ("laestab", "urn", "school_name", "collection_term", "collection_year", "reference_date")
 
 
 @dataclass
@@ -183,6 +183,7 @@ def _constants(parsed: Parsed) -> dict[str, str | None]:
     h = parsed.header
     return {
         "laestab": h["LEA"].strip() + h["Estab"].strip(),
+        "urn": h.get("URN"),
         "school_name": h.get("SchoolName"),
         "collection_term": h["Term"],
         "collection_year": h["Year"],
