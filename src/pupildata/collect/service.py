@@ -109,6 +109,14 @@ def _is_xml_format(archived: Archived) -> bool:
         return False
 
 
+def _parse_pool(workers: int) -> ProcessPoolExecutor:
+    """Parse workers forked from a server that has imported the parser once (and the main module, so that no
+    worker imports it again): a worker is ready at once rather than after importing it all itself."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", "pupildata.collect.readers.census_xml"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
 def _received(
     engine: DuckDBEngine, files: list[Path], root: Path, options: Options, workers: int
 ) -> Iterator[tuple[Path, Receipt]]:
@@ -117,11 +125,7 @@ def _received(
     xml = sum(_is_xml(f) for f in files) if options.source in (None, CENSUS) else 0
     # Workers come from a fork server, not a fork of this process: the warehouse's threads (and any library's)
     # may hold locks at the moment of a fork, and a forked child can then die or hang.
-    pool = (
-        ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
-        if workers >= 2 and xml >= 2
-        else None
-    )
+    pool = _parse_pool(workers) if workers >= 2 and xml >= 2 else None
     ahead: deque[tuple[Path, Archived | None, Future[Parsed] | None]] = deque()
     items = _archived_ahead(files, root, options, pool)
     batch: list[tuple[Path, Archived, Future[Parsed] | None]] = []

@@ -11,10 +11,12 @@ only when no record in it can be trusted (not well-formed, wrong encoding, no us
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pupildata.collect.schemas import Source
-from pupildata.kernel.engine import DuckDBEngine
+
+if TYPE_CHECKING:
+    from pupildata.kernel.engine import DuckDBEngine
 
 STAGE = "collect_stage"
 

@@ -29,13 +29,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 from lxml import etree
 
 from pupildata.collect.readers import STAGE, Rejected, Staged, create_stage
 from pupildata.collect.schemas import CENSUS
-from pupildata.kernel.engine import DuckDBEngine
+
+if TYPE_CHECKING:
+    from pupildata.kernel.engine import DuckDBEngine
 
 HEADER_FIELDS = ("LEA", "Estab", "URN", "SchoolName", "Term", "Year", "ReferenceDate")
 BATCH = 50_000
