@@ -43,6 +43,15 @@ def collect_command(  # noqa: PLR0917 - a command's options
     encoding: Annotated[
         str | None, typer.Option("--encoding", help="The CSV files' encoding if not UTF-8, e.g. windows-1252.")
     ] = None,
+    corrects: Annotated[
+        int | None,
+        typer.Option(
+            "--corrects",
+            metavar="RECEIPT",
+            help="The file corrects the quarantined records of this receipt (as exported by "
+            "'pupildata collection quarantine RECEIPT').",
+        ),
+    ] = None,
     home: HomeOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -53,7 +62,7 @@ def collect_command(  # noqa: PLR0917 - a command's options
     from pupildata.kernel.context import Context
 
     chosen = SOURCES[source.value] if source and source is not SourceName.parquet else None
-    options = Options(source=chosen, collection=collection, encoding=encoding)
+    options = Options(source=chosen, collection=collection, encoding=encoding, corrects=corrects)
     with Context(settings_for(home)) as ctx:
         if json_out or not sys.stderr.isatty():
             summary = collect(ctx, paths, options)
@@ -173,6 +182,33 @@ def report(
     if out_file:
         out_file.write_text(text, encoding="utf-8")
         out.print(f"Wrote the report of receipt {receipt_id} to {out_file}.", markup=False)
+    else:
+        sys.stdout.write(text)
+
+
+@collection_app.command("quarantine")
+def quarantine(
+    receipt_id: Annotated[int, typer.Argument(help="The receipt number.")],
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the CSV here (default: print it).")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """A receipt's quarantined records as CSV, to correct and send back with 'pupildata collect FILE --corrects
+    RECEIPT': each record as sent, with its rule codes and messages."""
+    from pupildata.collect.corrections import export_csv
+    from pupildata.kernel.audit import Event
+    from pupildata.kernel.context import Context
+    from pupildata.kernel.runs import default_actor
+
+    with Context(settings_for(home)) as ctx:
+        text, count = export_csv(ctx.warehouse, receipt_id, ctx.settings.archive_dir)
+        where = str(out_file) if out_file else "standard output"
+        ctx.audit.append(
+            Event(default_actor(), "collect.quarantine.export", "receipt", str(receipt_id),
+                  "quarantined records exported for correction", {"records": count, "to": where})
+        )  # fmt: skip
+    if out_file:
+        out_file.write_text(text, encoding="utf-8")
+        out.print(f"Wrote the {count:,} quarantined records of receipt {receipt_id} to {out_file}.", markup=False)
     else:
         sys.stdout.write(text)
 

@@ -131,6 +131,7 @@ def status(registry: Registry, name: str) -> CollectionStatus | None:
     by_sender: dict[str, SenderStatus] = {
         sender: SenderStatus(sender, sender_name, True) for sender, sender_name in expected.items()
     }
+    corrected = {r.corrects for r in current if r.corrects is not None}
     for receipt in current:
         if receipt.corrects is not None:
             continue
@@ -141,6 +142,15 @@ def status(registry: Registry, name: str) -> CollectionStatus | None:
         entry.records, entry.accepted = receipt.records, receipt.accepted
         entry.quarantined, entry.queried = receipt.quarantined, receipt.queried
         entry.rule_counts = dict(receipt.rule_counts)
+        if receipt.id in corrected:
+            entry.quarantined = 0  # resolved by a correction; what it still quarantines is added below
+    for receipt in current:  # a correction adds to its sender's return what it accepted and still quarantines
+        sent = by_sender.get(receipt.sender or "unknown") if receipt.corrects is not None else None
+        if sent is not None:
+            sent.accepted += receipt.accepted
+            sent.queried += receipt.queried
+            sent.quarantined += 0 if receipt.id in corrected else receipt.quarantined
+            sent.status = "accepted" if sent.quarantined == 0 else sent.status
     senders = sorted(by_sender.values(), key=lambda s: (s.receipt_id is not None, s.sender))
     return CollectionStatus(collection.name, collection.title, collection.source, senders)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from pupildata.collect.archive import Archived, archive_file
 from pupildata.collect.checks import CHECKED, Plan, check, drop_checked
+from pupildata.collect.corrections import correctable, mark_duplicates_in_return, resolve
 from pupildata.collect.readers import Rejected, Staged, drop_stage
 from pupildata.collect.readers.census_xml import Parsed, parse_census, stage_census, stage_census_batch
 from pupildata.collect.readers.csv_reader import drop_rejects, read_csv, rows_set_aside, transcode
@@ -42,6 +43,8 @@ class Options:
     collection: str | None = None
     encoding: str | None = None
     run_id: int | None = None
+    #: the receipt whose quarantined records this file corrects (see ``corrections``)
+    corrects: int | None = None
 
 
 def receive(
@@ -211,10 +214,18 @@ def _load(
             if reading.transcoded is not None:
                 os.unlink(reading.transcoded)
         src = reading.staged.source
+        original = correctable(engine, options.corrects) if options.corrects is not None else None
+        if original is not None:
+            mark_duplicates_in_return(engine, src, prepared, original)
         facts = _facts(engine, src, given_collection=options.collection)
         if facts["records"] == 0:
             raise Rejected("FILE-EMPTY-01", "The file holds no records, only its header.")
-        receipt = _write(engine, src, prepared, _receipt(engine, src, reading.staged, facts, base, options=options), 0)
+        receipt = _receipt(engine, src, reading.staged, facts, base, options=options)
+        if original is not None:
+            receipt = receipt.but(
+                corrects=original.receipt_id, sender=original.sender, sender_name=original.sender_name
+            )
+        receipt = _write(engine, src, prepared, receipt, 0)
         drop_checked(engine)
         drop_stage(engine)
         drop_rejects(engine)
@@ -323,10 +334,13 @@ def _write(engine: DuckDBEngine, src: Source, prepared: Plan, receipt: Receipt, 
         )
     status = "accepted" if receipt.quarantined == 0 else "quarantined" if receipt.accepted == 0 else "partly accepted"
     final = receipt.but(status=status)
-    engine.execute(
-        f"UPDATE {RECEIPT} SET superseded_by = $rid WHERE source = $source AND collection = $collection "
-        f"AND sender = $sender AND superseded_by IS NULL AND status IN {LOADED}",
-        {**ids, "source": src.name},
-    )
+    if receipt.corrects is not None:  # a correction joins the return it corrects; it supersedes nothing
+        resolve(engine, receipt.corrects, receipt.receipt_id)
+    else:
+        engine.execute(
+            f"UPDATE {RECEIPT} SET superseded_by = $rid WHERE source = $source AND collection = $collection "
+            f"AND sender = $sender AND superseded_by IS NULL AND status IN {LOADED}",
+            {**ids, "source": src.name},
+        )
     insert_receipt(engine, final)
     return final

@@ -16,18 +16,19 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pupildata.collect.archive import Archived, archive_file
 from pupildata.collect.collections import ensure_collection
+from pupildata.collect.corrections import correctable
 from pupildata.collect.load import Options, receive, receive_archived, receive_census_batch
 from pupildata.collect.readers import Rejected
 from pupildata.collect.readers.census_xml import Parsed, parse_census
 from pupildata.collect.readers.sniff import detect_format
 from pupildata.collect.receipts import Receipt, mirror_receipts
 from pupildata.collect.reports import write_report
-from pupildata.collect.schemas import CENSUS
+from pupildata.collect.schemas import CENSUS, source
 from pupildata.collect.warehouse import ensure_tables
 from pupildata.errors import UsageError
 from pupildata.kernel.audit import Event
@@ -92,7 +93,7 @@ def _archived_ahead(
 ) -> Iterator[tuple[Path, Archived | None, Future[Parsed] | None]]:
     """Each file, in order; a census XML file archived and (with a pool) sent to be parsed from its archived copy."""
     for path in files:
-        if options.source not in (None, CENSUS) or not _is_xml(path):
+        if options.source not in (None, CENSUS) or options.corrects is not None or not _is_xml(path):
             yield path, None, None
             continue
         archived = archive_file(path, root)
@@ -122,7 +123,7 @@ def _received(
 ) -> Iterator[tuple[Path, Receipt]]:
     """Every file's receipt, in the files' order. Census XML files are archived, parsed from the archive (in worker
     processes, a batch or two ahead of the load) and loaded in batches; any other file is loaded on its own."""
-    xml = sum(_is_xml(f) for f in files) if options.source in (None, CENSUS) else 0
+    xml = sum(_is_xml(f) for f in files) if options.source in (None, CENSUS) and options.corrects is None else 0
     # Workers come from a fork server, not a fork of this process: the warehouse's threads (and any library's)
     # may hold locks at the moment of a fork, and a forked child can then die or hang.
     pool = _parse_pool(workers) if workers >= 2 and xml >= 2 else None
@@ -158,6 +159,15 @@ def _received(
             pool.shutdown(cancel_futures=True)
 
 
+def _correcting(engine: DuckDBEngine, files: list[Path], options: Options) -> Options:
+    """The options of a correction: one file, read as the source of the receipt it corrects, for its collection."""
+    assert options.corrects is not None
+    if len(files) != 1:
+        raise UsageError("A correction is one file; send each correction on its own.")
+    original = correctable(engine, options.corrects)
+    return replace(options, source=source(str(original.source)), collection=original.collection)
+
+
 def collect(ctx: Context, paths: list[Path], options: Options, progress: Progress | None = None) -> Summary:
     """Collect every file under ``paths``; every file gets a receipt and (after its commit) a report."""
     files = expand(paths)
@@ -167,12 +177,18 @@ def collect(ctx: Context, paths: list[Path], options: Options, progress: Progres
     engine.execute("SET enable_progress_bar = false")
     ensure_tables(engine)
     mirror_receipts(engine, ctx.registry)  # anything committed before an earlier crash
+    if options.corrects is not None:
+        options = _correcting(engine, files, options)
     summary = Summary()
     workers = min(os.cpu_count() or 1, 8)
-    parameters = {"source": options.source.name if options.source else None, "collection": options.collection}
+    parameters = {
+        "source": options.source.name if options.source else None,
+        "collection": options.collection,
+        "corrects": options.corrects,
+    }
     with ctx.runs.record("collect", inputs=[{"file": str(f)} for f in files[:1000]], parameters=parameters) as run:
         summary.run_id = run.id
-        opts = Options(options.source, options.collection, options.encoding, run.id)
+        opts = replace(options, run_id=run.id)
         ensured: set[str] = set()
         mirrored = time.monotonic()
         received = _received(engine, files, ctx.settings.archive_dir, opts, workers)
@@ -195,4 +211,14 @@ def collect(ctx: Context, paths: list[Path], options: Options, progress: Progres
     ctx.audit.append(
         Event(default_actor(), "collect.run", "run", str(run.id), "data returns received", summary.totals())
     )
+    for receipt in summary.receipts:
+        if receipt.corrects is not None:
+            detail = {
+                "correction": receipt.receipt_id,
+                "accepted": receipt.accepted,
+                "quarantined": receipt.quarantined,
+            }
+            ctx.audit.append(
+                Event(default_actor(), "collect.correct", "receipt", str(receipt.corrects), "records corrected", detail)
+            )
     return summary

@@ -188,6 +188,21 @@ def read_report_csv(ctx: Context, receipt: Receipt, viewer: Viewer) -> str:
     return text
 
 
+def read_quarantine_csv(ctx: Context, receipt: Receipt, viewer: Viewer) -> str | None:
+    """The receipt's quarantined records not yet corrected, as CSV to correct and send back (None if there are
+    none); audited."""
+    from pupildata.collect.corrections import export_csv
+    from pupildata.errors import UsageError
+
+    with read_only(ctx.settings.warehouse) as engine:
+        try:
+            text, count = export_csv(engine, receipt.receipt_id, ctx.settings.archive_dir)
+        except UsageError:
+            return None
+    audit_view(ctx, receipt, viewer, rows=count, export="quarantined records")
+    return text
+
+
 def audit_view(ctx: Context, receipt: Receipt, viewer: Viewer, **detail: object) -> None:
     about = {"how": viewer.how, "client": viewer.client, **detail}
     ctx.audit.append(Event(viewer.actor, VIEW_ACTION, "receipt", str(receipt.receipt_id), "validation report", about))

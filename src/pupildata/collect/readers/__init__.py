@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from pupildata.kernel.engine import DuckDBEngine
 
 STAGE = "collect_stage"
+#: The columns an export of quarantined records adds after the record's own (see ``corrections``); a file sent
+#: back as a correction keeps them, and its reader ignores them.
+CORRECTION_COLUMNS = ("quarantine_record", "quarantine_rules", "quarantine_messages", "quarantine_row_as_sent")
 
 
 class Rejected(Exception):
@@ -65,4 +68,4 @@ def drop_stage(engine: DuckDBEngine) -> None:
     engine.execute(f"DROP TABLE IF EXISTS temp.{STAGE}")
 
 
-__all__ = ["STAGE", "Rejected", "Staged", "create_stage", "drop_stage", "raw_columns"]
+__all__ = ["CORRECTION_COLUMNS", "STAGE", "Rejected", "Staged", "create_stage", "drop_stage", "raw_columns"]

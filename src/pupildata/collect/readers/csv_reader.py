@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from pupildata.collect.readers import STAGE, Rejected, Staged, create_stage, raw_columns
+from pupildata.collect.readers import CORRECTION_COLUMNS, STAGE, Rejected, Staged, create_stage, raw_columns
 from pupildata.collect.readers.sniff import choose_source, csv_header
 from pupildata.collect.schemas import Source
 from pupildata.kernel.engine import DuckDBEngine
@@ -60,6 +60,7 @@ def read_csv(engine: DuckDBEngine, path: Path, given: Source | None, *, staged: 
     src = choose_source(header, given, "csv")
     positions = src.match_headers(header)
     constants = src.header_constants(header) if src.header_constants else {}
+    used = {name: value for name, value in constants.items() if name not in positions}  # no column says
     if src.header_constants and not constants:
         raise Rejected(
             "CSV-HDR-01", f"The columns of this {src.title.lower()} file do not say which key stage it holds."
@@ -70,7 +71,7 @@ def read_csv(engine: DuckDBEngine, path: Path, given: Source | None, *, staged: 
         f"c{positions[name]} AS r_{name}"
         if name in positions
         else f"${name}::VARCHAR AS r_{name}"
-        if name in constants
+        if name in used
         else f"NULL::VARCHAR AS r_{name}"
         for name in src.names
     )
@@ -83,9 +84,13 @@ def read_csv(engine: DuckDBEngine, path: Path, given: Source | None, *, staged: 
         f"store_rejects = true, rejects_table = '{REJECTS}', rejects_scan = '{SCANS}', "
         f"max_line_size = {MAX_LINE}, strict_mode = true)"
     )
-    params = {"path": str(path), **constants}
+    params = {"path": str(path), **used}
     notes = []
-    unused = [h for i, h in enumerate(header) if i not in positions.values() and h.strip()]
+    unused = [
+        h
+        for i, h in enumerate(header)
+        if i not in positions.values() and h.strip() and h.strip().lower() not in CORRECTION_COLUMNS
+    ]
     if unused:
         notes.append(f"Columns not used by this return were ignored: {', '.join(unused)[:300]}.")
     if not staged:

@@ -22,11 +22,12 @@ def read_parquet(engine: DuckDBEngine, path: Path, given: Source | None) -> Stag
     positions = src.match_headers(header)
     # values every record takes from the columns present (which key stage), as for a CSV file with the same header
     constants = src.header_constants(header) if src.header_constants else {}
+    used = {name: value for name, value in constants.items() if name not in positions}  # no column says
     picks = ", ".join(
         f"CAST({_quoted(header[positions[name]])} AS VARCHAR) AS r_{name}"
         if name in positions
         else f"${name}::VARCHAR AS r_{name}"
-        if name in constants
+        if name in used
         else f"NULL::VARCHAR AS r_{name}"
         for name in src.names
     )
@@ -34,7 +35,7 @@ def read_parquet(engine: DuckDBEngine, path: Path, given: Source | None) -> Stag
         "SELECT 0 AS batch_file, row_number() OVER () AS record_index, NULL::VARCHAR AS reader_error, "
         f"NULL::VARCHAR AS raw_line, {picks} FROM read_parquet($path)"
     )
-    return Staged(src, "parquet", None, relation=relation, params={"path": str(path), **constants})
+    return Staged(src, "parquet", None, relation=relation, params={"path": str(path), **used})
 
 
 def _quoted(name: str) -> str:

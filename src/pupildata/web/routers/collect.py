@@ -121,3 +121,18 @@ def report_csv(request: Request, ctx: ContextDep, receipt_id: str) -> Response:
         return unavailable(request, exc)
     disposition = f'attachment; filename="receipt-{found.receipt_id}-report.csv"'
     return Response(text, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
+
+
+@router.get("/receipts/{receipt_id}/quarantine.csv", name="receipt-quarantine-csv")
+def quarantine_csv(request: Request, ctx: ContextDep, receipt_id: str) -> Response:
+    """The quarantined records of a receipt, to correct and send back as a correction of it."""
+    found, _ = receipt_or_404(ctx, receipt_id)
+    viewer = c.Viewer(ANONYMOUS, client_address(request), "csv")
+    try:
+        text = c.read_quarantine_csv(ctx, found, viewer)
+    except WarehouseUnavailable as exc:
+        return unavailable(request, exc)
+    if text is None:
+        raise HTTPException(404, f"Receipt {found.receipt_id} has no quarantined records waiting for correction.")
+    disposition = f'attachment; filename="receipt-{found.receipt_id}-quarantined.csv"'
+    return Response(text, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
