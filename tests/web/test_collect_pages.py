@@ -95,6 +95,19 @@ def test_receipt_page_lists_failing_records_with_rule_codes(client: TestClient, 
     assert f'href="/receipts/{receipt_id}/report.csv"' in response.text
 
 
+def test_receipt_page_offers_the_quarantined_records_for_correction(client: TestClient, summary: Summary) -> None:
+    receipt_id = receipt_of(summary, "formula.csv")
+    assert f'href="/receipts/{receipt_id}/quarantine.csv"' in client.get(f"/receipts/{receipt_id}").text
+    response = client.get(f"/receipts/{receipt_id}/quarantine.csv")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [(row["RespondentID"], row["quarantine_rules"]) for row in rows] == [("'" + FORMULA, "SUR-CAS-06")] * 2
+    accepted = receipt_of(summary, "census_8744001.xml")
+    assert "quarantine.csv" not in client.get(f"/receipts/{accepted}").text
+    assert client.get(f"/receipts/{accepted}/quarantine.csv").status_code == 404
+
+
 def test_refused_file_shows_its_reason(client: TestClient, summary: Summary) -> None:
     page = _text(client.get(f"/receipts/{receipt_of(summary, 'empty.csv')}"))
     assert "FILE-EMPTY-01" in page
