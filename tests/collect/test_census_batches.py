@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
-from pupildata.collect import Options, collect
+import pytest
+
+from pupildata.collect import Options, collect, load
 from pupildata.collect.load import receive
 from pupildata.collect.warehouse import ensure_tables
 from pupildata.kernel.context import Context
+from pupildata.kernel.engine import DuckDBEngine
 from pupildata.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -72,3 +76,45 @@ def test_batches_end_as_files_loaded_one_at_a_time(tmp_path: Path) -> None:
     assert superseded["01.xml"] == by_name["06.xml"].receipt_id
     assert by_name["04.xml"].quarantined > 0
     shutil.rmtree(tmp_path / "returns")
+
+
+def _schools(folder: Path, schools: int, *, again: bool = False) -> list[Path]:
+    """Returns from ``schools`` different schools (the fixtures' pupils, the header's Estab changed); ``again``:
+    each school's next return (a surname corrected)."""
+    folder.mkdir()
+    texts = [(FIXTURES / name).read_text(encoding="utf-8") for name in ("census_8742001.xml", "census_8744001.xml")]
+    for school in range(schools):
+        text = texts[school % 2]
+        estab = text.split("<Estab>", 1)[1].split("</Estab>", 1)[0]
+        text = text.replace(f"<Estab>{estab}</Estab>", f"<Estab>{3000 + school}</Estab>")
+        (folder / f"{school:02d}.xml").write_text(text.replace("<Surname>", "<Surname>X", 1) if again else text)
+    return sorted(folder.iterdir())
+
+
+def test_a_batch_written_in_one_transaction_ends_as_its_files_loaded_one_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written: list[int] = []
+    write_batch = load._write_batch
+
+    def spy(engine: DuckDBEngine, batch: Any, options: Options) -> Any:
+        written.append(len(batch.entries))
+        return write_batch(engine, batch, options)
+
+    monkeypatch.setattr(load, "_write_batch", spy)
+    _schools(tmp_path / "first", 6)
+    _schools(tmp_path / "again", 6, again=True)
+    with Context(Settings(home=tmp_path / "batched")) as ctx:
+        first = collect(ctx, [tmp_path / "first"], Options())
+        again = collect(ctx, [tmp_path / "again"], Options())
+        batched = _state(ctx)
+    assert written == [6, 6]  # each run's files in one transaction
+    with Context(Settings(home=tmp_path / "alone")) as ctx:
+        ensure_tables(ctx.warehouse)
+        for path in sorted((tmp_path / "first").iterdir()) + sorted((tmp_path / "again").iterdir()):
+            receive(ctx.warehouse, path, ctx.settings.archive_dir, Options())
+        alone = _state(ctx)
+    assert {r.status for r in first.receipts + again.receipts} == {"accepted", "partly accepted"}
+    assert batched == alone
+    superseded = [row[10] for row in batched["receipts"]]
+    assert superseded == [r.receipt_id for r in again.receipts] + [None] * 6

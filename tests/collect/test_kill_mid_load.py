@@ -71,3 +71,87 @@ def test_a_killed_load_leaves_the_warehouse_as_it_was(tmp_path: Path) -> None:
             receipt.accepted
         )
         assert ctx.warehouse.scalar("SELECT count(*) FROM collect_receipt WHERE sha256 = ?", [receipt.sha256]) == 1
+
+
+SCHOOLS = 150
+PUPIL = (
+    "<Pupil><UPN/><Surname>Smith</Surname><Forename>Ann</Forename><DOB>2001-03-04</DOB><Gender>F</Gender>"
+    "<Ethnicity>WBRI</Ethnicity><Language>ENG</Language><NCyearActual>3</NCyearActual></Pupil>\n"
+)
+
+
+def _census_folder(folder: Path) -> None:
+    """Returns from many schools, loaded in batches of files written together: every pupil lacks a UPN, so each
+    file has quarantine rows and issues as well as a receipt."""
+    folder.mkdir()
+    for school in range(SCHOOLS):
+        header = (
+            "<?xml version='1.0' encoding='UTF-8'?>\n<SchoolCensus><Header><CollectionDetails><Term>SPR</Term>"
+            f"<Year>2009</Year></CollectionDetails><Source><LEA>875</LEA><Estab>{2000 + school}</Estab></Source>"
+            "</Header><Pupils>\n"
+        )
+        (folder / f"{school:03d}.xml").write_text(header + PUPIL * 500 + "</Pupils></SchoolCensus>\n")
+
+
+def _whole_files_only(warehouse: Path) -> int:
+    """Every loaded file's rows are all there, and no row belongs to a file without a receipt; how many files."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        partial = con.execute(
+            "SELECT count(*) FROM collect_receipt r WHERE r.source = 'census' "
+            "AND r.status IN ('accepted', 'partly accepted', 'quarantined') "
+            "AND (r.accepted <> (SELECT count(*) FROM collect_census c WHERE c.receipt_id = r.receipt_id) "
+            "OR r.quarantined <> (SELECT count(*) FROM collect_quarantine q WHERE q.receipt_id = r.receipt_id))"
+        ).fetchone()
+        orphans = con.execute(
+            "SELECT (SELECT count(*) FROM collect_census WHERE receipt_id NOT IN (SELECT receipt_id FROM "
+            "collect_receipt)) + (SELECT count(*) FROM collect_quarantine WHERE receipt_id NOT IN (SELECT receipt_id "
+            "FROM collect_receipt)) + (SELECT count(*) FROM collect_issue WHERE receipt_id NOT IN (SELECT receipt_id "
+            "FROM collect_receipt))"
+        ).fetchone()
+        files = con.execute("SELECT count(*) FROM collect_receipt WHERE sender LIKE '875%'").fetchone()
+    assert partial == (0,)
+    assert orphans == (0,)
+    assert files is not None
+    return int(files[0])
+
+
+@pytest.mark.slow
+def test_a_killed_census_batch_leaves_only_whole_files(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with Context(Settings(home=home)) as ctx:
+        collect(ctx, [FIXTURES], Options())
+        warehouse = ctx.settings.warehouse
+    before = _state(warehouse)
+    folder = tmp_path / "census"
+    _census_folder(folder)
+    marker = tmp_path / "loading"
+    env = {**os.environ, LOADING_MARKER_ENV: str(marker)}
+    command = [
+        sys.executable,
+        "-c",
+        "from pupildata.cli import run; run()",
+        "--home",
+        str(home),
+        "collect",
+        str(folder),
+    ]
+    killed = 0
+    for delay in (0.0, 0.05, 0.2):
+        marker.unlink(missing_ok=True)
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        if process.wait() == -signal.SIGKILL:
+            killed += 1
+            loaded = _whole_files_only(warehouse)
+            assert loaded < SCHOOLS
+            if loaded == 0:
+                assert _state(warehouse) == before
+    assert killed >= 2, "the kills should land while the files are loading"
+    with Context(Settings(home=home)) as ctx:
+        receipts = collect(ctx, [folder], Options()).receipts
+    assert _whole_files_only(warehouse) == SCHOOLS + sum(r.status == "duplicate" for r in receipts)
+    assert {r.status for r in receipts} <= {"quarantined", "duplicate"}

@@ -18,6 +18,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from pupildata.collect.archive import Archived, archive_file
 from pupildata.collect.checks import CHECKED, Plan, check, drop_checked
 from pupildata.collect.corrections import correctable, mark_duplicates_in_return, resolve
@@ -33,6 +35,8 @@ from pupildata.kernel.engine import DuckDBEngine, EngineError
 
 #: Set to a file path, a load writes it once its transaction has begun (tests use it to kill a load midway).
 LOADING_MARKER_ENV = "PUPILDATA_COLLECT_LOADING_MARKER"
+#: The files of a batch being written together, and their receipts (an Arrow table, registered for a statement).
+BATCH_FILES = "collect_batch_files"
 #: The statuses of receipts whose records are in the warehouse.
 LOADED = ("accepted", "partly accepted", "quarantined")
 
@@ -73,35 +77,155 @@ def receive_census_batch(
     engine: DuckDBEngine, entries: list[tuple[Path, Archived, Parsed]], options: Options
 ) -> list[Receipt]:
     """Load several census XML files, already archived and parsed: staged and checked together (one statement
-    each for the whole batch, which for files of a few hundred pupils is most of the work), then each file written
-    in a transaction of its own, in order, exactly as ``receive_archived`` would.
+    each for the whole batch, which for files of a few hundred pupils is most of the work), then written.
 
-    A crash therefore still leaves the warehouse as it was before the file being written: the stage and the
-    checked records are temporary tables, which no crash can leave behind."""
+    The usual batch — every file readable, new, of a collection that can be told, from a sender no other file of
+    the batch is from — is written in ONE transaction, a few statements for all its files (``_write_batch``): a
+    crash leaves the warehouse as it was before the batch, so before each of its files, and every file is
+    either wholly in the warehouse or not at all. Any other batch, or one whose write fails, is written one file
+    per transaction, in order, exactly as ``receive_archived`` would. The stage and the checked records are
+    temporary tables, which no crash can leave behind."""
     staged = stage_census_batch(engine, {n: parsed for n, (_, _, parsed) in enumerate(entries)})
     prepared = check(engine, CENSUS) if staged else None
     facts = _facts_by_file(engine, CENSUS, given_collection=options.collection) if staged else {}
-    receipts = []
-    for number, (path, archived, parsed) in enumerate(entries):
-        base = _base(path, archived, options)
-        identical = _identical(engine, base)  # also an earlier file of this batch, committed by now
-        if identical is not None:
-            receipts.append(identical)
-            continue
+    batch = _Batch(entries, staged, facts, prepared)
+    receipts = None
+    if _plain_batch(engine, batch, options):
         try:
-            with engine.transaction():
-                _signal_loading()
-                if parsed.rejected:
-                    raise Rejected(*parsed.rejected)
-                if staged[number].records == 0:
-                    raise Rejected("FILE-EMPTY-01", "The file holds no records, only its header.")
-                assert prepared is not None
-                receipt = _receipt(engine, CENSUS, staged[number], facts[number], base, options=options)
-                receipts.append(_write(engine, CENSUS, prepared, receipt, number))
-        except Rejected as exc:
-            receipts.append(_record(engine, base.but(status="rejected", rule_code=exc.code, message=exc.message)))
+            receipts = _write_batch(engine, batch, options)
+        except Exception:  # rolled back: then each file gets a transaction of its own, and its own outcome
+            receipts = None
+    if receipts is None:
+        receipts = [_census_file(engine, batch, number, options) for number in range(len(entries))]
     drop_checked(engine)
     drop_stage(engine)
+    return receipts
+
+
+@dataclass
+class _Batch:
+    """Census files staged and checked together: each file's stage and facts by its number in the batch."""
+
+    entries: list[tuple[Path, Archived, Parsed]]
+    staged: dict[int, Staged]
+    facts: dict[int, dict[str, Any]]
+    prepared: Plan | None
+
+
+def _census_file(engine: DuckDBEngine, batch: _Batch, number: int, options: Options) -> Receipt:
+    """Write one file of a checked batch in a transaction of its own (or record why it was not loaded)."""
+    path, archived, parsed = batch.entries[number]
+    staged, facts, prepared = batch.staged, batch.facts, batch.prepared
+    base = _base(path, archived, options)
+    identical = _identical(engine, base)  # also an earlier file of this batch, committed by now
+    if identical is not None:
+        return identical
+    try:
+        with engine.transaction():
+            _signal_loading()
+            if parsed.rejected:
+                raise Rejected(*parsed.rejected)
+            if staged[number].records == 0:
+                raise Rejected("FILE-EMPTY-01", "The file holds no records, only its header.")
+            assert prepared is not None
+            receipt = _receipt(engine, CENSUS, staged[number], facts[number], base, options=options)
+            return _write(engine, CENSUS, prepared, receipt, number)
+    except Rejected as exc:
+        return _record(engine, base.but(status="rejected", rule_code=exc.code, message=exc.message))
+
+
+def _plain_batch(engine: DuckDBEngine, batch: _Batch, options: Options) -> bool:
+    """Whether every file of the batch will simply be loaded: readable, with records, of a collection that can be
+    told, not identical to a file already loaded or to another of the batch, and no two from the same sender for
+    the same collection (so that none supersedes another of the batch)."""
+    entries, staged, facts = batch.entries, batch.staged, batch.facts
+    numbers = range(len(entries))
+    if batch.prepared is None or any(n not in staged or not staged[n].records or n not in facts for n in numbers):
+        return False
+    if not options.collection and any(not facts[n]["collection"] for n in numbers):
+        return False
+    hashes = [archived.sha256 for _, archived, _ in entries]
+    returns = {(options.collection or facts[n]["collection"], facts[n]["sender"]) for n in numbers}
+    if len(set(hashes)) < len(hashes) or len(returns) < len(hashes):
+        return False
+    loaded = engine.scalar(
+        f"SELECT count(*) FROM {RECEIPT} WHERE list_contains($hashes, sha256) AND status IN {LOADED}",
+        {"hashes": hashes},
+    )
+    return not loaded
+
+
+def _write_batch(engine: DuckDBEngine, batch: _Batch, options: Options) -> list[Receipt]:
+    """Write every file of a plain batch in one transaction: each statement writes all the files' rows, each
+    file's under its own receipt; the receipts are returned only once it has committed."""
+    src = CENSUS
+    entries, staged, facts, prepared = batch.entries, batch.staged, batch.facts, batch.prepared
+    assert prepared is not None
+    fields = ", ".join(src.names)
+    codes = prepared.code_params()
+    with engine.transaction():
+        _signal_loading()
+        first = next_receipt_id(engine)
+        receipts = [
+            _status(
+                _receipt(engine, src, staged[n], facts[n], _base(path, archived, options), options=options,
+                         receipt_id=first + n)
+            )
+            for n, (path, archived, _) in enumerate(entries)
+        ]  # fmt: skip
+        files = pa.table(
+            {
+                "batch_file": pa.array(range(len(receipts)), type=pa.int32()),
+                "rid": pa.array([r.receipt_id for r in receipts], type=pa.int64()),
+                "collection": pa.array([r.collection for r in receipts], type=pa.string()),
+                "sender": pa.array([r.sender for r in receipts], type=pa.string()),
+            }
+        )
+        engine.register(BATCH_FILES, files)
+        try:
+            engine.execute("SET preserve_insertion_order = false")
+            try:
+                engine.execute(
+                    f"INSERT INTO {src.table} (receipt_id, record_index, collection, sender, {fields}, queries) "
+                    f"SELECT f.rid, c.record_index, f.collection, f.sender, "
+                    f"{', '.join('c.' + n for n in src.names)}, {prepared.query_list_sql('c.queries')} "
+                    f"FROM {CHECKED} c JOIN {BATCH_FILES} f USING (batch_file) WHERE c.errors = 0",
+                    {"query_codes": codes["query_codes"]},
+                )
+            finally:
+                engine.execute("RESET preserve_insertion_order")
+            if any(r.quarantined for r in receipts):
+                raw = ", ".join(f"'{name}', c.r_{name}" for name in src.names)
+                engine.execute(
+                    f"INSERT INTO {QUARANTINE} (receipt_id, record_index, source, errors, record, raw_line) "
+                    f"SELECT f.rid, c.record_index, $source, "
+                    f"{prepared.error_list_sql('c.errors', 'c.reader_error')}, "
+                    f"CASE WHEN c.reader_error IS NULL THEN json_object({raw}) END, c.raw_line "
+                    f"FROM {CHECKED} c JOIN {BATCH_FILES} f USING (batch_file) WHERE c.errors <> 0",
+                    {"source": src.name, "error_codes": codes["error_codes"]},
+                )
+            if any(r.quarantined or r.queried for r in receipts):
+                value = (
+                    "CASE r.field " + " ".join(f"WHEN '{n}' THEN c.r_{n}" for n in src.names) + " ELSE c.raw_line END"
+                )
+                failed = f"list_concat({prepared.error_list_sql()}, coalesce({prepared.query_list_sql()}, []))"
+                engine.execute(
+                    f"INSERT INTO {ISSUE} (receipt_id, record_index, rule_code, severity, field, value) "
+                    f"SELECT f.rid, c.record_index, c.code, r.severity, r.field, {value} "
+                    f"FROM (SELECT *, unnest({failed}) AS code FROM {CHECKED} WHERE errors <> 0 OR queries <> 0) c "
+                    f"JOIN {BATCH_FILES} f USING (batch_file) JOIN {RULE} r ON r.code = c.code",
+                    codes,
+                )
+            engine.execute(
+                f"UPDATE {RECEIPT} SET superseded_by = f.rid FROM {BATCH_FILES} f WHERE {RECEIPT}.source = $source "
+                f"AND {RECEIPT}.collection = f.collection AND {RECEIPT}.sender = f.sender "
+                f"AND {RECEIPT}.superseded_by IS NULL AND {RECEIPT}.status IN {LOADED}",
+                {"source": src.name},
+            )
+        finally:
+            engine.unregister(BATCH_FILES)
+        for receipt in receipts:
+            insert_receipt(engine, receipt)
     return receipts
 
 
@@ -233,7 +357,14 @@ def _load(
 
 
 def _receipt(
-    engine: DuckDBEngine, src: Source, staged: Staged, facts: dict[str, Any], base: Receipt, *, options: Options
+    engine: DuckDBEngine,
+    src: Source,
+    staged: Staged,
+    facts: dict[str, Any],
+    base: Receipt,
+    *,
+    options: Options,
+    receipt_id: int | None = None,
 ) -> Receipt:
     """The receipt of a file about to be written, or a refusal when its collection cannot be told."""
     collection = options.collection or facts["collection"]
@@ -241,7 +372,7 @@ def _receipt(
         raise Rejected("FILE-COL-01", "The collection this file belongs to cannot be told from it; give --collection.")
     sender = facts["sender"] if src.sender_field else src.default_sender or None
     return base.but(
-        receipt_id=next_receipt_id(engine),
+        receipt_id=receipt_id if receipt_id is not None else next_receipt_id(engine),
         source=src.name,
         format=staged.format,
         collection=str(collection),
@@ -294,6 +425,12 @@ def _facts_by_file(engine: DuckDBEngine, src: Source, *, given_collection: str |
     return {int(row[0]): dict(zip(names, row[1:], strict=True)) for row in rows}
 
 
+def _status(receipt: Receipt) -> Receipt:
+    """The receipt with the status its counts give."""
+    status = "accepted" if receipt.quarantined == 0 else "quarantined" if receipt.accepted == 0 else "partly accepted"
+    return receipt.but(status=status)
+
+
 def _write(engine: DuckDBEngine, src: Source, prepared: Plan, receipt: Receipt, batch_file: int) -> Receipt:
     """Write a file's records (those of ``batch_file`` in the stage), quarantine, issues and receipt."""
     ids = {"rid": receipt.receipt_id, "collection": receipt.collection, "sender": receipt.sender}
@@ -332,8 +469,7 @@ def _write(engine: DuckDBEngine, src: Source, prepared: Plan, receipt: Receipt, 
             f"JOIN {RULE} r ON r.code = c.code",
             {"rid": receipt.receipt_id, **codes},
         )
-    status = "accepted" if receipt.quarantined == 0 else "quarantined" if receipt.accepted == 0 else "partly accepted"
-    final = receipt.but(status=status)
+    final = _status(receipt)
     if receipt.corrects is not None:  # a correction joins the return it corrects; it supersedes nothing
         resolve(engine, receipt.corrects, receipt.receipt_id)
     else:

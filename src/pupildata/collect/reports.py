@@ -59,6 +59,8 @@ def issue_rows(engine: DuckDBEngine, receipt: Receipt, limit: int | None = None)
         code = receipt.rule_code or ("FILE-DUP-01" if receipt.status == "duplicate" else "")
         row = [receipt.receipt_id, receipt.file_name, None, code, receipt.status, None, None, receipt.message]
         return [dict(zip(COLUMNS, [safe_cell(v) for v in row], strict=True))]
+    if receipt.quarantined == 0 and receipt.queried == 0:
+        return []  # every record accepted without a query: nothing failed, nothing to look up
     issues = (
         f"SELECT i.record_index, i.rule_code, i.severity, coalesce(i.field, '') AS field, r.message, "
         f"{_shown_sql('i.value')} AS v1 FROM {ISSUE} i JOIN {RULE} r ON r.code = i.rule_code WHERE i.receipt_id = $rid"
