@@ -61,27 +61,49 @@ def issue_rows(engine: DuckDBEngine, receipt: Receipt, limit: int | None = None)
         return [dict(zip(COLUMNS, [safe_cell(v) for v in row], strict=True))]
     if receipt.quarantined == 0 and receipt.queried == 0:
         return []  # every record accepted without a query: nothing failed, nothing to look up
+    return _issue_rows(engine, [receipt], limit)[receipt.receipt_id]
+
+
+def _issue_rows(
+    engine: DuckDBEngine, receipts: list[Receipt], limit: int | None = None
+) -> dict[int, list[dict[str, Any]]]:
+    """The report rows of several loaded receipts, in one statement (``limit``: of each receipt's)."""
+    files = {r.receipt_id: safe_cell(r.file_name) for r in receipts}
     issues = (
-        f"SELECT i.record_index, i.rule_code, i.severity, coalesce(i.field, '') AS field, r.message, "
-        f"{_shown_sql('i.value')} AS v1 FROM {ISSUE} i JOIN {RULE} r ON r.code = i.rule_code WHERE i.receipt_id = $rid"
+        f"SELECT i.receipt_id, i.record_index, i.rule_code, i.severity, coalesce(i.field, '') AS field, r.message, "
+        f"{_shown_sql('i.value')} AS v1 FROM {ISSUE} i JOIN {RULE} r ON r.code = i.rule_code "
+        f"WHERE list_contains($rids, i.receipt_id)"
     )
     values = f"SELECT *, {_quote_sql('v2')} AS value FROM (SELECT *, {_cut_sql('v1')} AS v2 FROM ({issues}))"
     message = _shown_sql("replace(message, '{value}', value)")
     messages = f"SELECT *, {_cut_sql('m1')} AS m2 FROM (SELECT *, {message} AS m1 FROM ({values}))"
-    rows = engine.fetchall(
-        f"SELECT $rid, $file, record_index, rule_code, severity, field, value, {_quote_sql('m2')} FROM ({messages}) "
-        f"ORDER BY record_index, rule_code" + (f" LIMIT {int(limit)}" if limit else ""),
-        {"rid": receipt.receipt_id, "file": safe_cell(receipt.file_name)},
+    ranked = (
+        f"SELECT receipt_id, record_index, rule_code, severity, field, value, {_quote_sql('m2')} AS message "
+        f"FROM ({messages})"
     )
-    return [dict(zip(COLUMNS, ["" if v is None else str(v) for v in row], strict=True)) for row in rows]
+    if limit:
+        ranked = (
+            f"SELECT * FROM ({ranked}) QUALIFY row_number() OVER (PARTITION BY receipt_id "
+            f"ORDER BY record_index, rule_code) <= {int(limit)}"
+        )
+    rows = engine.fetchall(f"{ranked} ORDER BY receipt_id, record_index, rule_code", {"rids": list(files)})
+    found: dict[int, list[dict[str, Any]]] = {rid: [] for rid in files}
+    for rid, *rest in rows:
+        values_ = [rid, files[rid], *rest]
+        found[rid].append(dict(zip(COLUMNS, ["" if v is None else str(v) for v in values_], strict=True)))
+    return found
 
 
-def report_csv(engine: DuckDBEngine, receipt: Receipt) -> str:
+def _csv(rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(issue_rows(engine, receipt))
+    writer.writerows(rows)
     return buffer.getvalue()
+
+
+def report_csv(engine: DuckDBEngine, receipt: Receipt) -> str:
+    return _csv(issue_rows(engine, receipt))
 
 
 def report_path(outputs: Path, receipt_id: int) -> Path:
@@ -90,9 +112,22 @@ def report_path(outputs: Path, receipt_id: int) -> Path:
 
 def write_report(engine: DuckDBEngine, receipt: Receipt, outputs: Path) -> Path:
     """Write (or rewrite) a receipt's validation report; returns where."""
-    path = report_path(outputs, receipt.receipt_id)
+    return _write(outputs, receipt.receipt_id, report_csv(engine, receipt))
+
+
+def write_reports(engine: DuckDBEngine, receipts: list[Receipt], outputs: Path) -> None:
+    """Write the validation reports of several receipts, the rows of all of them read in one statement."""
+    failing = [r for r in receipts if r.status not in ("rejected", "duplicate") and (r.quarantined or r.queried)]
+    rows = _issue_rows(engine, failing) if failing else {}
+    for receipt in receipts:
+        found = rows.get(receipt.receipt_id)
+        _write(outputs, receipt.receipt_id, _csv(found) if found is not None else report_csv(engine, receipt))
+
+
+def _write(outputs: Path, receipt_id: int, text: str) -> Path:
+    path = report_path(outputs, receipt_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(report_csv(engine, receipt), encoding="utf-8")
+    temporary.write_text(text, encoding="utf-8")
     temporary.replace(path)
     return path

@@ -27,14 +27,14 @@ from pupildata.collect.readers import Rejected
 from pupildata.collect.readers.census_xml import Parsed, parse_census
 from pupildata.collect.readers.sniff import detect_format
 from pupildata.collect.receipts import Receipt, mirror_receipts
-from pupildata.collect.reports import write_report
+from pupildata.collect.reports import write_reports
 from pupildata.collect.schemas import CENSUS, source
 from pupildata.collect.warehouse import ensure_tables
 from pupildata.errors import UsageError
 from pupildata.kernel.audit import Event
 from pupildata.kernel.context import Context
 from pupildata.kernel.engine import DuckDBEngine
-from pupildata.kernel.runs import default_actor
+from pupildata.kernel.runs import RunHandle, default_actor
 
 #: Folders and files never collected from a directory: generator ground truth and its manifest.
 SKIPPED_DIRS = {"truth"}
@@ -120,9 +120,9 @@ def _parse_pool(workers: int) -> ProcessPoolExecutor:
 
 def _received(
     engine: DuckDBEngine, files: list[Path], root: Path, options: Options, workers: int
-) -> Iterator[tuple[Path, Receipt]]:
-    """Every file's receipt, in the files' order. Census XML files are archived, parsed from the archive (in worker
-    processes, a batch or two ahead of the load) and loaded in batches; any other file is loaded on its own."""
+) -> Iterator[list[tuple[Path, Receipt]]]:
+    """Every file's receipt, in the files' order, in groups: a batch of census XML files (archived, parsed from
+    the archive in worker processes a batch or two ahead of the load, and loaded together), or one other file."""
     xml = sum(_is_xml(f) for f in files) if options.source in (None, CENSUS) and options.corrects is None else 0
     # Workers come from a fork server, not a fork of this process: the warehouse's threads (and any library's)
     # may hold locks at the moment of a fork, and a forked child can then die or hang.
@@ -131,10 +131,12 @@ def _received(
     items = _archived_ahead(files, root, options, pool)
     batch: list[tuple[Path, Archived, Future[Parsed] | None]] = []
 
-    def flush() -> Iterator[tuple[Path, Receipt]]:
+    def flush() -> Iterator[list[tuple[Path, Receipt]]]:
+        if not batch:
+            return
         entries = [(p, a, f.result() if f else parse_census(a.path)) for p, a, f in batch]
         batch.clear()
-        yield from zip((p for p, _, _ in entries), receive_census_batch(engine, entries, options), strict=True)
+        yield list(zip((p for p, _, _ in entries), receive_census_batch(engine, entries, options), strict=True))
 
     try:
         while True:
@@ -150,9 +152,9 @@ def _received(
                 continue
             yield from flush()
             if archived is None:
-                yield path, receive(engine, path, root, options)
+                yield [(path, receive(engine, path, root, options))]
             else:
-                yield path, receive_archived(engine, path, archived, root, options, parsed=None)
+                yield [(path, receive_archived(engine, path, archived, root, options, parsed=None))]
         yield from flush()
     finally:
         if pool is not None:
@@ -192,25 +194,48 @@ def collect(ctx: Context, paths: list[Path], options: Options, progress: Progres
         ensured: set[str] = set()
         mirrored = time.monotonic()
         received = _received(engine, files, ctx.settings.archive_dir, opts, workers)
-        for done, (path, receipt) in enumerate(received, start=1):
-            write_report(engine, receipt, ctx.settings.outputs_dir)
-            fresh = receipt.collection and receipt.collection not in ensured
-            if fresh and receipt.source and receipt.status != "duplicate":
-                ensure_collection(ctx.registry, str(receipt.collection), receipt.source)
-                ensured.add(str(receipt.collection))
+        done = 0
+        for group in received:
+            write_reports(engine, [receipt for _, receipt in group], ctx.settings.outputs_dir)
+            done = _noted(ctx, run, summary, group, ensured, done, len(files), progress)
             if time.monotonic() - mirrored > MIRROR_EVERY:
                 mirror_receipts(engine, ctx.registry)
                 mirrored = time.monotonic()
-            summary.receipts.append(receipt)
-            run.output("receipt", str(receipt.receipt_id), file=path.name, status=receipt.status)
-            if progress:
-                progress(path.name, done, len(files))
         mirror_receipts(engine, ctx.registry)
         for name, value in summary.totals().items():
             run.count(name, value)
     ctx.audit.append(
         Event(default_actor(), "collect.run", "run", str(run.id), "data returns received", summary.totals())
     )
+    _audit_corrections(ctx, summary)
+    return summary
+
+
+def _noted(  # noqa: PLR0917 - the run's state, passed along
+    ctx: Context,
+    run: RunHandle,
+    summary: Summary,
+    group: list[tuple[Path, Receipt]],
+    ensured: set[str],
+    done: int,
+    total: int,
+    progress: Progress | None,
+) -> int:
+    """Note each receipt of a group in the run and the summary (and its collection in the registry)."""
+    for path, receipt in group:
+        done += 1
+        fresh = receipt.collection and receipt.collection not in ensured
+        if fresh and receipt.source and receipt.status != "duplicate":
+            ensure_collection(ctx.registry, str(receipt.collection), receipt.source)
+            ensured.add(str(receipt.collection))
+        summary.receipts.append(receipt)
+        run.output("receipt", str(receipt.receipt_id), file=path.name, status=receipt.status)
+        if progress:
+            progress(path.name, done, total)
+    return done
+
+
+def _audit_corrections(ctx: Context, summary: Summary) -> None:
     for receipt in summary.receipts:
         if receipt.corrects is not None:
             detail = {
@@ -221,4 +246,3 @@ def collect(ctx: Context, paths: list[Path], options: Options, progress: Progres
             ctx.audit.append(
                 Event(default_actor(), "collect.correct", "receipt", str(receipt.corrects), "records corrected", detail)
             )
-    return summary
