@@ -161,8 +161,6 @@ def _write_batch(engine: DuckDBEngine, batch: _Batch, options: Options) -> list[
     src = CENSUS
     entries, staged, facts, prepared = batch.entries, batch.staged, batch.facts, batch.prepared
     assert prepared is not None
-    fields = ", ".join(src.names)
-    codes = prepared.code_params()
     with engine.transaction():
         _signal_loading()
         first = next_receipt_id(engine)
@@ -173,59 +171,7 @@ def _write_batch(engine: DuckDBEngine, batch: _Batch, options: Options) -> list[
             )
             for n, (path, archived, _) in enumerate(entries)
         ]  # fmt: skip
-        files = pa.table(
-            {
-                "batch_file": pa.array(range(len(receipts)), type=pa.int32()),
-                "rid": pa.array([r.receipt_id for r in receipts], type=pa.int64()),
-                "collection": pa.array([r.collection for r in receipts], type=pa.string()),
-                "sender": pa.array([r.sender for r in receipts], type=pa.string()),
-            }
-        )
-        engine.register(BATCH_FILES, files)
-        try:
-            engine.execute("SET preserve_insertion_order = false")
-            try:
-                engine.execute(
-                    f"INSERT INTO {src.table} (receipt_id, record_index, collection, sender, {fields}, queries) "
-                    f"SELECT f.rid, c.record_index, f.collection, f.sender, "
-                    f"{', '.join('c.' + n for n in src.names)}, {prepared.query_list_sql('c.queries')} "
-                    f"FROM {CHECKED} c JOIN {BATCH_FILES} f USING (batch_file) WHERE c.errors = 0",
-                    {"query_codes": codes["query_codes"]},
-                )
-            finally:
-                engine.execute("RESET preserve_insertion_order")
-            if any(r.quarantined for r in receipts):
-                raw = ", ".join(f"'{name}', c.r_{name}" for name in src.names)
-                engine.execute(
-                    f"INSERT INTO {QUARANTINE} (receipt_id, record_index, source, errors, record, raw_line) "
-                    f"SELECT f.rid, c.record_index, $source, "
-                    f"{prepared.error_list_sql('c.errors', 'c.reader_error')}, "
-                    f"CASE WHEN c.reader_error IS NULL THEN json_object({raw}) END, c.raw_line "
-                    f"FROM {CHECKED} c JOIN {BATCH_FILES} f USING (batch_file) WHERE c.errors <> 0",
-                    {"source": src.name, "error_codes": codes["error_codes"]},
-                )
-            if any(r.quarantined or r.queried for r in receipts):
-                value = (
-                    "CASE r.field " + " ".join(f"WHEN '{n}' THEN c.r_{n}" for n in src.names) + " ELSE c.raw_line END"
-                )
-                failed = f"list_concat({prepared.error_list_sql()}, coalesce({prepared.query_list_sql()}, []))"
-                engine.execute(
-                    f"INSERT INTO {ISSUE} (receipt_id, record_index, rule_code, severity, field, value) "
-                    f"SELECT f.rid, c.record_index, c.code, r.severity, r.field, {value} "
-                    f"FROM (SELECT *, unnest({failed}) AS code FROM {CHECKED} WHERE errors <> 0 OR queries <> 0) c "
-                    f"JOIN {BATCH_FILES} f USING (batch_file) JOIN {RULE} r ON r.code = c.code",
-                    codes,
-                )
-            engine.execute(
-                f"UPDATE {RECEIPT} SET superseded_by = f.rid FROM {BATCH_FILES} f WHERE {RECEIPT}.source = $source "
-                f"AND {RECEIPT}.collection = f.collection AND {RECEIPT}.sender = f.sender "
-                f"AND {RECEIPT}.superseded_by IS NULL AND {RECEIPT}.status IN {LOADED}",
-                {"source": src.name},
-            )
-        finally:
-            engine.unregister(BATCH_FILES)
-        for receipt in receipts:
-            insert_receipt(engine, receipt)
+        _write_files(engine, src, prepared, dict(enumerate(receipts)))
     return receipts
 
 
@@ -432,51 +378,72 @@ def _status(receipt: Receipt) -> Receipt:
 
 
 def _write(engine: DuckDBEngine, src: Source, prepared: Plan, receipt: Receipt, batch_file: int) -> Receipt:
-    """Write a file's records (those of ``batch_file`` in the stage), quarantine, issues and receipt."""
-    ids = {"rid": receipt.receipt_id, "collection": receipt.collection, "sender": receipt.sender}
-    codes = prepared.code_params()
-    of_file = f"batch_file = {int(batch_file)}"
-    fields = ", ".join(src.names)
-    if receipt.accepted:
-        # each row carries its record number, so the rows need not be written in order: both cores can write
-        engine.execute("SET preserve_insertion_order = false")
-        try:
-            engine.execute(
-                f"INSERT INTO {src.table} (receipt_id, record_index, collection, sender, {fields}, queries) "
-                f"SELECT $rid, record_index, $collection, $sender, {fields}, {prepared.query_list_sql()} "
-                f"FROM {CHECKED} WHERE errors = 0 AND {of_file}",
-                {**ids, "query_codes": codes["query_codes"]},
-            )
-        finally:
-            engine.execute("RESET preserve_insertion_order")
-    if receipt.quarantined:
-        raw = ", ".join(f"'{name}', r_{name}" for name in src.names)
-        engine.execute(
-            f"INSERT INTO {QUARANTINE} (receipt_id, record_index, source, errors, record, raw_line) "
-            f"SELECT $rid, record_index, $source, {prepared.error_list_sql()}, "
-            f"CASE WHEN reader_error IS NULL THEN json_object({raw}) END, raw_line FROM {CHECKED} "
-            f"WHERE errors <> 0 AND {of_file}",
-            {"rid": receipt.receipt_id, "source": src.name, "error_codes": codes["error_codes"]},
-        )
-    if receipt.quarantined or receipt.queried:
-        value = "CASE r.field " + " ".join(f"WHEN '{n}' THEN c.r_{n}" for n in src.names) + " ELSE c.raw_line END"
-        failed = f"list_concat({prepared.error_list_sql()}, coalesce({prepared.query_list_sql()}, []))"
-        engine.execute(
-            f"INSERT INTO {ISSUE} (receipt_id, record_index, rule_code, severity, field, value) "
-            f"SELECT $rid, c.record_index, c.code, r.severity, r.field, {value} "
-            f"FROM (SELECT *, unnest({failed}) AS code FROM {CHECKED} "
-            f"WHERE (errors <> 0 OR queries <> 0) AND {of_file}) c "
-            f"JOIN {RULE} r ON r.code = c.code",
-            {"rid": receipt.receipt_id, **codes},
-        )
+    """Write a file's records (those of ``batch_file`` in the checked records), quarantine, issues and receipt."""
     final = _status(receipt)
-    if receipt.corrects is not None:  # a correction joins the return it corrects; it supersedes nothing
-        resolve(engine, receipt.corrects, receipt.receipt_id)
-    else:
-        engine.execute(
-            f"UPDATE {RECEIPT} SET superseded_by = $rid WHERE source = $source AND collection = $collection "
-            f"AND sender = $sender AND superseded_by IS NULL AND status IN {LOADED}",
-            {**ids, "source": src.name},
-        )
-    insert_receipt(engine, final)
+    _write_files(engine, src, prepared, {batch_file: final})
     return final
+
+
+def _write_files(engine: DuckDBEngine, src: Source, prepared: Plan, receipts: dict[int, Receipt]) -> None:
+    """Write the records of files checked together — each file's (by its ``batch_file``) under its own receipt:
+    accepted records, quarantine and issues, each in one statement for all the files — then the supersession of
+    the returns they replace (a correction replaces none: it resolves the quarantine of the receipt it corrects)
+    and the receipts. Runs in the caller's transaction."""
+    fields = ", ".join(src.names)
+    codes = prepared.code_params()
+    files = pa.table(
+        {
+            "batch_file": pa.array(list(receipts), type=pa.int32()),
+            "rid": pa.array([r.receipt_id for r in receipts.values()], type=pa.int64()),
+            "collection": pa.array([r.collection for r in receipts.values()], type=pa.string()),
+            "sender": pa.array([r.sender for r in receipts.values()], type=pa.string()),
+            "supersedes": pa.array([r.corrects is None for r in receipts.values()], type=pa.bool_()),
+        }
+    )
+    of_files = f"FROM {CHECKED} c JOIN {BATCH_FILES} f ON f.batch_file = c.batch_file"
+    engine.register(BATCH_FILES, files)
+    try:
+        if any(r.accepted for r in receipts.values()):
+            # each row carries its record number, so the rows need not be written in order: both cores can write
+            engine.execute("SET preserve_insertion_order = false")
+            try:
+                engine.execute(
+                    f"INSERT INTO {src.table} (receipt_id, record_index, collection, sender, {fields}, queries) "
+                    f"SELECT f.rid, c.record_index, f.collection, f.sender, "
+                    f"{', '.join('c.' + n for n in src.names)}, {prepared.query_list_sql('c.queries')} "
+                    f"{of_files} WHERE c.errors = 0",
+                    {"query_codes": codes["query_codes"]},
+                )
+            finally:
+                engine.execute("RESET preserve_insertion_order")
+        if any(r.quarantined for r in receipts.values()):
+            raw = ", ".join(f"'{name}', c.r_{name}" for name in src.names)
+            engine.execute(
+                f"INSERT INTO {QUARANTINE} (receipt_id, record_index, source, errors, record, raw_line) "
+                f"SELECT f.rid, c.record_index, $source, {prepared.error_list_sql('c.errors', 'c.reader_error')}, "
+                f"CASE WHEN c.reader_error IS NULL THEN json_object({raw}) END, c.raw_line "
+                f"{of_files} WHERE c.errors <> 0",
+                {"source": src.name, "error_codes": codes["error_codes"]},
+            )
+        if any(r.quarantined or r.queried for r in receipts.values()):
+            value = "CASE r.field " + " ".join(f"WHEN '{n}' THEN c.r_{n}" for n in src.names) + " ELSE c.raw_line END"
+            failed = f"list_concat({prepared.error_list_sql()}, coalesce({prepared.query_list_sql()}, []))"
+            engine.execute(
+                f"INSERT INTO {ISSUE} (receipt_id, record_index, rule_code, severity, field, value) "
+                f"SELECT f.rid, c.record_index, c.code, r.severity, r.field, {value} "
+                f"FROM (SELECT *, unnest({failed}) AS code FROM {CHECKED} WHERE errors <> 0 OR queries <> 0) c "
+                f"JOIN {BATCH_FILES} f ON f.batch_file = c.batch_file JOIN {RULE} r ON r.code = c.code",
+                codes,
+            )
+        engine.execute(
+            f"UPDATE {RECEIPT} SET superseded_by = f.rid FROM {BATCH_FILES} f WHERE f.supersedes "
+            f"AND {RECEIPT}.source = $source AND {RECEIPT}.collection = f.collection AND {RECEIPT}.sender = f.sender "
+            f"AND {RECEIPT}.superseded_by IS NULL AND {RECEIPT}.status IN {LOADED}",
+            {"source": src.name},
+        )
+    finally:
+        engine.unregister(BATCH_FILES)
+    for receipt in receipts.values():
+        if receipt.corrects is not None:
+            resolve(engine, receipt.corrects, receipt.receipt_id)
+        insert_receipt(engine, receipt)
