@@ -115,6 +115,23 @@ def _whole_files_only(warehouse: Path) -> int:
     return int(files[0])
 
 
+def _orphans() -> list[int]:
+    """Processes of this Python's multiprocessing (fork server, workers, resource tracker) left without the
+    process that started them (adopted by init)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        parent = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("PPid:")), 0)
+        ours = command[0] == sys.executable.encode() and b"from multiprocessing" in b" ".join(command)
+        if ours and parent == 1:
+            found.append(int(entry.name))
+    return found
+
+
 @pytest.mark.slow
 def test_a_killed_census_batch_leaves_only_whole_files(tmp_path: Path) -> None:
     home = tmp_path / "home"
@@ -151,6 +168,10 @@ def test_a_killed_census_batch_leaves_only_whole_files(tmp_path: Path) -> None:
             if loaded == 0:
                 assert _state(warehouse) == before
     assert killed >= 2, "the kills should land while the files are loading"
+    deadline = time.monotonic() + 10  # the killed runs' parse workers end on their own
+    while _orphans() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _orphans() == []
     with Context(Settings(home=home)) as ctx:
         receipts = collect(ctx, [folder], Options()).receipts
     assert _whole_files_only(warehouse) == SCHOOLS + sum(r.status == "duplicate" for r in receipts)

@@ -30,6 +30,7 @@ from pupildata.collect.receipts import Receipt, mirror_receipts
 from pupildata.collect.reports import write_reports
 from pupildata.collect.schemas import CENSUS, source
 from pupildata.collect.warehouse import ensure_tables
+from pupildata.collect.workers import exit_with
 from pupildata.errors import UsageError
 from pupildata.kernel.audit import Event
 from pupildata.kernel.context import Context
@@ -114,8 +115,8 @@ def _parse_pool(workers: int) -> ProcessPoolExecutor:
     """Parse workers forked from a server that has imported the parser once (and the main module, so that no
     worker imports it again): a worker is ready at once rather than after importing it all itself."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["__main__", "pupildata.collect.readers.census_xml"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    context.set_forkserver_preload(["__main__", "pupildata.collect.readers.census_xml", "pupildata.collect.workers"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=exit_with, initargs=(os.getpid(),))
 
 
 def _received(
