@@ -10,6 +10,7 @@ import pytest
 
 from pupildata.cli import main
 from pupildata.collect import Options, collect
+from pupildata.collect.collections import status
 from pupildata.collect.corrections import EXTRA_COLUMNS, export_csv
 from pupildata.collect.receipts import Receipt
 from pupildata.errors import UsageError
@@ -79,6 +80,12 @@ def test_a_correction_adds_its_records_to_the_return_and_resolves_the_quarantine
     assert resolved == [(fixed.receipt_id, 3)]  # kept in the history, marked resolved
     with pytest.raises(UsageError, match=f"already corrected by receipt {fixed.receipt_id}"):
         export_csv(wh, original.receipt_id, context.settings.archive_dir)
+    found = status(context.registry, str(original.collection))
+    assert found is not None
+    (sender,) = found.senders
+    assert (sender.receipt_id, sender.status, sender.accepted, sender.quarantined) == (
+        original.receipt_id, "accepted", 6, 0,
+    )  # fmt: skip
 
 
 def test_records_still_failing_stay_quarantined_with_their_new_codes(context: Context) -> None:
