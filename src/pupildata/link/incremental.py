@@ -80,7 +80,7 @@ def groups(engine: DuckDBEngine) -> dict[str, int]:
           FROM link_group g JOIN link_norm_stage n USING (record_key) LEFT JOIN anchored a USING (record_key)
           GROUP BY g.component
         )
-        SELECT n.*, g.grp, g.anchored, g.has_old FROM link_norm_stage n
+        SELECT n.record_key, n.source, n.return_key, n.is_new, g.grp, g.anchored, g.has_old FROM link_norm_stage n
         JOIN link_group lg USING (record_key) JOIN g ON g.grp = lg.component
         """
     )
@@ -93,15 +93,23 @@ def groups(engine: DuckDBEngine) -> dict[str, int]:
     return counts
 
 
-def scoring_sets() -> dict[str, str]:
-    """The record sets the model compares (each a query over ``link_scoring``, with the columns it reads)."""
-    columns = ", ".join((*normalise.MODEL_COLUMNS, "grp", "return_key"))
-    return {
-        "probe": f"SELECT {columns} FROM link_scoring WHERE is_new AND NOT anchored",
-        "other": f"SELECT {columns} FROM link_scoring WHERE NOT (is_new AND NOT anchored)",
-        "new_upn": f"SELECT {columns} FROM link_scoring WHERE is_new AND anchored AND NOT has_old",
-        "old_loose": f"SELECT {columns} FROM link_scoring WHERE NOT is_new AND NOT anchored",
-    }
+#: The record sets the model compares (left, right, within one set), each a condition on ``link_scoring``.
+SETS = {
+    "probe": "is_new AND NOT anchored",
+    "other": "NOT (is_new AND NOT anchored)",
+    "new_upn": "is_new AND anchored AND NOT has_old",
+    "old_loose": "NOT is_new AND NOT anchored",
+}
+COMPARED_SETS = (("probe", "other", False), ("probe", "probe", True), ("new_upn", "old_loose", False))
+
+
+def set_select(name: str) -> str:
+    """SQL: the records of one set with the columns the blocking rules and the pair condition read."""
+    return (
+        "SELECT s.record_key, n.fn, n.sn, n.dob, n.pc, n.pc_district, n.school, n.upn, n.uln, s.grp, s.return_key "
+        f"FROM (SELECT record_key, grp, return_key FROM link_scoring WHERE {SETS[name]}) s "
+        "JOIN link_norm_stage n USING (record_key)"
+    )
 
 
 def pair_condition() -> str:
