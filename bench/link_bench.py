@@ -65,7 +65,7 @@ def _plain(db: str, records: str, threads: int, memory: str | None) -> dict[str,
     from splink import DuckDBAPI, Linker
 
     from pupildata.kernel.engine import DuckDBEngine
-    from pupildata.link import model, normalise, scoring
+    from pupildata.link import model, normalise
 
     logging.getLogger("splink").setLevel(logging.ERROR)
     engine = DuckDBEngine(db, threads=threads, memory_limit=memory)
@@ -75,7 +75,7 @@ def _plain(db: str, records: str, threads: int, memory: str | None) -> dict[str,
     engine.execute(f"CREATE OR REPLACE TABLE plain_norm AS {normalise.normal_select('link_record')}")
     db_api = DuckDBAPI(connection=engine.connection.cursor())
     linker = Linker(db_api.register("plain_norm", dataset_display_name="plain"), model.settings())
-    model.train(linker, em_max_pairs=scoring.EM_MAX_PAIRS)  # EM on as many pairs as ours: a peer, not a handicap
+    model.train(linker, em_max_pairs=model.EM_MAX_PAIRS)  # EM capped: a peer, not a handicap
     predictions = linker.inference.predict(threshold_match_probability=0.5)
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, 0.95)
     engine.execute(
@@ -91,6 +91,21 @@ def _child(name: str, db: str, records: str, threads: int, memory: str | None, q
     result = (_ours if name == "ours" else _plain)(db, records, threads, memory)
     result["peak_rss_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024, 2)
     queue.put(result)
+
+
+def _result(queue: Any, process: Any, name: str) -> dict[str, Any]:
+    """The child's result; the benchmark stops with one line if the child died without one."""
+    import queue as queues
+
+    while True:
+        try:
+            result: dict[str, Any] = queue.get(timeout=5)
+            return result
+        except queues.Empty:
+            if not process.is_alive():
+                raise SystemExit(
+                    f"The '{name}' contender stopped without a result (exit code {process.exitcode})."
+                ) from None
 
 
 def _f1(db: str, truth: str) -> dict[str, float]:
@@ -149,7 +164,7 @@ def main() -> None:
             target=_child, args=(name, db, records.as_posix(), args.threads, args.memory_limit, queue)
         )
         process.start()
-        result = queue.get()
+        result = _result(queue, process, name)
         process.join()
         result.update(_f1(db, (args.work / "truth.parquet").as_posix()))
         results[name] = result

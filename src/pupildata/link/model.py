@@ -28,6 +28,8 @@ import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 
 SEED = 2009
+#: ``train``: the EM pass blocked on names reads at most about this many pairs (Splink samples records by a hash).
+EM_MAX_PAIRS = 1e6
 NAME_JW = (0.92, 0.80)
 
 
