@@ -185,14 +185,14 @@ def _cluster(engine: DuckDBEngine, edges: str, model_edges: str, by_group: bool)
         return
     components.components(
         engine,
-        "SELECT DISTINCT grp AS record_key FROM link_scoring",
+        None,
         f"SELECT ga.grp AS a, gb.grp AS b FROM ({model_edges}) e JOIN link_scoring ga ON ga.record_key = e.a "
         "JOIN link_scoring gb ON gb.record_key = e.b WHERE ga.grp <> gb.grp",
         "link_cluster_group",
     )
     engine.execute(
-        "CREATE OR REPLACE TABLE link_cluster AS SELECT s.record_key, c.component FROM link_scoring s "
-        "JOIN link_cluster_group c ON c.record_key = s.grp; DROP TABLE link_cluster_group"
+        "CREATE OR REPLACE TABLE link_cluster AS SELECT s.record_key, coalesce(c.component, s.grp) AS component "
+        "FROM link_scoring s LEFT JOIN link_cluster_group c ON c.record_key = s.grp; DROP TABLE link_cluster_group"
     )
 
 

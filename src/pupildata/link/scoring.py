@@ -93,24 +93,36 @@ class Scorer:
             [list(column) for column in zip(*tf_u, strict=True)] if tf_u else [[], [], []],
         )
 
-    def _candidates(self) -> str:
+    def _compared(self) -> list[tuple[str, str, bool]]:
+        """The pairs of sets to compare that have records on both sides."""
+        counts = self.engine.fetchone(
+            "SELECT "
+            + ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in incremental.SETS.values())
+            + " FROM link_scoring"
+        ) or tuple(0 for _ in incremental.SETS)
+        size = dict(zip(incremental.SETS, counts, strict=True))
+        return [(a, b, within) for a, b, within in incremental.COMPARED_SETS if size[a] and size[b]]
+
+    def _candidates(self, compared: list[tuple[str, str, bool]]) -> str:
         """SQL: the distinct candidate pairs (key_l, key_r), over the sets' tables ``sc_set_<name>``."""
         condition = incremental.pair_condition()
         parts = []
-        for left, right, within in incremental.COMPARED_SETS:
+        for left, right, within in compared:
             order = " AND l.record_key < r.record_key" if within else ""
             for rule in model.candidate_rules():
                 parts.append(
                     f"SELECT l.record_key AS key_l, r.record_key AS key_r FROM sc_set_{left} l "
                     f"JOIN sc_set_{right} r ON ({rule}) AND {condition}{order}"
                 )
-        return "\nUNION\n".join(parts)
+        return "\nUNION\n".join(parts) or "SELECT NULL::VARCHAR AS key_l, NULL::VARCHAR AS key_r WHERE false"
 
     def score(self, threshold: float = incremental.REVIEW) -> list[str]:
         """Score the pairs this run needs; returns the tables of pairs at or above ``threshold``."""
         engine = self.engine
         pooled = self.models[POOLED]
-        for name in incremental.SETS:
+        compared = self._compared()
+        sets = sorted({name for a, b, _ in compared for name in (a, b)})
+        for name in sets:
             engine.execute(f"CREATE OR REPLACE TEMP TABLE sc_set_{name} AS {incremental.set_select(name)}")
         tfs = tf_levels(pooled)
         for _, tf_col, _, _ in tfs:
@@ -126,10 +138,10 @@ class Scorer:
             f"""
             CREATE OR REPLACE TEMP TABLE sc_cmp AS
             SELECT x.key_l, x.key_r, x.sp, {training.gamma_sql(pooled)}{", " + tf_select if tfs else ""}
-            FROM ({training.pair_columns_sql(self._candidates(), "link_norm_stage", columns)}) x {tf_join}
+            FROM ({training.pair_columns_sql(self._candidates(compared), "link_norm_stage", columns)}) x {tf_join}
             """
         )
-        for name in incremental.SETS:
+        for name in sets:
             engine.execute(f"DROP TABLE sc_set_{name}")
         training.refine(engine, self.models, "sc_cmp")
         self._parameters()
