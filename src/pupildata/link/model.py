@@ -193,14 +193,17 @@ def candidate_rules() -> list[str]:
     ]
 
 
-def settings(model_json: dict[str, Any] | None = None) -> SettingsCreator | dict[str, Any]:
+def settings(
+    model_json: dict[str, Any] | None = None, rules: list[Any] | None = None
+) -> SettingsCreator | dict[str, Any]:
+    """The model's settings for Splink (``rules``: other blocking rules than ``blocking_rules``)."""
     if model_json is not None:
         return model_json
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="record_key",
         comparisons=comparisons(),
-        blocking_rules_to_generate_predictions=blocking_rules(),
+        blocking_rules_to_generate_predictions=blocking_rules() if rules is None else rules,
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,
     )
