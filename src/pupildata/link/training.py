@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
+from typing import Any, cast
+
+from splink import SettingsCreator
 
 from pupildata.kernel.engine import DuckDBEngine
 from pupildata.link import model, normalise
@@ -49,9 +51,8 @@ IDENTIFIER_RECALL = 0.95
 
 
 def base() -> dict[str, Any]:
-    """The untrained model: comparisons and blocking rules as Splink writes them."""
-    settings = model.settings()
-    assert not isinstance(settings, dict)
+    """The untrained model as Splink writes it: the comparisons, and the candidate rules a run blocks on."""
+    settings = cast(SettingsCreator, model.settings(rules=model.candidate_rules()))
     data: dict[str, Any] = settings.create_settings_dict("duckdb")
     data.pop("linker_uid", None)
     return data
@@ -110,8 +111,10 @@ def _level_counts(engine: DuckDBEngine, data: dict[str, Any], pairs: str, out: s
 
 
 def _labelled_pairs(engine: DuckDBEngine) -> str:
+    """SQL: the pairs the deterministic pass linked (each record and the first record sharing its identifier), a
+    hash sample of about ``M_PAIRS`` of them at most."""
     n = int(engine.scalar("SELECT count(*) FROM link_det_edge"))
-    step = max(1, n // M_PAIRS + (1 if n % M_PAIRS else 0)) if n > M_PAIRS else 1
+    step = max(1, -(-n // M_PAIRS))
     return f"SELECT DISTINCT a AS key_l, b AS key_r FROM link_det_edge WHERE hash(a, b) % {step} = 0"
 
 
