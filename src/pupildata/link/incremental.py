@@ -68,20 +68,26 @@ def groups(engine: DuckDBEngine) -> dict[str, int]:
         UNION ALL SELECT left_key, right_key FROM link_decision_work WHERE decision = 'same'
         """
     )
+    # Only records with a link take part; a record without one is a group of its own.
     components.components(
-        engine, "SELECT record_key FROM link_norm_stage", "SELECT a, b FROM link_group_edge", "link_group"
+        engine,
+        None,
+        "SELECT a, b FROM link_group_edge WHERE a IN (SELECT record_key FROM link_norm_stage) "
+        "AND b IN (SELECT record_key FROM link_norm_stage)",
+        "link_group",
     )
     engine.execute(
         f"""
         CREATE OR REPLACE TABLE link_scoring AS
         WITH anchored AS ({deterministic.anchored_sql()}),
-        g AS (
-          SELECT g.component AS grp, bool_or(a.record_key IS NOT NULL) AS anchored, bool_or(NOT n.is_new) AS has_old
-          FROM link_group g JOIN link_norm_stage n USING (record_key) LEFT JOIN anchored a USING (record_key)
-          GROUP BY g.component
+        r AS (
+          SELECT n.record_key, n.source, n.return_key, n.is_new, coalesce(g.component, n.record_key) AS grp,
+            a.record_key IS NOT NULL AS is_anchor
+          FROM link_norm_stage n LEFT JOIN link_group g USING (record_key) LEFT JOIN anchored a USING (record_key)
         )
-        SELECT n.record_key, n.source, n.return_key, n.is_new, g.grp, g.anchored, g.has_old FROM link_norm_stage n
-        JOIN link_group lg USING (record_key) JOIN g ON g.grp = lg.component
+        SELECT record_key, source, return_key, is_new, grp, bool_or(is_anchor) OVER w AS anchored,
+          bool_or(NOT is_new) OVER w AS has_old
+        FROM r WINDOW w AS (PARTITION BY grp)
         """
     )
     row = engine.fetchone(
