@@ -39,11 +39,11 @@ def test_match_rates_are_reported_by_source_year_and_characteristic(linked_la: C
 
 
 def test_a_probabilistic_match_is_explained_comparison_by_comparison(linked_la: Context) -> None:
-    from pupildata.link import model
-
-    a, b = linked_la.warehouse.fetchone("SELECT a, b FROM link_model_edge ORDER BY a LIMIT 1") or ("", "")
+    a, b, probability = linked_la.warehouse.fetchone(
+        "SELECT a, b, probability FROM link_model_edge ORDER BY a LIMIT 1"
+    ) or ("", "", 0.0)
     path = linked_la.settings.home / "models" / f"link-{linked_la.run_counts['run_id']}.json"  # type: ignore[attr-defined]
-    rows = quality.explain(linked_la.warehouse, model.load(path), a, b)
+    rows = quality.explain(linked_la.warehouse, path, a, b)
     names = [r["comparison"] for r in rows]
     assert names[0] == "prior"
     assert names[-1] == "total"
@@ -51,6 +51,8 @@ def test_a_probabilistic_match_is_explained_comparison_by_comparison(linked_la: 
     total = sum(r["match_weight"] for r in rows[:-1])
     assert total == pytest.approx(rows[-1]["match_weight"], abs=0.01)
     assert rows[-1]["match_probability"] >= 0.95
+    # Splink, given the model saved for the pair's sources, scores the pair exactly as the run did.
+    assert rows[-1]["match_probability"] == pytest.approx(probability, rel=1e-9)
 
 
 def test_pmrs_are_fixed_length_codes_that_encode_nothing(linked_la: Context) -> None:
@@ -60,3 +62,32 @@ def test_pmrs_are_fixed_length_codes_that_encode_nothing(linked_la: Context) -> 
     assert len({p for p, _ in rows}) == len(rows)
     upns = {u for (u,) in linked_la.warehouse.fetchall("SELECT upn FROM link_norm WHERE upn IS NOT NULL LIMIT 1000")}
     assert not any(p in u for p, _ in rows[:1000] for u in list(upns)[:50])
+
+
+def test_each_source_pair_has_its_own_model_and_splink_agrees_with_every_score(linked_la: Context) -> None:
+    import json
+
+    path = linked_la.settings.home / "models" / f"link-{linked_la.run_counts['run_id']}.json"  # type: ignore[attr-defined]
+    own = {p.stem for p in path.with_suffix("").glob("*.json")}
+    assert {"census--ncmp", "census--ks2", "census--survey", "ncmp--post16"} <= own
+    dob = [
+        [
+            lv.get("m_probability")
+            for lv in json.loads((path.with_suffix("") / f"{name}.json").read_text())["comparisons"][2][
+                "comparison_levels"
+            ]
+        ]
+        for name in ("census--ncmp", "census--ks2")
+    ]
+    assert dob[0] != dob[1]  # trained per source pair
+    edges = linked_la.warehouse.fetchall(
+        """
+        SELECT arg_min(e.a, e.a), arg_min(e.b, e.a), arg_min(e.probability, e.a)
+        FROM link_model_edge e JOIN link_norm x ON x.record_key = e.a JOIN link_norm y ON y.record_key = e.b
+        GROUP BY least(x.source, y.source), greatest(x.source, y.source)
+        """
+    )
+    assert len(edges) >= 5
+    for a, b, probability in edges:
+        total = quality.explain(linked_la.warehouse, path, a, b)[-1]
+        assert total["match_probability"] == pytest.approx(probability, rel=1e-9), (a, b)

@@ -68,7 +68,7 @@ def report(
 
 
 def _show_pair(context: Context, pair: Any) -> None:
-    from pupildata.link import model, quality
+    from pupildata.link import quality
 
     models = sorted((context.settings.home / "models").glob("link-*.json"), key=lambda p: p.stat().st_mtime)
     out.print(
@@ -76,7 +76,7 @@ def _show_pair(context: Context, pair: Any) -> None:
     )
     if not models:
         return
-    for row in quality.explain(context.warehouse, model.load(models[-1]), pair.left_key, pair.right_key):
+    for row in quality.explain(context.warehouse, models[-1], pair.left_key, pair.right_key):
         left, right = row.get("left", ""), row.get("right", "")
         out.print(
             f"  {row['comparison']:<14} {left!s:<22} {right!s:<22} {row['level']:<34} {row['match_weight']:+.2f}",

@@ -9,14 +9,17 @@ from pupildata.kernel.engine import DuckDBEngine
 MAX_PASSES = 60
 
 
-def components(engine: DuckDBEngine, nodes_sql: str, edges_sql: str, out: str) -> int:
-    """Write ``out`` (record_key, component) for the nodes of ``nodes_sql`` joined by the (a, b) edges."""
-    engine.execute(f"CREATE OR REPLACE TEMP TABLE cc_node AS SELECT record_key FROM ({nodes_sql})")
+def components(engine: DuckDBEngine, nodes_sql: str | None, edges_sql: str, out: str) -> int:
+    """Write ``out`` (record_key, component) for the nodes of ``nodes_sql`` joined by the (a, b) edges. Without
+    ``nodes_sql`` every edge's ends are nodes, and ``out`` holds only nodes with an edge (any other node is its
+    own component)."""
+    if nodes_sql is not None:
+        engine.execute(f"CREATE OR REPLACE TEMP TABLE cc_node AS SELECT record_key FROM ({nodes_sql})")
+    known = " AND a IN (SELECT record_key FROM cc_node) AND b IN (SELECT record_key FROM cc_node)" if nodes_sql else ""
     engine.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE cc_edge AS
-        WITH e AS (SELECT a, b FROM ({edges_sql}) WHERE a IS NOT NULL AND b IS NOT NULL AND a <> b
-                   AND a IN (SELECT record_key FROM cc_node) AND b IN (SELECT record_key FROM cc_node))
+        WITH e AS (SELECT a, b FROM ({edges_sql}) WHERE a IS NOT NULL AND b IS NOT NULL AND a <> b{known})
         SELECT a, b FROM e UNION SELECT b, a FROM e
         """
     )
@@ -44,6 +47,8 @@ def components(engine: DuckDBEngine, nodes_sql: str, edges_sql: str, out: str) -
     engine.execute(
         f"CREATE OR REPLACE TABLE {out} AS SELECT n.record_key, coalesce(l.label, n.record_key) AS component "
         "FROM cc_node n LEFT JOIN cc_label l ON l.node = n.record_key"
+        if nodes_sql is not None
+        else f"CREATE OR REPLACE TABLE {out} AS SELECT node AS record_key, label AS component FROM cc_label"
     )
     engine.execute(
         "DROP TABLE IF EXISTS cc_next; DROP TABLE IF EXISTS cc_edge; DROP TABLE IF EXISTS cc_label; "

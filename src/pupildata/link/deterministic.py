@@ -50,12 +50,12 @@ def dob_compatible(a: str = "a", b: str = "b") -> str:
 
 def run(engine: DuckDBEngine, norm: str = "link_norm") -> dict[str, int]:
     """Build ``link_identifier`` and ``link_det_edge`` from the normalised records; returns counts."""
-    # One scan of the records: each record's identifiers, unnested beside the fields the checks read.
+    # One scan of the records: each record's identifiers.
     engine.execute(
         f"""
         CREATE OR REPLACE TABLE link_identifier AS
-        SELECT record_key, ids.kind, ids.id, fn, mn, sn, sn_all, fn_groups, dob, sex FROM (
-          SELECT *, unnest([
+        SELECT record_key, ids.kind, ids.id FROM (
+          SELECT record_key, unnest([
             {{'kind': 'upn', 'id': upn}},
             {{'kind': 'upn', 'id': CASE WHEN former_upn IS DISTINCT FROM upn THEN former_upn END}},
             {{'kind': 'uln', 'id': uln}},
@@ -64,11 +64,15 @@ def run(engine: DuckDBEngine, norm: str = "link_norm") -> dict[str, int]:
         ) WHERE ids.id IS NOT NULL
         """
     )
-    # Only identifiers whose records differ at all need comparing, pair by pair.
+    # Only identifiers held by several records, whose records differ at all, need comparing, pair by pair.
     engine.execute(
         f"""
         CREATE OR REPLACE TABLE link_untrusted AS
-        WITH v AS (SELECT DISTINCT kind, id, fn, mn, sn, sn_all, fn_groups, dob, sex FROM link_identifier),
+        WITH shared AS (SELECT i.* FROM link_identifier i SEMI JOIN (
+                          SELECT kind, id FROM link_identifier GROUP BY kind, id HAVING count(*) > 1) k
+                        USING (kind, id)),
+        v AS (SELECT DISTINCT s.kind, s.id, n.fn, n.mn, n.sn, n.sn_all, n.fn_groups, n.dob, n.sex
+              FROM shared s JOIN {norm} n USING (record_key)),
         varied AS (SELECT * FROM v SEMI JOIN (SELECT kind, id FROM v GROUP BY kind, id HAVING count(*) > 1) k
                    USING (kind, id))
         SELECT DISTINCT a.kind, a.id,

@@ -68,20 +68,26 @@ def groups(engine: DuckDBEngine) -> dict[str, int]:
         UNION ALL SELECT left_key, right_key FROM link_decision_work WHERE decision = 'same'
         """
     )
+    # Only records with a link take part; a record without one is a group of its own.
     components.components(
-        engine, "SELECT record_key FROM link_norm_stage", "SELECT a, b FROM link_group_edge", "link_group"
+        engine,
+        None,
+        "SELECT a, b FROM link_group_edge WHERE a IN (SELECT record_key FROM link_norm_stage) "
+        "AND b IN (SELECT record_key FROM link_norm_stage)",
+        "link_group",
     )
     engine.execute(
         f"""
         CREATE OR REPLACE TABLE link_scoring AS
         WITH anchored AS ({deterministic.anchored_sql()}),
-        g AS (
-          SELECT g.component AS grp, bool_or(a.record_key IS NOT NULL) AS anchored, bool_or(NOT n.is_new) AS has_old
-          FROM link_group g JOIN link_norm_stage n USING (record_key) LEFT JOIN anchored a USING (record_key)
-          GROUP BY g.component
+        r AS (
+          SELECT n.record_key, n.source, n.return_key, n.is_new, coalesce(g.component, n.record_key) AS grp,
+            a.record_key IS NOT NULL AS is_anchor
+          FROM link_norm_stage n LEFT JOIN link_group g USING (record_key) LEFT JOIN anchored a USING (record_key)
         )
-        SELECT n.*, g.grp, g.anchored, g.has_old FROM link_norm_stage n
-        JOIN link_group lg USING (record_key) JOIN g ON g.grp = lg.component
+        SELECT record_key, source, return_key, is_new, grp, bool_or(is_anchor) OVER w AS anchored,
+          bool_or(NOT is_new) OVER w AS has_old
+        FROM r WINDOW w AS (PARTITION BY grp)
         """
     )
     row = engine.fetchone(
@@ -93,15 +99,23 @@ def groups(engine: DuckDBEngine) -> dict[str, int]:
     return counts
 
 
-def scoring_sets() -> dict[str, str]:
-    """The record sets the model compares (each a query over ``link_scoring``, with the columns it reads)."""
-    columns = ", ".join((*normalise.MODEL_COLUMNS, "grp", "return_key"))
-    return {
-        "probe": f"SELECT {columns} FROM link_scoring WHERE is_new AND NOT anchored",
-        "other": f"SELECT {columns} FROM link_scoring WHERE NOT (is_new AND NOT anchored)",
-        "new_upn": f"SELECT {columns} FROM link_scoring WHERE is_new AND anchored AND NOT has_old",
-        "old_loose": f"SELECT {columns} FROM link_scoring WHERE NOT is_new AND NOT anchored",
-    }
+#: The record sets the model compares (left, right, within one set), each a condition on ``link_scoring``.
+SETS = {
+    "probe": "is_new AND NOT anchored",
+    "other": "NOT (is_new AND NOT anchored)",
+    "new_upn": "is_new AND anchored AND NOT has_old",
+    "old_loose": "NOT is_new AND NOT anchored",
+}
+COMPARED_SETS = (("probe", "other", False), ("probe", "probe", True), ("new_upn", "old_loose", False))
+
+
+def set_select(name: str) -> str:
+    """SQL: the records of one set with the columns the blocking rules and the pair condition read."""
+    return (
+        "SELECT s.record_key, n.fn, n.sn, n.dob, n.pc, n.pc_district, n.school, n.upn, n.uln, s.grp, s.return_key "
+        f"FROM (SELECT record_key, grp, return_key FROM link_scoring WHERE {SETS[name]}) s "
+        "JOIN link_norm_stage n USING (record_key)"
+    )
 
 
 def pair_condition() -> str:
@@ -177,14 +191,14 @@ def _cluster(engine: DuckDBEngine, edges: str, model_edges: str, by_group: bool)
         return
     components.components(
         engine,
-        "SELECT DISTINCT grp AS record_key FROM link_scoring",
+        None,
         f"SELECT ga.grp AS a, gb.grp AS b FROM ({model_edges}) e JOIN link_scoring ga ON ga.record_key = e.a "
         "JOIN link_scoring gb ON gb.record_key = e.b WHERE ga.grp <> gb.grp",
         "link_cluster_group",
     )
     engine.execute(
-        "CREATE OR REPLACE TABLE link_cluster AS SELECT s.record_key, c.component FROM link_scoring s "
-        "JOIN link_cluster_group c ON c.record_key = s.grp; DROP TABLE link_cluster_group"
+        "CREATE OR REPLACE TABLE link_cluster AS SELECT s.record_key, coalesce(c.component, s.grp) AS component "
+        "FROM link_scoring s LEFT JOIN link_cluster_group c ON c.record_key = s.grp; DROP TABLE link_cluster_group"
     )
 
 

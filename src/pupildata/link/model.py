@@ -10,11 +10,12 @@ Every comparison works on the normalised columns of ``link_norm`` (see ``normali
 - date of birth: exact · day and month swapped · one of day, month, year different · else.
 - sex, school, UPN, ULN: exact · else.  Postcode: unit · sector · district · else.
 
-Training (per run, on the run's records, with a fixed seed so the same inputs give the same model): the
+``pupildata link`` trains these comparisons per source pair from the deterministic pass, in SQL (``training``),
+and generates its candidate pairs with ``candidate_rules``. ``train`` here is Splink's own training — the
 probability that two records match from the deterministic rules, u by random sampling (a million pairs), m by
-expectation maximisation blocked first on UPN (trains names, birth date, sex, postcode, school) and then on
-forename and surname (trains UPN, ULN, birth date, postcode; on a hash sample of about a million pairs). The
-trained model is saved as JSON with the run.
+expectation maximisation blocked first on UPN and then on forename and surname — used by the plain Splink peer of
+the benchmark and for the packaged default model; ``blocking_rules`` are the rules that peer and ``pupildata
+match`` block on.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 
 SEED = 2009
+#: ``train``: the EM pass blocked on names reads at most about this many pairs (Splink samples records by a hash).
+EM_MAX_PAIRS = 1e6
 NAME_JW = (0.92, 0.80)
 
 
@@ -165,14 +168,42 @@ def blocking_rules() -> list[Any]:
     ]
 
 
-def settings(model_json: dict[str, Any] | None = None) -> SettingsCreator | dict[str, Any]:
+def candidate_rules() -> list[str]:
+    """The candidate pairs ``pupildata link`` scores: tighter than ``blocking_rules`` and each an equality join.
+
+    Every rule but two holds a place — postcode, its district or the school — so a record meets about the same
+    number of candidates whatever the size of the country: rules on birth date and a name prefix alone meet
+    twenty times more at national than at regional scale. The two without a place (name and birth date exact, a
+    forename swapped with the surname on the same birth date) have tiny blocks. On synthetic data with default
+    noise they find 99.99% of the groups a record without a trusted UPN truly belongs to (``blocking_rules``:
+    99.98%), with a sixth of the candidates at regional scale."""
+    return [
+        "l.dob = r.dob AND substr(l.sn, 1, 2) = substr(r.sn, 1, 2) AND l.pc_district = r.pc_district",
+        "l.dob = r.dob AND substr(l.fn, 1, 2) = substr(r.fn, 1, 2) AND l.pc_district = r.pc_district",
+        "l.fn = r.fn AND l.sn = r.sn AND year(l.dob) = year(r.dob) AND l.pc_district = r.pc_district",
+        "l.pc = r.pc AND substr(l.fn, 1, 1) = substr(r.fn, 1, 1)",
+        "l.school = r.school AND l.dob = r.dob",
+        "l.school = r.school AND l.fn = r.fn AND l.sn = r.sn",
+        "l.school = r.school AND substr(l.fn, 1, 2) = substr(r.fn, 1, 2) AND substr(l.sn, 1, 2) = substr(r.sn, 1, 2)",
+        "l.fn = r.fn AND l.sn = r.sn AND l.dob = r.dob",
+        "l.dob = r.dob AND l.fn = r.sn",
+        "l.dob = r.dob AND l.sn = r.fn",
+        "l.upn = r.upn",
+        "l.uln = r.uln",
+    ]
+
+
+def settings(
+    model_json: dict[str, Any] | None = None, rules: list[Any] | None = None
+) -> SettingsCreator | dict[str, Any]:
+    """The model's settings for Splink (``rules``: other blocking rules than ``blocking_rules``)."""
     if model_json is not None:
         return model_json
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="record_key",
         comparisons=comparisons(),
-        blocking_rules_to_generate_predictions=blocking_rules(),
+        blocking_rules_to_generate_predictions=blocking_rules() if rules is None else rules,
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,
     )

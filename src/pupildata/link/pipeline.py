@@ -5,8 +5,9 @@ The run reads what collection loaded: ``link_record`` is (re)made as a view over
 say so with ``from_collection=False``.
 
 Everything is built in ``*_stage`` tables and swapped in at the end in one transaction (``spine.swap``), so a
-run that stops part-way leaves the previous spine exactly as it was. The trained model is saved with the run as
-``home/models/link-<run>.json``; the run records its counts and the model's path.
+run that stops part-way leaves the previous spine exactly as it was. The models trained for each source pair are
+saved with the run in ``home/models/link-<run>/``, the pooled one as ``home/models/link-<run>.json``; the run
+records its counts and the pooled model's path.
 """
 
 from __future__ import annotations
@@ -52,9 +53,9 @@ def link_engine(
     scored: list[str] = []
     if counts["probes"] or counts["new_upn_groups_records"]:
         scorer = Scorer(engine)
+        scored = scorer.score()
         if model_path is not None:
             scorer.save(model_path)
-        scored = scorer.score()
     counts.update(incremental.decide(engine, scored))
     counts.update(incremental.clusters(engine))
     incremental.finish_stage(engine)

@@ -138,18 +138,23 @@ def with_truth(engine: DuckDBEngine, truth: Path) -> dict[str, Any]:
     }
 
 
-def explain(engine: DuckDBEngine, model: dict[str, Any], left_key: str, right_key: str) -> list[dict[str, Any]]:
-    """The comparison-by-comparison explanation of one pair: each comparison's level and match weight."""
+def explain(engine: DuckDBEngine, model: dict[str, Any] | Path, left_key: str, right_key: str) -> list[dict[str, Any]]:
+    """The comparison-by-comparison explanation of one pair: each comparison's level and match weight. ``model``
+    is a model, or a run's saved model (``home/models/link-<run>.json``), whose source pair's model is then used
+    — the one that scored the pair."""
     from splink import DuckDBAPI, Linker
 
-    from pupildata.link.scoring import _quiet
+    from pupildata.link import scoring
 
-    _quiet()
+    scoring._quiet()
+    found = engine.fetchall("SELECT source FROM link_norm WHERE record_key IN (?, ?)", [left_key, right_key])
+    if len(found) != 2 - (left_key == right_key):
+        raise UsageError("Both records must be in the spine to be explained.")
+    if isinstance(model, Path):
+        sources = [r[0] for r in found]
+        model = scoring.load_for(model, sources[0], sources[-1])
     settings = dict(model, retain_intermediate_calculation_columns=True, retain_matching_columns=True)
     db_api = DuckDBAPI(connection=engine.connection.cursor())
-    found = engine.scalar("SELECT count(*) FROM link_norm WHERE record_key IN (?, ?)", [left_key, right_key])
-    if found != 2 - (left_key == right_key):
-        raise UsageError("Both records must be in the spine to be explained.")
     engine.execute("CREATE OR REPLACE TABLE link_explain_l AS SELECT * FROM link_norm WHERE record_key = ?", [left_key])
     engine.execute(
         "CREATE OR REPLACE TABLE link_explain_r AS SELECT * FROM link_norm WHERE record_key = ?", [right_key]
