@@ -29,7 +29,11 @@ again — and the part is recorded as not proven optimal, with its gap to the bo
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +96,8 @@ class Pattern:
 EARLY_GAP = 0.05
 #: A component of more cells than this is solved in subtables down its hierarchy (``_by_subtables``).
 SUBTABLE_CELLS = 20_000
+#: Worker processes for the subtables of one level (at most the number of cores).
+WORKERS = 2
 RELAXATION_SHARE = 0.2  # of the time limit, at most, for cuts from the linear relaxation
 EXACT_SHARE = 0.5  # of the time limit for proving optimality; the rest for completing the best pattern found
 
@@ -275,14 +281,21 @@ def _subtable(
     return part, marks, cells
 
 
+def _solve(job: tuple[Problem, Primary, float, float]) -> Pattern:
+    part, marks, share, mip_rel_gap = job
+    return suppress(part, marks, share, mip_rel_gap)
+
+
 def _by_subtables(
     problem: Problem, primary: Primary, tree: Dimension, time_limit: float, mip_rel_gap: float
 ) -> Pattern:
     """Subtable by subtable down the hierarchy (as tau-Argus's modular method): each is solved as a problem of its
-    own, with what the subtables above settled held fixed. Each subtable is protected on its own, which does not
-    by itself protect the whole; so the whole is checked by the attacker at the end, and any primary cell it finds
-    under-protected is completed (``_protect_each``) over the whole problem (a part of its own in the record, with
-    the cuts found as its primary cells and no bound)."""
+    own, with what the subtables above settled held fixed. The subtables of one level share no cell, so they are
+    solved side by side, one worker process per core (``WORKERS``), each with a share of the time left in
+    proportion to its primary cells. Each subtable is protected on its own, which does not by itself protect the
+    whole; so the whole is checked by the attacker at the end, and any primary cell it finds under-protected is
+    completed (``_protect_each``) over the whole problem (a part of its own in the record, with the cuts found as
+    its primary cells and no bound)."""
     start = time.perf_counter()
     deadline = start + time_limit
     hidden = problem.hidden | primary.unsafe
@@ -293,17 +306,28 @@ def _by_subtables(
     weight = [[float(primary.unsafe[c].sum()) + 1.0 for c in layer] for layer in layers]
     rounds = cuts = 0
     records: list[Part] = []
-    for k, layer in enumerate(layers):
-        for j, cells in enumerate(layer):
-            left = sum(weight[k][j:]) + sum(sum(w) for w in weight[k + 1 :])
-            share = max((deadline - time.perf_counter()) * weight[k][j] / left, 0.01)
-            part, marks, index = _subtable(problem, primary, cells, hidden, settled, level=level)
-            if marks.unsafe.any():
-                pattern = suppress(part, marks, share, mip_rel_gap)
+    workers = max(1, min(WORKERS, os.cpu_count() or 1))
+    with contextlib.ExitStack() as stack:
+        pool: ProcessPoolExecutor | None = None
+        for k, layer in enumerate(layers):
+            left = sum(sum(w) for w in weight[k:])
+            time_left = max(deadline - time.perf_counter(), 0.01)
+            jobs, indexes = [], []
+            for j, cells in enumerate(layer):
+                part, marks, index = _subtable(problem, primary, cells, hidden, settled, level=level)
+                settled[index] = True
+                if marks.unsafe.any():
+                    share = min(time_left, time_left * workers * weight[k][j] / left)
+                    jobs.append((part, marks, max(share, 0.01), mip_rel_gap))
+                    indexes.append(index)
+            if pool is None and len(jobs) > 1 and workers > 1:  # never a fork of a process running warehouse threads
+                context = multiprocessing.get_context("forkserver")
+                pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers, mp_context=context))
+            solved = pool.map(_solve, jobs) if pool is not None and len(jobs) > 1 else map(_solve, jobs)
+            for index, pattern in zip(indexes, solved, strict=True):
                 hidden[index[pattern.hidden]] = True
                 rounds, cuts = max(rounds, pattern.rounds), cuts + pattern.cuts
                 records += pattern.parts
-            settled[index] = True
     short = _violated(problem, primary, hidden, max(deadline - time.perf_counter(), 1.0))
     if short:  # a record of its own: the cells added over the whole problem, no bound claimed
         began = time.perf_counter()
