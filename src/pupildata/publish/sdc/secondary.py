@@ -96,6 +96,8 @@ class Pattern:
 EARLY_GAP = 0.05
 #: A component of more cells than this is solved in subtables down its hierarchy (``_by_subtables``).
 SUBTABLE_CELLS = 20_000
+#: Completing a pattern asks the attacker again after this many cells, to drop those protected meanwhile.
+RECHECK_EVERY = 8
 #: Worker processes for the subtables of one level (at most the number of cores).
 WORKERS = 2
 RELAXATION_SHARE = 0.2  # of the time limit, at most, for cuts from the linear relaxation
@@ -341,6 +343,21 @@ def _by_subtables(
     return Pattern(hidden, hidden & ~fixed_on, rounds, cuts, optimal, time.perf_counter() - start, tuple(records))
 
 
+def _short_of(
+    problem: Problem, primary: Primary, hidden: BoolArray, todo: list[tuple[int, int]], deadline: float
+) -> list[tuple[int, int]]:
+    """The (primary cell, direction: 1 up, 0 down) pairs of ``todo`` that ``hidden`` does not protect."""
+    try:
+        attacker = Attacker(problem, hidden, max(deadline - time.perf_counter(), 0.01))
+        return [
+            (p, up)
+            for p, up in todo
+            if attacker.check(p, primary.upper[p] if up else 0.0, 0.0 if up else primary.lower[p])
+        ]
+    except AttackerError:
+        raise _timeout() from None
+
+
 def _protect_each(problem: Problem, primary: Primary, hidden: BoolArray, deadline: float) -> BoolArray:
     """A protected pattern containing ``hidden``, one primary cell and one direction at a time.
 
@@ -355,23 +372,23 @@ def _protect_each(problem: Problem, primary: Primary, hidden: BoolArray, deadlin
     movable = (problem.count > 0) | problem.hidden
     cost = cell_costs(problem)
     highs = new_model(max(deadline - time.perf_counter(), 0.01))
+    highs.setOptionValue("presolve", "off")  # each run starts from the last basis
     upper = np.concatenate([np.where(movable, INF, 0.0), np.where(movable, problem.value, 0.0)])
     highs.addVars(2 * n, np.zeros(2 * n), upper)
     for cells, coefs in problem.rows:
         idx = np.concatenate([cells, cells + n]).astype(np.int32)
         highs.addRow(0.0, 0.0, idx.size, idx, np.concatenate([coefs, -coefs]))
     every = np.arange(2 * n, dtype=np.int32)
-    try:
-        attacker = Attacker(problem, hidden, max(deadline - time.perf_counter(), 0.01))
-        todo = [
-            (int(p), up)
-            for p in np.flatnonzero(primary.unsafe)
-            for up in (True, False)
-            if attacker.check(int(p), primary.upper[p] if up else 0.0, 0.0 if up else primary.lower[p])
-        ]
-    except AttackerError:
-        raise _timeout() from None
-    for p, up in todo:
+    pairs = [(int(p), up) for p in np.flatnonzero(primary.unsafe) for up in (1, 0)]
+    todo = _short_of(problem, primary, hidden, pairs, deadline)
+    done = 0
+    while todo:
+        if done >= RECHECK_EVERY:  # cells hidden since may protect the cells still to do: ask the attacker again
+            todo, done = _short_of(problem, primary, hidden, todo, deadline), 0
+            if not todo:
+                break
+        p, up = todo.pop(0)
+        done += 1
         column, needed, top = (p, primary.upper[p], INF) if up else (p + n, primary.lower[p], problem.value[p])
         unit = np.where(hidden, 0.0, cost / needed)
         highs.changeColsCost(2 * n, every, np.concatenate([unit, unit]))
