@@ -154,9 +154,13 @@ def _release(result: dict[str, Any]) -> dict[str, Any]:
             p = facts[part]
             out[part] = {
                 k: p[k]
-                for k in ("cells", "primary", "secondary", "proven_optimal", "parts", "suppression_seconds", "audit")
+                for k in ("cells", "primary", "secondary", "proven_optimal", "gap", "suppression_seconds", "audit")
                 if k in p
             }
+            parts = p.get("parts", [])
+            out[part]["parts"] = len(parts)
+            out[part]["parts_proven_optimal"] = sum(1 for q in parts if q["proven_optimal"])
+            out[part]["largest_part_gap"] = max((q["gap"] for q in parts), default=0.0)
     if result.get("notes"):
         out["notes"] = len(result["notes"])
     return out

@@ -94,6 +94,7 @@ def _protect(
         "secondary": int(pattern.secondary.sum()),
         "proven_optimal": pattern.optimal,
         "gap": round(pattern.gap, 4),
+        "suppression_seconds": round(pattern.seconds, 3),
         "parts": [p.summary() for p in pattern.parts],
         "audit": result.summary(),
     }

@@ -330,10 +330,10 @@ def _by_subtables(
                 hidden[index[pattern.hidden]] = True
                 rounds, cuts = max(rounds, pattern.rounds), cuts + pattern.cuts
                 records += pattern.parts
-    short = _violated(problem, primary, hidden, max(deadline - time.perf_counter(), 1.0))
+    short = _violated(problem, primary, hidden, np.inf)
     if short:  # a record of its own: the cells added over the whole problem, no bound claimed
         began = time.perf_counter()
-        completed = _protect_each(problem, primary, hidden, max(deadline, began) + time_limit)
+        completed = _protect_each(problem, primary, hidden, np.inf)  # not cut short: see _Search.complete
         added = completed & ~hidden
         cost = float(cell_costs(problem)[added].sum())
         records.append(Part(problem.size, len(short), int(added.sum()), cost, 0.0, False, time.perf_counter() - began))
@@ -499,14 +499,14 @@ class _Search:
             highs.setOptionValue("mip_rel_gap", gap)
         return hidden
 
-    def complete(self, hidden: BoolArray, allowance: float) -> None:
-        """Keep ``hidden`` completed one under-protected primary cell at a time, if it is cheaper. Completing has
-        ``allowance`` seconds beyond the search's deadline when there is no protected pattern yet (without one,
-        nothing can be published); running out of even that is the error."""
-        deadline = self.deadline + (allowance if self.best is None else 0.0)
+    def complete(self, hidden: BoolArray) -> None:
+        """Keep ``hidden`` completed one under-protected primary cell at a time, if it is cheaper. With no
+        protected pattern yet, completing is not cut short by the deadline: without a pattern nothing could be
+        published, and it ends after one LP per under-protected primary cell at most."""
+        deadline = self.deadline if self.best is not None else np.inf
         try:
             completed = _protect_each(self.problem, self.primary, hidden, deadline)
-            if _violated(self.problem, self.primary, completed, max(deadline - time.perf_counter(), 1.0)):
+            if _violated(self.problem, self.primary, completed, np.inf):
                 raise _timeout()  # cannot happen for a pattern built to protect; checked all the same
         except DataError:
             if self.best is None:
@@ -534,7 +534,7 @@ def _suppress(problem: Problem, primary: Primary, time_limit: float, mip_rel_gap
         search.keep(support)
     hidden = search.integer_rounds(support, start + EXACT_SHARE * time_limit, mip_rel_gap)
     if not search.optimal and (search.rounds or search.best is None):
-        search.complete(hidden, time_limit)  # the last pattern, completed one under-protected cell at a time
+        search.complete(hidden)  # the last pattern, completed one under-protected primary cell at a time
     best = search.best
     if best is None:
         raise _timeout()
