@@ -22,7 +22,7 @@ to improve on.
 
 Independent components of the problem are solved separately (``components``), each a *part* with its own record:
 its cost, the lower bound, and whether it is proven optimal or stopped at a gap. When a part's integer rounds have
-not ended in half its time, the best protected pattern found is kept — or, when there is none, the last integer
+not ended in 80% of its time, the best protected pattern found is kept — or, when there is none, the last integer
 pattern is completed one under-protected primary cell at a time (``_protect_each``) and checked by the attacker
 again — and the part is recorded as not proven optimal, with its gap to the bound.
 """
@@ -100,8 +100,8 @@ SUBTABLE_CELLS = 20_000
 RECHECK_EVERY = 8
 #: Worker processes for the subtables of one level (at most the number of cores).
 WORKERS = 2
-RELAXATION_SHARE = 0.2  # of the time limit, at most, for cuts from the linear relaxation
-EXACT_SHARE = 0.5  # of the time limit for proving optimality; the rest for completing the best pattern found
+RELAXATION_SHARE = 0.4  # of the time limit, at most, for cuts from the linear relaxation
+EXACT_SHARE = 0.8  # of the time limit for the search (relaxation included); the rest for completing a pattern
 
 
 def cell_costs(problem: Problem) -> FloatArray:
