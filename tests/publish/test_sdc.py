@@ -140,6 +140,18 @@ def test_subtables_of_one_level_are_solved_side_by_side_in_worker_processes() ->
         secondary.SUBTABLE_CELLS, secondary.WORKERS = limit, workers
 
 
+def test_two_geographies_cross_only_where_someone_is_in_both() -> None:
+    areas, las = Dimension.flat("health_area", ["H1", "H2"]), Dimension.flat("geo", ["L1", "L2"])
+    values = {("H1", "L1"): 5.0, ("H2", "L2"): 30.0, ("H1", "Total"): 5.0, ("H2", "Total"): 30.0}
+    values |= {("Total", "L1"): 5.0, ("Total", "L2"): 30.0, ("Total", "Total"): 35.0}
+    table = Table("t", "n", (areas, las), values, uncrossed=frozenset({"health_area", "geo"}))
+    problem = build_problem([table])
+    assert problem.size == 7  # no cell for H1 in L2 or H2 in L1
+    crossings = [i for i, (_, coords) in enumerate(problem.keys) if len(coords) == 2]
+    assert len(crossings) == 2
+    assert problem.hidden[crossings].all()
+
+
 def test_a_cell_published_in_two_tables_is_one_variable() -> None:
     geo = geography([2])
     by_sex = aggregate("a", "pupils", (geo, SEX), dict.fromkeys(leaf_cells((geo, SEX)), 3))
