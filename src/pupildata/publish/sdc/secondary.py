@@ -41,7 +41,7 @@ import highspy
 import numpy as np
 
 from pupildata.errors import DataError
-from pupildata.publish.sdc._highs import INF, is_optimal, new_model
+from pupildata.publish.sdc._highs import INF, is_optimal, new_model, status_name
 from pupildata.publish.sdc.attacker import Attacker, AttackerError, Cut, groups
 from pupildata.publish.sdc.rules import Primary
 from pupildata.publish.sdc.table import BoolArray, Dimension, FloatArray, IntArray, Problem
@@ -354,8 +354,10 @@ def _short_of(
             for p, up in todo
             if attacker.check(p, primary.upper[p] if up else 0.0, 0.0 if up else primary.lower[p])
         ]
-    except AttackerError:
-        raise _timeout() from None
+    except AttackerError as exc:
+        if deadline < time.perf_counter():
+            raise _timeout() from None
+        raise DataError(f"Secondary suppression could not check its pattern: {exc}.") from None
 
 
 def _protect_each(problem: Problem, primary: Primary, hidden: BoolArray, deadline: float) -> BoolArray:
@@ -400,7 +402,10 @@ def _protect_each(problem: Problem, primary: Primary, hidden: BoolArray, deadlin
         if highs.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
             raise DataError("The cells cannot be protected: no pattern of hidden cells gives the protection.")
         if not is_optimal(highs):
-            raise _timeout()
+            if deadline < time.perf_counter():
+                raise _timeout()
+            ended = status_name(highs)
+            raise DataError(f"Completing the suppression pattern stopped: its linear programme ended {ended}.")
         moved = np.asarray(highs.getSolution().col_value)
         hidden |= (moved[:n] + moved[n:]) > 1e-9
         highs.changeColBounds(p, 0.0, float(upper[p]))
