@@ -68,6 +68,14 @@ def test_the_release_records_its_rules_and_audit(child_measurement: Path) -> Non
     assert manifest["recipient"] == "health"
     assert manifest["disclosure"]["counts"]["audit"]["passed"] is True
     assert {r["code"] for r in manifest["disclosure"]["rules"]} == {"min-frequency", "dominance", "p-percent"}
+    counts = manifest["disclosure"]["counts"]
+    parts = counts["parts"]  # each part says whether it is proven optimal, else how far it may be from it
+    assert parts
+    assert sum(p["secondary"] for p in parts) == counts["secondary"]
+    for part in parts:
+        assert part["proven_optimal"] or part["gap"] > 0
+        assert 0 <= part["gap"] <= 1
+    assert counts["proven_optimal"] == all(p["proven_optimal"] for p in parts)
     meta = _rows(child_measurement / "ncmp_la.meta.csv")
     assert {m["col_type"] for m in meta} == {"Filter", "Indicator"}
     assert any(m["col_name"] == "obese_percent" and m["indicator_unit"] == "%" for m in meta)

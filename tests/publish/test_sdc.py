@@ -16,9 +16,10 @@ from pupildata.publish.sdc import (
     audit,
     build_problem,
     controlled_round,
+    secondary,
     suppress,
 )
-from pupildata.publish.sdc.secondary import components
+from pupildata.publish.sdc.secondary import components, subtables
 
 from .attack import ranges
 from .builders import aggregate, geography, leaf_cells
@@ -43,16 +44,19 @@ def release(draw: st.DrawFn, two_tables: bool) -> list[Table]:
     return tables
 
 
-def _protect(tables: list[Table]):
+def _protect(tables: list[Table], hierarchy: Dimension | None = None):
     problem = build_problem(tables)
     primary = apply_rules(problem, (MinFrequency(THRESHOLD),), PROTECTION)
-    pattern = suppress(problem, primary, time_limit=30)
+    pattern = suppress(problem, primary, time_limit=30, hierarchy=hierarchy)
     return problem, primary, pattern
 
 
-def _assert_protected(tables: list[Table]) -> None:
+def _assert_protected(tables: list[Table], hierarchy: Dimension | None = None) -> None:
     """Assert that no published cell is below the threshold and no LP attacker narrows a hidden one."""
-    problem, primary, pattern = _protect(tables)
+    problem, primary, pattern = _protect(tables, hierarchy)
+    for part in pattern.parts:  # each part is proven optimal, or says how far it may be from it
+        assert part.optimal or part.bound <= part.cost
+        assert 0.0 <= part.gap <= 1.0
     published = ~pattern.hidden
     counts = problem.count[published]
     assert not ((counts > 0) & (counts < THRESHOLD)).any(), "a published cell is below the threshold"
@@ -100,6 +104,52 @@ def test_tables_that_share_no_cells_are_solved_apart_and_protected_together(tabl
         assert len({problem.keys[int(i)][0] for i in part}) == 1
     assert {problem.keys[int(i)][0] for part in parts for i in part} <= {"pupils", "other"}
     _assert_protected(unrelated)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(release(two_tables=True))
+def test_large_tables_solved_subtable_by_subtable_are_protected_as_a_whole(tables: list[Table]) -> None:
+    geo = tables[0].dimensions[0]
+    limit, workers = secondary.SUBTABLE_CELLS, secondary.WORKERS
+    secondary.SUBTABLE_CELLS, secondary.WORKERS = 0, 1  # every table counts as large
+    try:
+        _assert_protected(tables, hierarchy=geo)
+    finally:
+        secondary.SUBTABLE_CELLS, secondary.WORKERS = limit, workers
+
+
+def test_subtables_go_down_the_hierarchy_a_level_at_a_time() -> None:
+    geo = geography([2, 3])
+    problem = build_problem([aggregate("a", "pupils", (geo, SEX), dict.fromkeys(leaf_cells((geo, SEX)), 4))])
+    levels = subtables(problem, geo)
+    place = [dict(coords).get("geo", "Total") for _, coords in problem.keys]
+    places = [[{place[int(i)] for i in cells} for cells in level] for level in levels]
+    assert places == [[{"Total", "R0", "R1"}], [{"R0", "L00", "L01"}, {"R1", "L10", "L11", "L12"}]]
+    assert all(len(cells) == len(places[k][j]) * 3 for k, level in enumerate(levels) for j, cells in enumerate(level))
+
+
+def test_subtables_of_one_level_are_solved_side_by_side_in_worker_processes() -> None:
+    geo = geography([3, 3])
+    leaf = {cell: (3 if cell[0].endswith("0") else 12 + len(cell[0])) for cell in leaf_cells((geo, SEX))}
+    tables = [aggregate("a", "pupils", (geo, SEX), leaf)]
+    limit, workers = secondary.SUBTABLE_CELLS, secondary.WORKERS
+    secondary.SUBTABLE_CELLS, secondary.WORKERS = 0, 2
+    try:
+        _assert_protected(tables, hierarchy=geo)
+    finally:
+        secondary.SUBTABLE_CELLS, secondary.WORKERS = limit, workers
+
+
+def test_two_geographies_cross_only_where_someone_is_in_both() -> None:
+    areas, las = Dimension.flat("health_area", ["H1", "H2"]), Dimension.flat("geo", ["L1", "L2"])
+    values = {("H1", "L1"): 5.0, ("H2", "L2"): 30.0, ("H1", "Total"): 5.0, ("H2", "Total"): 30.0}
+    values |= {("Total", "L1"): 5.0, ("Total", "L2"): 30.0, ("Total", "Total"): 35.0}
+    table = Table("t", "n", (areas, las), values, uncrossed=frozenset({"health_area", "geo"}))
+    problem = build_problem([table])
+    assert problem.size == 7  # no cell for H1 in L2 or H2 in L1
+    crossings = [i for i, (_, coords) in enumerate(problem.keys) if len(coords) == 2]
+    assert len(crossings) == 2
+    assert problem.hidden[crossings].all()
 
 
 def test_a_cell_published_in_two_tables_is_one_variable() -> None:

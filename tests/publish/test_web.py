@@ -42,6 +42,11 @@ def test_a_release_page_has_a_chart_with_a_text_alternative_and_downloads(client
     assert re.search(r"<title id=\"chart-title\">[^<]+</title>", page.text)
     assert '<th scope="row" class="govuk-table__header">England</th>' in page.text
     assert "style=" not in page.text.split("<svg", 1)[1].split("</svg>", 1)[0]
+    release = client.get("/api/v1/releases/child-measurement/200809").json()
+    if release["disclosure"]["counts"]["proven_optimal"]:  # the page says whether the fewest were withheld
+        assert "The fewest further figures possible are withheld" in page.text
+    else:
+        assert "of the further figures withheld may be more than needed" in page.text
     link = re.search(r'href="(/releases/child-measurement/200809/files/ncmp_la\.csv)"', page.text)
     assert link
     data = client.get(link.group(1))

@@ -53,8 +53,23 @@ def time_period(year: int) -> str:
     return f"{year}{(year + 1) % 100:02d}"
 
 
+def hierarchy(builts: list[Built]) -> Dimension | None:
+    """The one geography every table of a release is broken down by (places in authorities in regions), if so."""
+    dims = [b.geographies for b in builts]
+    if not dims or any(len(d) != 1 or d[0].name != "geo" for d in dims):
+        return None
+    parent: dict[str, str] = {}
+    for d in dims:
+        parent |= d[0].parent
+    return Dimension("geo", parent)
+
+
 def _protect(
-    tables: list[Table], rules: tuple[Rule, ...], disclosure: Disclosure, rounding: bool
+    tables: list[Table],
+    rules: tuple[Rule, ...],
+    disclosure: Disclosure,
+    rounding: bool,
+    tree: Dimension | None = None,
 ) -> tuple[Published, dict[str, Any]]:
     problem = build_problem(tables)
     primary = apply_rules(problem, rules, disclosure.protection_percent)
@@ -64,7 +79,7 @@ def _protect(
         rounded = controlled_round(problem, disclosure.rounding_base, limit)
         facts["method"] = f"controlled rounding to base {disclosure.rounding_base}"
         return {k: (None if problem.hidden[i] else float(rounded[i])) for i, k in enumerate(problem.keys)}, facts
-    pattern = suppress(problem, primary, limit)
+    pattern = suppress(problem, primary, limit, hierarchy=tree)
     try:
         result = audit(problem, pattern.hidden, primary, limit)
     except AttackerError as exc:
@@ -78,6 +93,9 @@ def _protect(
         "method": "optimal cell suppression",
         "secondary": int(pattern.secondary.sum()),
         "proven_optimal": pattern.optimal,
+        "gap": round(pattern.gap, 4),
+        "suppression_seconds": round(pattern.seconds, 3),
+        "parts": [p.summary() for p in pattern.parts],
         "audit": result.summary(),
     }
     hidden = pattern.hidden
@@ -107,7 +125,8 @@ def publish(engine: DuckDBEngine, spec: ReleaseSpec, year: int, disclosure: Disc
     published: Published = {}
     facts: dict[str, Any] = {"threshold": limit, "rules": []}
     count_rules: tuple[Rule, ...] = (MinFrequency(limit),)
-    published_counts, facts["counts"] = _protect(counts, count_rules, disclosure, disclosure.method == "rounding")
+    tree = hierarchy(builts)
+    published_counts, facts["counts"] = _protect(counts, count_rules, disclosure, disclosure.method == "rounding", tree)
     published |= published_counts
     if sums:
         magnitude_rules: tuple[Rule, ...] = (
@@ -115,7 +134,7 @@ def publish(engine: DuckDBEngine, spec: ReleaseSpec, year: int, disclosure: Disc
             Dominance(disclosure.dominance_n, disclosure.dominance_k),
             PPercent(disclosure.p_percent),
         )
-        published_sums, facts["magnitudes"] = _protect(sums, magnitude_rules, disclosure, False)
+        published_sums, facts["magnitudes"] = _protect(sums, magnitude_rules, disclosure, False, tree)
         published |= published_sums
         count_rules += magnitude_rules[1:]
     facts["rules"] = [{"code": r.code, "explanation": r.explain()} for r in count_rules]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -92,7 +91,7 @@ def _fill(
         if len(row) > width + 1:
             table.counts[coords] = int(row[width + 1] or 0)
             table.top[coords] = tuple(sorted((float(x) for x in (row[width + 2] or [])), reverse=True))
-    for coords in itertools.product(*(d.codes for d in dims)):
+    for coords in table.coordinates():  # where uncrossed dimensions cross, only the crossings with someone
         table.values.setdefault(coords, 0.0)
         table.counts.setdefault(coords, 0)  # no contributors: an empty cell
     return table

@@ -11,17 +11,29 @@ that line that would move with it must be able to absorb its protection — and 
 3. add the violated cuts and repeat until none is violated.
 
 Every cut is valid, so the integer programme is a relaxation of the exact problem: the pattern it ends with is
-optimal for the exact problem (to HiGHS's relative gap). Cost: ``1 + value / (Σ values + 1)`` per cell, i.e.
-first the number of hidden cells, then the hidden total (the second term is below 1 for the whole table).
+optimal for the exact problem (to HiGHS's relative gap), and its dual bound, at any round, is a lower bound on the
+cost of every protecting pattern. Cost: ``1 + value / (Σ values + 1)`` per cell, i.e. first the number of hidden
+cells, then the hidden total (the second term is below 1 for the whole table).
 
-Independent components of the problem are solved separately (``components``). When a component's loop has not
-ended in half its time, its last pattern is completed one under-protected primary cell at a time
-(``_protect_each``), checked by the attacker again, and recorded as not proven optimal.
+Before the integer rounds, cheap rounds on the linear relaxation (``_relaxation_rounds``) collect most of the cuts:
+the attacker checks the pattern of every cell a fractional solution uses, and each cut it finds names only cells
+that solution leaves at 0. When those rounds end with no cut, that pattern is itself protected: a first pattern
+to improve on.
+
+Independent components of the problem are solved separately (``components``), each a *part* with its own record:
+its cost, the lower bound, and whether it is proven optimal or stopped at a gap. When a part's integer rounds have
+not ended in 80% of its time, the best protected pattern found is kept — or, when there is none, the last integer
+pattern is completed one under-protected primary cell at a time (``_protect_each``) and checked by the attacker
+again — and the part is recorded as not proven optimal, with its gap to the bound.
 """
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,10 +41,38 @@ import highspy
 import numpy as np
 
 from pupildata.errors import DataError
-from pupildata.publish.sdc._highs import INF, is_optimal, new_model
+from pupildata.publish.sdc._highs import INF, is_optimal, new_model, status_name
 from pupildata.publish.sdc.attacker import Attacker, AttackerError, Cut, groups
 from pupildata.publish.sdc.rules import Primary
-from pupildata.publish.sdc.table import BoolArray, FloatArray, IntArray, Problem
+from pupildata.publish.sdc.table import BoolArray, Dimension, FloatArray, IntArray, Problem
+
+
+@dataclass(frozen=True)
+class Part:
+    """What one independent part of the problem ended with."""
+
+    cells: int
+    primary: int
+    secondary: int
+    cost: float  # of the secondary cells
+    bound: float  # no protecting pattern of this part costs less
+    optimal: bool
+    seconds: float
+
+    @property
+    def gap(self) -> float:
+        """How far the cost may be above the optimum, relative to the cost (0 when proven optimal)."""
+        return 0.0 if self.optimal or self.cost <= 0 else max(0.0, (self.cost - self.bound) / self.cost)
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "cells": self.cells,
+            "primary": self.primary,
+            "secondary": self.secondary,
+            "proven_optimal": self.optimal,
+            "gap": round(self.gap, 4),
+            "seconds": round(self.seconds, 3),
+        }
 
 
 @dataclass(frozen=True)
@@ -43,10 +83,25 @@ class Pattern:
     cuts: int
     optimal: bool
     seconds: float
+    parts: tuple[Part, ...] = ()
+
+    @property
+    def gap(self) -> float:
+        """The gap of the whole pattern: its cost above the sum of the parts' bounds, relative to its cost."""
+        cost = sum(p.cost for p in self.parts)
+        bound = sum(p.cost if p.optimal else p.bound for p in self.parts)
+        return 0.0 if self.optimal or cost <= 0 else max(0.0, (cost - bound) / cost)
 
 
 EARLY_GAP = 0.05
-EXACT_SHARE = 0.5  # of the time limit for proving optimality; the rest for completing the best pattern found
+#: A component of more cells than this is solved in subtables down its hierarchy (``_by_subtables``).
+SUBTABLE_CELLS = 20_000
+#: Completing a pattern asks the attacker again after this many cells, to drop those protected meanwhile.
+RECHECK_EVERY = 8
+#: Worker processes for the subtables of one level (at most the number of cores).
+WORKERS = 2
+RELAXATION_SHARE = 0.4  # of the time limit, at most, for cuts from the linear relaxation
+EXACT_SHARE = 0.8  # of the time limit for the search (relaxation included); the rest for completing a pattern
 
 
 def cell_costs(problem: Problem) -> FloatArray:
@@ -83,6 +138,50 @@ def _model(problem: Problem, fixed_on: BoolArray, time_limit: float, gap: float)
     highs.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.ones(n, dtype=np.uint8))
     highs.changeColsCost(n, np.arange(n, dtype=np.int32), np.where(fixed_on, 0.0, cell_costs(problem)))
     return highs
+
+
+def _add_cuts(highs: Any, cuts: list[Cut]) -> None:
+    """Add the cuts as rows ``Σ w_i x_i ≥ bound``, all in one call."""
+    if not cuts:
+        return
+    starts = np.cumsum([0] + [c.cells.size for c in cuts[:-1]]).astype(np.int32)
+    index = np.concatenate([c.cells for c in cuts]).astype(np.int32)
+    value = np.concatenate([c.weights for c in cuts]).astype(np.float64)
+    lower = np.array([c.bound for c in cuts], dtype=np.float64)
+    highs.addRows(len(cuts), lower, np.full(len(cuts), INF), index.size, starts, index, value)
+
+
+def _relaxation_rounds(
+    highs: Any, problem: Problem, primary: Primary, fixed_on: BoolArray, until: float
+) -> tuple[BoolArray, bool, float, int]:
+    """Cuts from the linear relaxation, until its support is protected or ``until``: the last support, whether it
+    is protected, the last relaxation's value (a lower bound) and the number of cuts added."""
+    n = problem.size
+    every = np.arange(n, dtype=np.int32)
+    highs.changeColsIntegrality(n, every, np.zeros(n, dtype=np.uint8))
+    bound, added, protected, support = 0.0, 0, False, fixed_on
+    try:
+        while time.perf_counter() < until:
+            highs.setOptionValue("time_limit", max(until - time.perf_counter(), 0.01))
+            highs.run()
+            if highs.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
+                raise DataError("The cells cannot be protected: no pattern of hidden cells gives the protection.")
+            if not is_optimal(highs):
+                break
+            bound = float(highs.getInfo().objective_function_value)
+            support = (np.asarray(highs.getSolution().col_value) > 1e-6) | fixed_on
+            try:
+                cuts = _violated(problem, primary, support, until - time.perf_counter())
+            except DataError:
+                break
+            if not cuts:
+                protected = True
+                break
+            _add_cuts(highs, cuts)
+            added += len(cuts)
+    finally:
+        highs.changeColsIntegrality(n, every, np.ones(n, dtype=np.uint8))
+    return support, protected, bound, added
 
 
 def _violated(problem: Problem, primary: Primary, hidden: BoolArray, limit: float) -> list[Cut]:
@@ -135,6 +234,132 @@ def _part(problem: Problem, primary: Primary, cells: IntArray) -> tuple[Problem,
     return part, marks, index
 
 
+def subtables(problem: Problem, tree: Dimension) -> list[list[IntArray]]:
+    """The subtables of a hierarchy, one list per depth from the top: for each code with children, the cells at
+    that code or at one of its children, every other coordinate free (e.g. a region and its authorities, by every
+    subject, characteristic and outcome)."""
+    kids = tree.children()
+    members: dict[str, list[int]] = {}
+    for i, (_, coords) in enumerate(problem.keys):
+        code = dict(coords).get(tree.name, tree.root)
+        if code in kids:
+            members.setdefault(code, []).append(i)
+        if code != tree.root:
+            members.setdefault(tree.parent[code], []).append(i)
+    depths: dict[int, list[IntArray]] = {}
+    for code, cells in members.items():
+        depths.setdefault(tree.depth(code), []).append(np.array(sorted(cells), dtype=np.int64))
+    return [depths[d] for d in sorted(depths)]
+
+
+def _subtable(
+    problem: Problem, primary: Primary, cells: IntArray, hidden: BoolArray, settled: BoolArray, *, level: float
+) -> tuple[Problem, Primary, IntArray]:
+    """One subtable as a problem of its own: its cells and the constraints wholly inside it. Cells hidden by a
+    subtable above stay hidden and are protected here like primary cells (by ``level``); cells it published may
+    still be hidden here (hiding more never lessens the protection of a cell already protected)."""
+    mine = np.zeros(problem.size, dtype=bool)
+    mine[cells] = True
+    new = np.full(problem.size, -1, dtype=np.int64)
+    new[cells] = np.arange(cells.size)
+    rows = [(new[c], k) for c, k in problem.rows if mine[c].all()]
+    above = hidden[cells] & settled[cells] & ~problem.hidden[cells]
+    part = Problem(
+        [problem.keys[int(i)] for i in cells],
+        problem.value[cells],
+        problem.count[cells],
+        [problem.top[int(i)] for i in cells],
+        problem.hidden[cells] | (hidden[cells] & settled[cells]),
+        rows,
+        problem.tolerance,
+    )
+    inherited = above & ~primary.unsafe[cells]
+    marks = Primary(
+        primary.unsafe[cells] | above,
+        np.where(inherited, level, primary.upper[cells]),
+        np.where(inherited, np.minimum(level, problem.value[cells]), primary.lower[cells]),
+        [primary.reasons[int(i)] for i in cells],
+    )
+    return part, marks, cells
+
+
+def _solve(job: tuple[Problem, Primary, float, float]) -> Pattern:
+    part, marks, share, mip_rel_gap = job
+    return suppress(part, marks, share, mip_rel_gap)
+
+
+def _by_subtables(
+    problem: Problem, primary: Primary, tree: Dimension, time_limit: float, mip_rel_gap: float
+) -> Pattern:
+    """Subtable by subtable down the hierarchy (as tau-Argus's modular method): each is solved as a problem of its
+    own, with what the subtables above settled held fixed. The subtables of one level share no cell, so they are
+    solved side by side, one worker process per core (``WORKERS``), each with a share of the time left in
+    proportion to its primary cells. Each subtable is protected on its own, which does not by itself protect the
+    whole; so the whole is checked by the attacker at the end, and any primary cell it finds under-protected is
+    completed (``_protect_each``) over the whole problem (a part of its own in the record, with the cuts found as
+    its primary cells and no bound)."""
+    start = time.perf_counter()
+    deadline = start + time_limit
+    hidden = problem.hidden | primary.unsafe
+    settled = np.zeros(problem.size, dtype=bool)
+    needed = primary.upper[primary.unsafe]
+    level = float(max(1.0, needed[needed > 0].min())) if (needed > 0).any() else 1.0
+    layers = subtables(problem, tree)
+    weight = [[float(primary.unsafe[c].sum()) + 1.0 for c in layer] for layer in layers]
+    rounds = cuts = 0
+    records: list[Part] = []
+    workers = max(1, min(WORKERS, os.cpu_count() or 1))
+    with contextlib.ExitStack() as stack:
+        pool: ProcessPoolExecutor | None = None
+        for k, layer in enumerate(layers):
+            left = sum(sum(w) for w in weight[k:])
+            time_left = max(deadline - time.perf_counter(), 0.01)
+            jobs, indexes = [], []
+            for j, cells in enumerate(layer):
+                part, marks, index = _subtable(problem, primary, cells, hidden, settled, level=level)
+                settled[index] = True
+                if marks.unsafe.any():
+                    share = min(time_left, time_left * workers * weight[k][j] / left)
+                    jobs.append((part, marks, max(share, 0.01), mip_rel_gap))
+                    indexes.append(index)
+            if pool is None and len(jobs) > 1 and workers > 1:  # never a fork of a process running warehouse threads
+                context = multiprocessing.get_context("forkserver")
+                pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers, mp_context=context))
+            solved = pool.map(_solve, jobs) if pool is not None and len(jobs) > 1 else map(_solve, jobs)
+            for index, pattern in zip(indexes, solved, strict=True):
+                hidden[index[pattern.hidden]] = True
+                rounds, cuts = max(rounds, pattern.rounds), cuts + pattern.cuts
+                records += pattern.parts
+    short = _violated(problem, primary, hidden, np.inf)
+    if short:  # a record of its own: the cells added over the whole problem, no bound claimed
+        began = time.perf_counter()
+        completed = _protect_each(problem, primary, hidden, np.inf)  # not cut short: see _Search.complete
+        added = completed & ~hidden
+        cost = float(cell_costs(problem)[added].sum())
+        records.append(Part(problem.size, len(short), int(added.sum()), cost, 0.0, False, time.perf_counter() - began))
+        hidden = completed
+    fixed_on = primary.unsafe | problem.hidden
+    optimal = all(r.optimal for r in records)
+    return Pattern(hidden, hidden & ~fixed_on, rounds, cuts, optimal, time.perf_counter() - start, tuple(records))
+
+
+def _short_of(
+    problem: Problem, primary: Primary, hidden: BoolArray, todo: list[tuple[int, int]], deadline: float
+) -> list[tuple[int, int]]:
+    """The (primary cell, direction: 1 up, 0 down) pairs of ``todo`` that ``hidden`` does not protect."""
+    try:
+        attacker = Attacker(problem, hidden, max(deadline - time.perf_counter(), 0.01))
+        return [
+            (p, up)
+            for p, up in todo
+            if attacker.check(p, primary.upper[p] if up else 0.0, 0.0 if up else primary.lower[p])
+        ]
+    except AttackerError as exc:
+        if deadline < time.perf_counter():
+            raise _timeout() from None
+        raise DataError(f"Secondary suppression could not check its pattern: {exc}.") from None
+
+
 def _protect_each(problem: Problem, primary: Primary, hidden: BoolArray, deadline: float) -> BoolArray:
     """A protected pattern containing ``hidden``, one primary cell and one direction at a time.
 
@@ -149,23 +374,23 @@ def _protect_each(problem: Problem, primary: Primary, hidden: BoolArray, deadlin
     movable = (problem.count > 0) | problem.hidden
     cost = cell_costs(problem)
     highs = new_model(max(deadline - time.perf_counter(), 0.01))
+    highs.setOptionValue("presolve", "off")  # each run starts from the last basis
     upper = np.concatenate([np.where(movable, INF, 0.0), np.where(movable, problem.value, 0.0)])
     highs.addVars(2 * n, np.zeros(2 * n), upper)
     for cells, coefs in problem.rows:
         idx = np.concatenate([cells, cells + n]).astype(np.int32)
         highs.addRow(0.0, 0.0, idx.size, idx, np.concatenate([coefs, -coefs]))
     every = np.arange(2 * n, dtype=np.int32)
-    try:
-        attacker = Attacker(problem, hidden, max(deadline - time.perf_counter(), 0.01))
-        todo = [
-            (int(p), up)
-            for p in np.flatnonzero(primary.unsafe)
-            for up in (True, False)
-            if attacker.check(int(p), primary.upper[p] if up else 0.0, 0.0 if up else primary.lower[p])
-        ]
-    except AttackerError:
-        raise _timeout() from None
-    for p, up in todo:
+    pairs = [(int(p), up) for p in np.flatnonzero(primary.unsafe) for up in (1, 0)]
+    todo = _short_of(problem, primary, hidden, pairs, deadline)
+    done = 0
+    while todo:
+        if done >= RECHECK_EVERY:  # cells hidden since may protect the cells still to do: ask the attacker again
+            todo, done = _short_of(problem, primary, hidden, todo, deadline), 0
+            if not todo:
+                break
+        p, up = todo.pop(0)
+        done += 1
         column, needed, top = (p, primary.upper[p], INF) if up else (p + n, primary.lower[p], problem.value[p])
         unit = np.where(hidden, 0.0, cost / needed)
         highs.changeColsCost(2 * n, every, np.concatenate([unit, unit]))
@@ -177,7 +402,10 @@ def _protect_each(problem: Problem, primary: Primary, hidden: BoolArray, deadlin
         if highs.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
             raise DataError("The cells cannot be protected: no pattern of hidden cells gives the protection.")
         if not is_optimal(highs):
-            raise _timeout()
+            if deadline < time.perf_counter():
+                raise _timeout()
+            ended = status_name(highs)
+            raise DataError(f"Completing the suppression pattern stopped: its linear programme ended {ended}.")
         moved = np.asarray(highs.getSolution().col_value)
         hidden |= (moved[:n] + moved[n:]) > 1e-9
         highs.changeColBounds(p, 0.0, float(upper[p]))
@@ -185,7 +413,13 @@ def _protect_each(problem: Problem, primary: Primary, hidden: BoolArray, deadlin
     return hidden
 
 
-def suppress(problem: Problem, primary: Primary, time_limit: float, mip_rel_gap: float = 1e-4) -> Pattern:
+def suppress(
+    problem: Problem,
+    primary: Primary,
+    time_limit: float,
+    mip_rel_gap: float = 1e-4,
+    hierarchy: Dimension | None = None,
+) -> Pattern:
     """The optimal pattern, or when proving optimality would take too long a protected one found from the best
     integer solution so far; one clear sentence (a ``DataError``) when no protected pattern is found in time.
 
@@ -197,64 +431,124 @@ def suppress(problem: Problem, primary: Primary, time_limit: float, mip_rel_gap:
     deadline = start + time_limit
     hidden = problem.hidden.copy()
     parts = [c for c in components(problem) if primary.unsafe[c].any()]
+    if hierarchy is not None and any(c.size > SUBTABLE_CELLS for c in parts):
+        return _by_subtables(problem, primary, hierarchy, time_limit, mip_rel_gap)
     if len(parts) <= 1:
         return _suppress(problem, primary, time_limit, mip_rel_gap)
     weights = [float(primary.unsafe[c].sum()) for c in parts]
     rounds = cuts = 0
-    optimal = True
+    records: list[Part] = []
     for k, cells in enumerate(parts):
         share = (deadline - time.perf_counter()) * weights[k] / sum(weights[k:])
         part, marks, index = _part(problem, primary, cells)
         pattern = _suppress(part, marks, max(share, 0.01), mip_rel_gap)
         hidden[index[pattern.hidden]] = True
         rounds, cuts = max(rounds, pattern.rounds), cuts + pattern.cuts
-        optimal = optimal and pattern.optimal
+        records += pattern.parts
     fixed_on = primary.unsafe | problem.hidden
-    return Pattern(hidden, hidden & ~fixed_on, rounds, cuts, optimal, time.perf_counter() - start)
+    optimal = all(r.optimal for r in records)
+    return Pattern(hidden, hidden & ~fixed_on, rounds, cuts, optimal, time.perf_counter() - start, tuple(records))
+
+
+@dataclass
+class _Search:
+    """One part's search: its integer programme, the best protected pattern so far and the best lower bound."""
+
+    problem: Problem
+    primary: Primary
+    highs: Any
+    costs: FloatArray
+    deadline: float
+    best: BoolArray | None = None
+    bound: float = 0.0
+    cuts: int = 0
+    rounds: int = 0
+    optimal: bool = False
+
+    def keep(self, hidden: BoolArray) -> None:
+        if self.best is None or self.costs[hidden].sum() < self.costs[self.best].sum():
+            self.best = hidden
+
+    def add(self, cuts: list[Cut]) -> None:
+        _add_cuts(self.highs, cuts)
+        self.cuts += len(cuts)
+
+    def integer_rounds(self, hidden: BoolArray, until: float, mip_rel_gap: float) -> BoolArray:
+        """Solve, check, add the cuts found, until a pattern is protected and proven optimal or ``until``; the
+        last integer pattern (or ``hidden`` when there was none)."""
+        highs = self.highs
+        gap = max(mip_rel_gap, EARLY_GAP)  # while cuts are still being found, a near-optimal pattern will do
+        while time.perf_counter() < until:
+            # The MIP solver times each run from its start (an LP, from the model's first run).
+            highs.setOptionValue("time_limit", max(until - time.perf_counter(), 0.01))
+            highs.run()
+            self.rounds += 1
+            if highs.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
+                raise DataError("The cells cannot be protected: no pattern of hidden cells gives the protection.")
+            self.bound = max(self.bound, float(highs.getInfo().mip_dual_bound))
+            if highs.getInfo().primal_solution_status != 2:  # no integer solution yet
+                break
+            hidden = np.asarray(highs.getSolution().col_value) > 0.5
+            try:
+                cuts = _violated(self.problem, self.primary, hidden, self.deadline - time.perf_counter())
+            except DataError:
+                break
+            if cuts:
+                self.add(cuts)
+                continue
+            self.keep(hidden)
+            if gap <= mip_rel_gap:
+                self.optimal = is_optimal(highs)
+                break
+            gap = mip_rel_gap  # protected: now prove (or find) the optimum, and check it in turn
+            highs.setOptionValue("mip_rel_gap", gap)
+        return hidden
+
+    def complete(self, hidden: BoolArray) -> None:
+        """Keep ``hidden`` completed one under-protected primary cell at a time, if it is cheaper. With no
+        protected pattern yet, completing is not cut short by the deadline: without a pattern nothing could be
+        published, and it ends after one LP per under-protected primary cell at most."""
+        deadline = self.deadline if self.best is not None else np.inf
+        try:
+            completed = _protect_each(self.problem, self.primary, hidden, deadline)
+            if _violated(self.problem, self.primary, completed, np.inf):
+                raise _timeout()  # cannot happen for a pattern built to protect; checked all the same
+        except DataError:
+            if self.best is None:
+                raise
+            return
+        self.keep(completed)
 
 
 def _suppress(problem: Problem, primary: Primary, time_limit: float, mip_rel_gap: float) -> Pattern:
     start = time.perf_counter()
-    deadline = start + time_limit
-    exact_until = start + EXACT_SHARE * time_limit
     fixed_on = primary.unsafe | problem.hidden
-    if not primary.unsafe.any():
-        return Pattern(problem.hidden.copy(), np.zeros(problem.size, dtype=bool), 0, 0, True, 0.0)
-    gap = max(mip_rel_gap, EARLY_GAP)  # while cuts are still being found, a near-optimal pattern will do
-    highs = _model(problem, fixed_on, time_limit, gap)
-    cuts = _line_cuts(problem, primary)
-    total_cuts, rounds, optimal = 0, 0, False
-    hidden, protected = fixed_on.copy(), None
-    while time.perf_counter() < exact_until:
-        for cut in cuts:
-            highs.addRow(cut.bound, np.inf, cut.cells.size, cut.cells.astype(np.int32), cut.weights)
-        total_cuts += len(cuts)
-        # The MIP solver times each run from its start (an LP, from the model's first run).
-        highs.setOptionValue("time_limit", max(exact_until - time.perf_counter(), 0.01))
-        highs.run()
-        rounds += 1
-        if highs.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
-            raise DataError("The cells cannot be protected: no pattern of hidden cells gives the protection.")
-        if highs.getInfo().primal_solution_status != 2:  # no integer solution yet
-            break
-        hidden = np.asarray(highs.getSolution().col_value) > 0.5
-        try:
-            cuts = _violated(problem, primary, hidden, deadline - time.perf_counter())
-        except DataError:
-            break
-        if cuts:
-            continue
-        protected = hidden
-        if gap <= mip_rel_gap:
-            optimal = is_optimal(highs)
-            break
-        gap = mip_rel_gap  # protected: now prove (or find) the optimum, and check it in turn
-        highs.setOptionValue("mip_rel_gap", gap)
-    if protected is None:  # complete the last pattern, one under-protected primary cell at a time
-        protected = _protect_each(problem, primary, hidden, deadline)
-        if _violated(problem, primary, protected, deadline - time.perf_counter()):
-            raise _timeout()  # cannot happen for a pattern built to protect; checked all the same
-    return Pattern(protected, protected & ~fixed_on, rounds, total_cuts, optimal, time.perf_counter() - start)
+    n_primary = int(primary.unsafe.sum())
+    if not n_primary:
+        part = Part(problem.size, 0, 0, 0.0, 0.0, True, 0.0)
+        return Pattern(problem.hidden.copy(), np.zeros(problem.size, dtype=bool), 0, 0, True, 0.0, (part,))
+    costs = np.where(fixed_on, 0.0, cell_costs(problem))
+    highs = _model(problem, fixed_on, time_limit, max(mip_rel_gap, EARLY_GAP))
+    search = _Search(problem, primary, highs, costs, start + time_limit)
+    search.add(_line_cuts(problem, primary))
+    support, protected, search.bound, cuts = _relaxation_rounds(
+        highs, problem, primary, fixed_on, start + RELAXATION_SHARE * time_limit
+    )
+    search.cuts += cuts
+    if protected:
+        search.keep(support)
+    hidden = search.integer_rounds(support, start + EXACT_SHARE * time_limit, mip_rel_gap)
+    if not search.optimal and (search.rounds or search.best is None):
+        search.complete(hidden)  # the last pattern, completed one under-protected primary cell at a time
+    best = search.best
+    if best is None:
+        raise _timeout()
+    cost = float(costs[best].sum())
+    optimal = search.optimal or cost <= search.bound * (1.0 + mip_rel_gap) + 1e-9
+    seconds = time.perf_counter() - start
+    secondary = best & ~fixed_on
+    part = Part(problem.size, n_primary, int(secondary.sum()), cost, min(search.bound, cost), optimal, seconds)
+    return Pattern(best, secondary, search.rounds, search.cuts, optimal, seconds, (part,))
 
 
 def _timeout() -> DataError:

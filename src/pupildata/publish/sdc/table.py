@@ -93,16 +93,26 @@ class Table:
     uncrossed: frozenset[str] = frozenset()
 
     def coordinates(self) -> Iterable[tuple[str, ...]]:
-        return itertools.product(*(d.codes for d in self.dimensions))
+        """Every combination of codes — but where uncrossed dimensions cross, only the combinations given a value:
+        the others hold no one (e.g. a health area and an authority that do not overlap) and are left out, as
+        the constant 0 they are."""
+        every = itertools.product(*(d.codes for d in self.dimensions))
+        if not self.uncrossed:
+            return every
+        return (c for c in every if c in self.values or not self.crossed(c))
+
+    def crossed(self, coords: Sequence[str]) -> bool:
+        """Whether more than one uncrossed dimension is at a code other than its total."""
+        pairs = zip(self.dimensions, coords, strict=True)
+        return sum(1 for d, code in pairs if d.name in self.uncrossed and code != d.root) > 1
 
     def key(self, coords: Sequence[str]) -> CellKey:
         pairs = sorted((d.name, code) for d, code in zip(self.dimensions, coords, strict=True) if code != d.root)
         return self.measure, tuple(pairs)
 
     def hidden(self, coords: Sequence[str]) -> bool:
-        pairs = list(zip(self.dimensions, coords, strict=True))
-        crossed = sum(1 for d, code in pairs if d.name in self.uncrossed and code != d.root)
-        return crossed > 1 or any(code in d.hidden for d, code in pairs)
+        pairs = zip(self.dimensions, coords, strict=True)
+        return self.crossed(coords) or any(code in d.hidden for d, code in pairs)
 
 
 @dataclass
@@ -169,15 +179,22 @@ def _table_rows(table: Table, index: Mapping[CellKey, int]) -> Iterable[tuple[tu
         others = [d.codes for j, d in enumerate(dims) if j != axis]
         for parent, children in kids.items():
             for rest in itertools.product(*others):
-                row = {_at(table, index, rest, axis, parent): 1.0}
+                top = _at(table, index, rest, axis, parent)
+                if top is None:  # a crossing left out: it and every part of it hold no one
+                    continue
+                row = {top: 1.0}
                 for child in children:
                     cell = _at(table, index, rest, axis, child)
-                    row[cell] = row.get(cell, 0.0) - 1.0
+                    if cell is not None:
+                        row[cell] = row.get(cell, 0.0) - 1.0
                 yield tuple(sorted(row.items()))
 
 
-def _at(table: Table, index: Mapping[CellKey, int], rest: tuple[str, ...], axis: int, code: str) -> int:
-    return index[table.key((*rest[:axis], code, *rest[axis:]))]
+def _at(table: Table, index: Mapping[CellKey, int], rest: tuple[str, ...], axis: int, code: str) -> int | None:
+    coords = (*rest[:axis], code, *rest[axis:])
+    if table.uncrossed and coords not in table.values and table.crossed(coords):
+        return None
+    return index[table.key(coords)]
 
 
 def _check_additive(problem: Problem) -> None:
