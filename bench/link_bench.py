@@ -71,6 +71,7 @@ def _plain(db: str, records: str, threads: int, memory: str | None, rules: str =
 
     logging.getLogger("splink").setLevel(logging.ERROR)
     engine = DuckDBEngine(db, threads=threads, memory_limit=memory)
+    engine.execute("SET max_temp_directory_size = '15GB'")  # spilling must not fill a shared disk
     engine.execute(f"CREATE OR REPLACE TABLE link_record AS SELECT * FROM read_parquet('{records}')")
     start = time.perf_counter()
     normalise.install_forename_groups(engine)
@@ -94,13 +95,18 @@ def _child(name: str, db: str, records: str, threads: int, memory: str | None, q
     if name == "ours":
         result = _ours(db, records, threads, memory)
     else:
-        result = _plain(db, records, threads, memory, "candidate" if name == "plain_candidate" else "splink")
+        try:
+            result = _plain(db, records, threads, memory, "candidate" if name == "plain_candidate" else "splink")
+        except Exception as error:  # a peer that cannot finish on this machine (e.g. out of disk for spilling)
+            queue.put({"failed": f"{type(error).__name__}: {str(error)[:300]}"})
+            return
     result["peak_rss_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024, 2)
     queue.put(result)
 
 
-def _result(queue: Any, process: Any, name: str) -> dict[str, Any]:
-    """The child's result; the benchmark stops with one line if the child died without one."""
+def _result(queue: Any, process: Any, name: str, deadline: float | None = None) -> dict[str, Any] | None:
+    """The child's result; None when the child is still running at ``deadline`` (it is then stopped); the
+    benchmark stops with one line if the child died without one."""
     import queue as queues
 
     while True:
@@ -108,6 +114,10 @@ def _result(queue: Any, process: Any, name: str) -> dict[str, Any]:
             result: dict[str, Any] = queue.get(timeout=5)
             return result
         except queues.Empty:
+            if deadline is not None and time.perf_counter() > deadline:
+                process.kill()
+                process.join()
+                return None
             if not process.is_alive():
                 raise SystemExit(
                     f"The '{name}' contender stopped without a result (exit code {process.exitcode})."
@@ -156,6 +166,12 @@ def main() -> None:
         help="What the plain peer blocks on: the model's Splink blocking rules (default), our candidate rules, "
         "or a run of each ('plain' and 'plain_candidate').",
     )
+    parser.add_argument(
+        "--peer-budget",
+        type=float,
+        help="Stop a peer still running after this many times our time (e.g. 2.0): the ratio is then reported "
+        "as below 1/budget, for inputs where the peer would take far longer than the machine allows.",
+    )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     clock = time.perf_counter()
@@ -176,12 +192,23 @@ def main() -> None:
             target=_child, args=(name, db, records.as_posix(), args.threads, args.memory_limit, queue)
         )
         process.start()
-        result = _result(queue, process, name)
+        deadline = None
+        if name != "ours" and args.peer_budget:
+            deadline = time.perf_counter() + args.peer_budget * results["ours"]["seconds"]
+        result = _result(queue, process, name, deadline)
+        if result is None:
+            budget = round(args.peer_budget * results["ours"]["seconds"], 1)
+            results[name] = {"stopped_unfinished_after_seconds": budget}
+            results[f"time_ratio_{name}"] = f"< {round(1 / args.peer_budget, 3)}"
+            continue
         process.join()
+        if "failed" in result:
+            results[name] = result
+            continue
         result.update(_f1(db, (args.work / "truth.parquet").as_posix()))
         results[name] = result
     for peer in ("plain", "plain_candidate"):
-        if peer in results:
+        if peer in results and "seconds" in results[peer]:
             ratio = "time_ratio" if peer == "plain" else "time_ratio_candidate"
             results[ratio] = round(results["ours"]["seconds"] / results[peer]["seconds"], 3)
     results["records"] = results["ours"]["counts"]["records"]

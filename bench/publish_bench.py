@@ -1,6 +1,6 @@
 """The whole release set at national scale: ``pupildata publish`` with every release, timed, with peak memory.
 
-    flock /tmp/pupildata-bench.lock .venv/bin/python bench/publish_bench.py --work /tmp/publish-bench [--time-limit S]
+    .venv/bin/python bench/publish_bench.py --work /tmp/publish-bench [--time-limit S]
 
 The warehouse is made once into ``--work`` and reused by later runs:
 
