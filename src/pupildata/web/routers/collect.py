@@ -7,6 +7,7 @@ Each page has a JSON twin in ``collect_api``. Report rows name pupils, so readin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -15,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from pupildata.collect.collections import status, title_of
 from pupildata.collect.queries import find_receipt, receipts_of
 from pupildata.collect.receipts import Receipt
+from pupildata.kernel.context import Context
 from pupildata.web import collecting as c
 from pupildata.web.charts import Series, stacked_bars
 from pupildata.web.deps import ANONYMOUS, ContextDep, client_address
@@ -111,28 +113,31 @@ def receipt(request: Request, ctx: ContextDep, receipt_id: str, page: str = "1")
     return _page(request, "collect/receipt.html", context)
 
 
-@router.get("/receipts/{receipt_id}/report.csv", name="receipt-report-csv")
-def report_csv(request: Request, ctx: ContextDep, receipt_id: str) -> Response:
+def _receipt_csv(
+    request: Request, ctx: Context, receipt_id: str, read: Callable[..., str | None], *, name: str, missing: str
+) -> Response:
+    """A CSV download of one receipt's records (read, and audited, by ``read``); 404 with ``missing`` if none."""
     found, _ = receipt_or_404(ctx, receipt_id)
     viewer = c.Viewer(ANONYMOUS, client_address(request), "csv")
     try:
-        text = c.read_report_csv(ctx, found, viewer)
+        text = read(ctx, found, viewer)
     except WarehouseUnavailable as exc:
         return unavailable(request, exc)
-    disposition = f'attachment; filename="receipt-{found.receipt_id}-report.csv"'
+    if text is None:
+        raise HTTPException(404, missing.format(receipt=found.receipt_id))
+    disposition = f'attachment; filename="receipt-{found.receipt_id}-{name}.csv"'
     return Response(text, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
+
+
+@router.get("/receipts/{receipt_id}/report.csv", name="receipt-report-csv")
+def report_csv(request: Request, ctx: ContextDep, receipt_id: str) -> Response:
+    return _receipt_csv(
+        request, ctx, receipt_id, c.read_report_csv, name="report", missing="Receipt {receipt} has no report."
+    )
 
 
 @router.get("/receipts/{receipt_id}/quarantine.csv", name="receipt-quarantine-csv")
 def quarantine_csv(request: Request, ctx: ContextDep, receipt_id: str) -> Response:
     """The quarantined records of a receipt, to correct and send back as a correction of it."""
-    found, _ = receipt_or_404(ctx, receipt_id)
-    viewer = c.Viewer(ANONYMOUS, client_address(request), "csv")
-    try:
-        text = c.read_quarantine_csv(ctx, found, viewer)
-    except WarehouseUnavailable as exc:
-        return unavailable(request, exc)
-    if text is None:
-        raise HTTPException(404, f"Receipt {found.receipt_id} has no quarantined records waiting for correction.")
-    disposition = f'attachment; filename="receipt-{found.receipt_id}-quarantined.csv"'
-    return Response(text, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
+    missing = "Receipt {receipt} has no quarantined records waiting for correction."
+    return _receipt_csv(request, ctx, receipt_id, c.read_quarantine_csv, name="quarantined", missing=missing)
