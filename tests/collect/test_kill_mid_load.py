@@ -39,6 +39,20 @@ def _state(warehouse: Path) -> dict[str, object]:
         return {t: con.execute(f"SELECT count(*), sum(hash(t)) FROM {t} t").fetchone() for t in TABLES}
 
 
+def _killed_while_loading(command: list[str], marker: Path, delay: float, poll: float) -> bool:
+    """Run ``command``, SIGKILL it ``delay`` seconds after it signals that loading began; True if the kill
+    landed (the process had not already finished)."""
+    marker.unlink(missing_ok=True)
+    env = {**os.environ, LOADING_MARKER_ENV: str(marker)}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(poll)
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    return process.wait() == -signal.SIGKILL
+
+
 @pytest.mark.slow
 def test_a_killed_load_leaves_the_warehouse_as_it_was(tmp_path: Path) -> None:
     home = tmp_path / "home"
@@ -49,18 +63,10 @@ def test_a_killed_load_leaves_the_warehouse_as_it_was(tmp_path: Path) -> None:
     big = tmp_path / "ks_big.csv"
     _big_ks_file(big)
     marker = tmp_path / "loading"
-    env = {**os.environ, LOADING_MARKER_ENV: str(marker)}
     command = [sys.executable, "-c", "from pupildata.cli import run; run()", "--home", str(home), "collect", str(big)]
     killed = 0
     for delay in (0.0, 0.15, 0.4, 0.8):
-        marker.unlink(missing_ok=True)
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.005)
-        time.sleep(delay)
-        process.send_signal(signal.SIGKILL)
-        if process.wait() == -signal.SIGKILL:
+        if _killed_while_loading(command, marker, delay, poll=0.005):
             killed += 1
             assert _state(warehouse) == before
     assert killed >= 2, "the kills should land while the file is loading"
@@ -142,7 +148,6 @@ def test_a_killed_census_batch_leaves_only_whole_files(tmp_path: Path) -> None:
     folder = tmp_path / "census"
     _census_folder(folder)
     marker = tmp_path / "loading"
-    env = {**os.environ, LOADING_MARKER_ENV: str(marker)}
     command = [
         sys.executable,
         "-c",
@@ -155,14 +160,7 @@ def test_a_killed_census_batch_leaves_only_whole_files(tmp_path: Path) -> None:
     earlier = set(_orphans())  # left by anything else on the machine: not this test's to judge
     killed = 0
     for delay in (0.0, 0.05, 0.2):
-        marker.unlink(missing_ok=True)
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.002)
-        time.sleep(delay)
-        process.send_signal(signal.SIGKILL)
-        if process.wait() == -signal.SIGKILL:
+        if _killed_while_loading(command, marker, delay, poll=0.002):
             killed += 1
             loaded = _whole_files_only(warehouse)
             assert loaded < SCHOOLS
