@@ -15,6 +15,7 @@ proved a cell under-protected give weights ``w`` with ``Σ w_i x_i ≥ protectio
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import highspy
 import numpy as np
@@ -28,6 +29,13 @@ class Cut:
     cells: IntArray
     weights: FloatArray
     bound: float
+
+
+#: How far (relative to a line's largest value) the attacker lets a line's sum be off: float rounding only, far
+#: below any protection (the audit's own tolerance is 1e-6 of a cell's value).
+ROUNDING = 1e-11
+#: ``Attacker.certify`` tries joint LPs only for at least this many cells (below, one LP per cell is quick).
+JOINT_CELLS = 200
 
 
 class AttackerError(Exception):
@@ -69,20 +77,51 @@ class _Group:
         time_limit: float,
     ) -> None:
         self.columns = columns
-        self.highs = new_model(time_limit)
-        self.highs.setOptionValue("presolve", "off")
+        self.problem, self.hidden, self.position = problem, hidden, position
+        self.highs = self._model(time_limit)
         self.highs.setOptionValue("simplex_strategy", 4)  # primal: an objective change keeps the basis feasible
         self.time_limit = time_limit
-        n = columns.size
-        self.highs.addVars(n, np.zeros(n), np.full(n, INF))
         self.rows = rows  # the constraints touching this group's cells (and no other group's)
-        for cells, coefs in rows:
+        self._add_rows(self.highs)
+        self.cost = -1
+
+    def _model(self, time_limit: float) -> Any:
+        highs = new_model(time_limit)
+        highs.setOptionValue("presolve", "off")
+        n = self.columns.size
+        highs.addVars(n, np.zeros(n), np.full(n, INF))
+        return highs
+
+    def _add_rows(self, highs: Any) -> None:
+        problem, hidden = self.problem, self.hidden
+        for cells, coefs in self.rows:
             inside = hidden[cells]
             outside = ~inside
             rhs = -float(coefs[outside] @ problem.value[cells[outside]])
-            idx = position[cells[inside]].astype(np.int32)
-            self.highs.addRow(rhs, rhs, idx.size, idx, coefs[inside])
-        self.cost = -1
+            # Sums of magnitudes are additive only up to floating-point rounding (about 1e-14 of the line's
+            # largest value), which can make the equalities inconsistent: each may be off by that much.
+            slack = ROUNDING * max(1.0, float(np.abs(problem.value[cells]).max()))
+            idx = self.position[cells[inside]].astype(np.int32)
+            highs.addRow(rhs - slack, rhs + slack, idx.size, idx, coefs[inside])
+
+    def joint(self, cols: IntArray, signs: FloatArray, needed: FloatArray) -> FloatArray | None:
+        """One point of the attacker's region that moves each cell ``cols[k]`` in the direction ``signs[k]`` (1 up,
+        -1 down) as far towards ``needed[k]`` as the cells allow together: maximise ``Σ t_k`` with ``t_k ≤ needed_k``
+        and ``t_k ≤ signs_k (x_k − value_k)``. None when the LP does not solve."""
+        highs = self._model(self.time_limit)
+        self._add_rows(highs)
+        n, m = self.columns.size, cols.size
+        highs.addVars(m, np.full(m, -INF), needed.astype(np.float64))
+        highs.changeColsCost(m, np.arange(n, n + m, dtype=np.int32), np.full(m, -1.0))
+        value = self.problem.value[self.columns[cols]]
+        starts = np.arange(0, 2 * m, 2, dtype=np.int32)
+        index = np.column_stack([np.arange(n, n + m), cols]).ravel().astype(np.int32)
+        coefs = np.column_stack([np.ones(m), -signs]).ravel()
+        highs.addRows(m, np.full(m, -INF), -signs * value, index.size, starts, index, coefs)
+        highs.run()
+        if not is_optimal(highs):
+            return None
+        return np.asarray(highs.getSolution().col_value)[:n]
 
     def solve(self, col: int, sense: float) -> FloatArray | None:
         """The solution minimising ``sense`` × the cell, or None when the cell has no upper bound."""
@@ -129,6 +168,29 @@ class Attacker:
         self.seen_low[group.columns] = np.minimum(self.seen_low[group.columns], values)
         self.seen_high[group.columns] = np.maximum(self.seen_high[group.columns], values)
         return group
+
+    def seen(self, cell: int) -> tuple[float, float]:
+        """Values the hidden ``cell`` is known to reach (an inner bound on its interval)."""
+        return max(0.0, float(self.seen_low[cell])), float(self.seen_high[cell])
+
+    def certify(self, cells: IntArray, upper: FloatArray, lower: FloatArray) -> None:
+        """Prove protection for many cells at once, before any LP of their own: per group, one LP moving every
+        cell up towards its protection (``upper``, by cell) together, and one moving every cell down (``lower``)
+        — ``_Group.joint``. Each solution is a point the attacker cannot exclude, so what it reaches is remembered
+        as seen; a cell it leaves short is settled by its own LPs (``check``, ``interval``) as before."""
+        if cells.size < JOINT_CELLS:
+            return
+        for sense, needed in ((1.0, upper), (-1.0, lower)):
+            value = self.problem.value[cells]
+            reach = self.seen_high[cells] - value if sense > 0 else value - self.seen_low[cells]
+            short = cells[(needed[cells] > 0) & (reach < needed[cells])]
+            for k in np.unique(self.group_of[short]):
+                group = self.groups[int(k)]
+                mine = short[self.group_of[short] == k]
+                values = group.joint(self.position[mine], np.full(mine.size, sense), needed[mine])
+                if values is not None:
+                    self.seen_low[group.columns] = np.minimum(self.seen_low[group.columns], values)
+                    self.seen_high[group.columns] = np.maximum(self.seen_high[group.columns], values)
 
     def interval(self, cell: int) -> tuple[float, float]:
         """The smallest and largest value the hidden ``cell`` can take, given everything published."""

@@ -1,7 +1,9 @@
 """The audit: what an attacker with linear programming can learn about each hidden cell, over a whole release.
 
 For every suppressed cell the minimum and maximum it can take, given every published value of every table of the
-release, all additivity constraints and non-negativity, is found by LP (one model, objective changed per cell).
+release, all additivity constraints and non-negativity, is found by LP (one model, objective changed per cell) —
+or, for a release of more than ``EXACT_CELLS`` suppressed cells, every primary cell's protection is proven by LP
+(a point the attacker cannot exclude that reaches it) and its exact interval found only when it falls short.
 The release is blocked when a primary cell's interval does not reach its required protection above or below its
 true value — which includes a cell that a published margin reveals exactly (an interval of width 0).
 """
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+
+import numpy as np
 
 from pupildata.publish.sdc.attacker import Attacker, AttackerError
 from pupildata.publish.sdc.rules import Primary
@@ -24,6 +28,7 @@ class Interval:
     high: float
     upper_needed: float
     lower_needed: float
+    exact: bool = True  # False: ``low`` and ``high`` are values the cell is proven to reach, not its bounds
 
     @property
     def safe(self) -> bool:
@@ -53,19 +58,31 @@ class AuditResult:
         }
 
 
+#: Up to this many suppressed cells the audit finds every one's exact interval; above, it proves each primary
+#: cell's protection (joint LPs first, ``Attacker.certify``, then the cell's own LPs for any left short) and
+#: records for the other cells the values they were seen to reach.
+EXACT_CELLS = 5_000
+
+
 def audit(problem: Problem, hidden: BoolArray, primary: Primary, time_limit: float) -> AuditResult:
-    """Intervals of every hidden cell; raises ``AttackerError`` only if an LP does not solve in time."""
+    """Intervals of every hidden cell (see ``EXACT_CELLS``); a cell narrower than its protection is always
+    given its exact interval. Raises ``AttackerError`` only if an LP does not solve in time."""
     start = time.perf_counter()
     attacker = Attacker(problem, hidden, time_limit)
+    suppressed = [int(c) for c in attacker.columns if not problem.hidden[c]]  # not the never-published links
+    exact = len(suppressed) <= EXACT_CELLS
+    upper = np.where(primary.unsafe, primary.upper, 0.0)
+    lower = np.where(primary.unsafe, primary.lower, 0.0)
+    if not exact:
+        attacker.certify(np.flatnonzero(primary.unsafe & hidden), upper, lower)
     intervals = []
-    for cell in attacker.columns:
-        c = int(cell)
-        if problem.hidden[c]:  # never published by design (a link between tables), not a suppressed cell
-            continue
-        low, high = attacker.interval(c)
-        needed_up = float(primary.upper[c]) if primary.unsafe[c] else 0.0
-        needed_down = float(primary.lower[c]) if primary.unsafe[c] else 0.0
-        intervals.append(Interval(c, float(problem.value[c]), low, high, needed_up, needed_down))
+    for c in suppressed:
+        value = float(problem.value[c])
+        low, high = attacker.seen(c)
+        proven = high - value >= upper[c] and value - low >= lower[c]
+        if exact or not proven:
+            low, high = attacker.interval(c)
+        intervals.append(Interval(c, value, low, high, float(upper[c]), float(lower[c]), exact or not proven))
         if time.perf_counter() - start > time_limit:
             raise AttackerError(f"the audit did not finish within {time_limit:g} seconds")
     return AuditResult(intervals, time.perf_counter() - start)

@@ -187,6 +187,7 @@ def _relaxation_rounds(
 def _violated(problem: Problem, primary: Primary, hidden: BoolArray, limit: float) -> list[Cut]:
     try:
         attacker = Attacker(problem, hidden, max(limit, 0.01))
+        attacker.certify(np.flatnonzero(primary.unsafe), primary.upper, primary.lower)
         return [
             c
             for p in np.flatnonzero(primary.unsafe)
@@ -234,10 +235,8 @@ def _part(problem: Problem, primary: Primary, cells: IntArray) -> tuple[Problem,
     return part, marks, index
 
 
-def subtables(problem: Problem, tree: Dimension) -> list[list[IntArray]]:
-    """The subtables of a hierarchy, one list per depth from the top: for each code with children, the cells at
-    that code or at one of its children, every other coordinate free (e.g. a region and its authorities, by every
-    subject, characteristic and outcome)."""
+def _members(problem: Problem, tree: Dimension) -> dict[str, IntArray]:
+    """For each code with children, the cells of its subtable: at that code or at one of its children."""
     kids = tree.children()
     members: dict[str, list[int]] = {}
     for i, (_, coords) in enumerate(problem.keys):
@@ -246,10 +245,76 @@ def subtables(problem: Problem, tree: Dimension) -> list[list[IntArray]]:
             members.setdefault(code, []).append(i)
         if code != tree.root:
             members.setdefault(tree.parent[code], []).append(i)
+    return {code: np.array(sorted(cells), dtype=np.int64) for code, cells in members.items()}
+
+
+def subtables(problem: Problem, tree: Dimension) -> list[list[IntArray]]:
+    """The subtables of a hierarchy, one list per depth from the top: for each code with children, the cells at
+    that code or at one of its children, every other coordinate free (e.g. a region and its authorities, by every
+    subject, characteristic and outcome)."""
     depths: dict[int, list[IntArray]] = {}
-    for code, cells in members.items():
-        depths.setdefault(tree.depth(code), []).append(np.array(sorted(cells), dtype=np.int64))
+    for code, cells in _members(problem, tree).items():
+        depths.setdefault(tree.depth(code), []).append(cells)
     return [depths[d] for d in sorted(depths)]
+
+
+def _neighbourhood(
+    problem: Problem, primary: Primary, cells: IntArray, short: IntArray
+) -> tuple[Problem, Primary, BoolArray]:
+    """``cells`` as a problem of their own in which only ``short`` are primary: the constraints wholly inside, and
+    every cell that also lies on a constraint outside made a published constant (neither hidden nor movable).
+
+    A movement of this problem's cells that keeps its constraints moves no cell of a constraint outside it, so it
+    keeps every constraint of the whole problem: a pattern that protects ``short`` here protects them there.
+    Returns the problem, its primary cells and which of its cells are such published constants."""
+    mine = np.zeros(problem.size, dtype=bool)
+    mine[cells] = True
+    new = np.full(problem.size, -1, dtype=np.int64)
+    new[cells] = np.arange(cells.size)
+    rows, edge = [], np.zeros(problem.size, dtype=bool)
+    for c, k in problem.rows:
+        inside = mine[c]
+        if inside.all():
+            rows.append((new[c], k))
+        elif inside.any():
+            edge[c[inside]] = True
+    marked = np.zeros(problem.size, dtype=bool)
+    marked[short] = True
+    part = Problem(
+        [problem.keys[int(i)] for i in cells],
+        problem.value[cells],
+        np.where(edge[cells], 0, problem.count[cells]),
+        [problem.top[int(i)] for i in cells],
+        problem.hidden[cells] & ~edge[cells],
+        rows,
+        problem.tolerance,
+    )
+    marks = Primary(marked[cells], primary.upper[cells], primary.lower[cells], [primary.reasons[int(i)] for i in cells])
+    return part, marks, edge[cells]
+
+
+def _complete_locally(
+    problem: Problem, primary: Primary, hidden: BoolArray, short: IntArray, tree: Dimension, *, deadline: float
+) -> BoolArray:
+    """Complete ``hidden`` for the ``short`` primary cells one neighbourhood at a time: for the cells at one code
+    of the hierarchy, the subtable above it and its own subtable (``_neighbourhood``). A neighbourhood in which
+    they cannot be protected is left to the completion over the whole problem that follows."""
+    members = _members(problem, tree)
+    code_of = [dict(coords).get(tree.name, tree.root) for _, coords in problem.keys]
+    by_code: dict[str, list[int]] = {}
+    for p in short:
+        by_code.setdefault(code_of[int(p)], []).append(int(p))
+    hidden = hidden.copy()
+    for code, cells in by_code.items():
+        around = [members[c] for c in (tree.parent.get(code), code) if c in members]
+        near = np.unique(np.concatenate(around)) if around else np.array(cells, dtype=np.int64)
+        part, marks, edge = _neighbourhood(problem, primary, near, np.array(cells, dtype=np.int64))
+        try:
+            done = _protect_each(part, marks, hidden[near] & ~edge, deadline)
+        except DataError:
+            continue
+        hidden[near[done]] = True
+    return hidden
 
 
 def _subtable(
@@ -330,17 +395,33 @@ def _by_subtables(
                 hidden[index[pattern.hidden]] = True
                 rounds, cuts = max(rounds, pattern.rounds), cuts + pattern.cuts
                 records += pattern.parts
-    short = _violated(problem, primary, hidden, np.inf)
-    if short:  # a record of its own: the cells added over the whole problem, no bound claimed
+    short = _short_cells(problem, primary, hidden)
+    if short.size:  # a record of its own: the cells added to complete the pattern, no bound claimed
         began = time.perf_counter()
-        completed = _protect_each(problem, primary, hidden, np.inf)  # not cut short: see _Search.complete
+        completed = _complete_locally(
+            problem, primary, hidden, short, tree, deadline=max(deadline, time.perf_counter() + 1)
+        )
+        completed = _protect_each(problem, primary, completed, np.inf)  # not cut short: see _Search.complete
         added = completed & ~hidden
         cost = float(cell_costs(problem)[added].sum())
-        records.append(Part(problem.size, len(short), int(added.sum()), cost, 0.0, False, time.perf_counter() - began))
+        records.append(Part(problem.size, short.size, int(added.sum()), cost, 0.0, False, time.perf_counter() - began))
         hidden = completed
     fixed_on = primary.unsafe | problem.hidden
     optimal = all(r.optimal for r in records)
     return Pattern(hidden, hidden & ~fixed_on, rounds, cuts, optimal, time.perf_counter() - start, tuple(records))
+
+
+def _short_cells(problem: Problem, primary: Primary, hidden: BoolArray) -> IntArray:
+    """The primary cells that ``hidden`` does not protect (in either direction)."""
+    try:
+        attacker = Attacker(problem, hidden, np.inf)
+        cells = np.flatnonzero(primary.unsafe)
+        attacker.certify(cells, primary.upper, primary.lower)
+        return np.array(
+            [p for p in cells if attacker.check(int(p), primary.upper[p], primary.lower[p])], dtype=np.int64
+        )
+    except AttackerError as exc:
+        raise DataError(f"Secondary suppression could not check its pattern: {exc}.") from None
 
 
 def _short_of(
@@ -349,6 +430,10 @@ def _short_of(
     """The (primary cell, direction: 1 up, 0 down) pairs of ``todo`` that ``hidden`` does not protect."""
     try:
         attacker = Attacker(problem, hidden, max(deadline - time.perf_counter(), 0.01))
+        ups = np.array(sorted({p for p, up in todo if up}), dtype=np.int64)
+        downs = np.array(sorted({p for p, up in todo if not up}), dtype=np.int64)
+        attacker.certify(ups, primary.upper, np.zeros(problem.size))
+        attacker.certify(downs, np.zeros(problem.size), primary.lower)
         return [
             (p, up)
             for p, up in todo
@@ -385,7 +470,7 @@ def _protect_each(problem: Problem, primary: Primary, hidden: BoolArray, deadlin
     todo = _short_of(problem, primary, hidden, pairs, deadline)
     done = 0
     while todo:
-        if done >= RECHECK_EVERY:  # cells hidden since may protect the cells still to do: ask the attacker again
+        if done >= max(RECHECK_EVERY, len(todo)):  # cells hidden since may protect those still to do: ask again
             todo, done = _short_of(problem, primary, hidden, todo, deadline), 0
             if not todo:
                 break
@@ -410,7 +495,25 @@ def _protect_each(problem: Problem, primary: Primary, hidden: BoolArray, deadlin
         hidden |= (moved[:n] + moved[n:]) > 1e-9
         highs.changeColBounds(p, 0.0, float(upper[p]))
         highs.changeColBounds(p + n, 0.0, float(upper[p + n]))
+        todo = _still_short(problem, primary, todo, moved[:n] - moved[n:])
     return hidden
+
+
+def _still_short(
+    problem: Problem, primary: Primary, todo: list[tuple[int, int]], d: FloatArray
+) -> list[tuple[int, int]]:
+    """The pairs of ``todo`` that the movement ``d`` does not protect. ``d`` keeps every constraint, moves only
+    hidden cells and none below 0, so it stays open to the attacker: a cell it moves up by its protection is
+    protected upwards; and when no cell rises by more than its value, ``-d`` is a movement too."""
+    slack = 1e-7
+    reversible = bool(np.all(d <= problem.value + slack))
+    out = []
+    for q, up in todo:
+        needed = primary.upper[q] if up else primary.lower[q]
+        reach = max(d[q] if up else -d[q], (-d[q] if up else d[q]) if reversible else 0.0)
+        if reach < needed - slack * max(1.0, needed):
+            out.append((q, up))
+    return out
 
 
 def suppress(
