@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,11 +21,13 @@ from pupildata.publish.sdc import (
     secondary,
     suppress,
 )
-from pupildata.publish.sdc.secondary import components, subtables
+from pupildata.publish.sdc.secondary import components, neighbourhoods
 
 from .attack import ranges
 from .builders import aggregate, geography, leaf_cells
 
+audit_module = importlib.import_module("pupildata.publish.sdc.audit")  # the package's ``audit`` is the function
+attacker_module = importlib.import_module("pupildata.publish.sdc.attacker")
 THRESHOLD = 5
 PROTECTION = 40.0  # % of the threshold: 2 units either way
 SEX = Dimension.flat("sex", ["M", "F"])
@@ -108,36 +112,82 @@ def test_tables_that_share_no_cells_are_solved_apart_and_protected_together(tabl
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(release(two_tables=True))
-def test_large_tables_solved_subtable_by_subtable_are_protected_as_a_whole(tables: list[Table]) -> None:
+def test_large_tables_protected_neighbourhood_by_neighbourhood_are_protected_as_a_whole(tables: list[Table]) -> None:
     geo = tables[0].dimensions[0]
-    limit, workers = secondary.SUBTABLE_CELLS, secondary.WORKERS
-    secondary.SUBTABLE_CELLS, secondary.WORKERS = 0, 1  # every table counts as large
+    limit = secondary.LOCAL_CELLS
+    secondary.LOCAL_CELLS = 0  # every table counts as large
     try:
         _assert_protected(tables, hierarchy=geo)
     finally:
-        secondary.SUBTABLE_CELLS, secondary.WORKERS = limit, workers
+        secondary.LOCAL_CELLS = limit
 
 
-def test_subtables_go_down_the_hierarchy_a_level_at_a_time() -> None:
+def test_a_cell_is_protected_among_its_siblings_and_a_total_with_its_parts() -> None:
     geo = geography([2, 3])
     problem = build_problem([aggregate("a", "pupils", (geo, SEX), dict.fromkeys(leaf_cells((geo, SEX)), 4))])
-    levels = subtables(problem, geo)
     place = [dict(coords).get("geo", "Total") for _, coords in problem.keys]
-    places = [[{place[int(i)] for i in cells} for cells in level] for level in levels]
-    assert places == [[{"Total", "R0", "R1"}], [{"R0", "L00", "L01"}, {"R1", "L10", "L11", "L12"}]]
-    assert all(len(cells) == len(places[k][j]) * 3 for k, level in enumerate(levels) for j, cells in enumerate(level))
+    at = {code: np.array([i for i, p in enumerate(place) if p == code]) for code in ("Total", "R0", "L00", "L01")}
+    found = {
+        frozenset(place[int(i)] for i in mine): {place[int(i)] for i in near}
+        for near, mine in neighbourhoods(problem, geo, np.concatenate(list(at.values())))
+    }
+    assert found == {
+        frozenset({"L00", "L01"}): {"R0", "L00", "L01"},  # an authority among its region's authorities
+        frozenset({"R0"}): {"Total", "R0", "R1", "L00", "L01"},  # a region with the nation and its authorities
+        frozenset({"Total"}): {"Total", "R0", "R1", "L00", "L01", "L10", "L11", "L12"},
+    }
 
 
-def test_subtables_of_one_level_are_solved_side_by_side_in_worker_processes() -> None:
-    geo = geography([3, 3])
-    leaf = {cell: (3 if cell[0].endswith("0") else 12 + len(cell[0])) for cell in leaf_cells((geo, SEX))}
+def test_a_cell_its_neighbourhood_cannot_protect_is_protected_over_the_whole_problem() -> None:
+    # L00 is the only authority of R0 with anyone in F: among R0's authorities its F cell cannot move, but R0's
+    # F cell can, with the nation's and another region's.
+    geo = geography([2, 2])
+    leaf = {("L00", "M"): 30, ("L00", "F"): 3, ("L01", "M"): 25, ("L01", "F"): 0}
+    leaf |= {("L10", "M"): 40, ("L10", "F"): 12, ("L11", "M"): 35, ("L11", "F"): 20}
     tables = [aggregate("a", "pupils", (geo, SEX), leaf)]
-    limit, workers = secondary.SUBTABLE_CELLS, secondary.WORKERS
-    secondary.SUBTABLE_CELLS, secondary.WORKERS = 0, 2
+    limit = secondary.LOCAL_CELLS
+    secondary.LOCAL_CELLS = 0
     try:
         _assert_protected(tables, hierarchy=geo)
+        _, _, pattern = _protect(tables, hierarchy=geo)
     finally:
-        secondary.SUBTABLE_CELLS, secondary.WORKERS = limit, workers
+        secondary.LOCAL_CELLS = limit
+    assert len(pattern.parts) == 1
+    assert pattern.parts[0].bound <= pattern.parts[0].cost
+
+
+def test_sums_that_add_up_only_to_float_rounding_are_attacked_all_the_same() -> None:
+    # Sums of magnitudes add up only to rounding: the cell hidden alone is given away twice, by two totals that
+    # disagree in the 14th digit. The attacker still solves, and the audit blocks the cell.
+    geo = Dimension.flat("geo", ["L1", "L2"])
+    table = aggregate(
+        "a", "height", (geo, SEX), {("L1", "M"): 1.3e8, ("L1", "F"): 1.1e8, ("L2", "M"): 0.9e8, ("L2", "F"): 1e8}
+    )
+    table.values[("Total", "M")] += 2e-6
+    table.counts = {("L1", "M"): 3}
+    problem = build_problem([table])
+    primary = apply_rules(problem, (MinFrequency(THRESHOLD),), 1e5)  # 5,000 either way: above the tolerance
+    result = audit(problem, primary.unsafe.copy(), primary, time_limit=10)
+    assert [problem.keys[i.cell] for i in result.unsafe] == [("height", (("geo", "L1"), ("sex", "M")))]
+
+
+def test_the_audit_of_many_cells_proves_protection_and_still_blocks_a_revealed_cell() -> None:
+    geo = geography([3])
+    leaf = {("L00", "M"): 2, ("L00", "F"): 20, ("L01", "M"): 30, ("L01", "F"): 25, ("L02", "M"): 40, ("L02", "F"): 8}
+    problem = build_problem([aggregate("a", "pupils", (geo, SEX), leaf)])
+    primary = apply_rules(problem, (MinFrequency(10),), 10.0)
+    pattern = suppress(problem, primary, time_limit=10)
+    exact, joint = audit_module.EXACT_CELLS, attacker_module.JOINT_CELLS
+    audit_module.EXACT_CELLS, attacker_module.JOINT_CELLS = 0, 0  # as for a national release
+    try:
+        proven = audit(problem, pattern.hidden, primary, time_limit=10)
+        blocked = audit(problem, primary.unsafe.copy(), primary, time_limit=10)
+    finally:
+        audit_module.EXACT_CELLS, attacker_module.JOINT_CELLS = exact, joint
+    assert proven.passed
+    assert any(not i.exact for i in proven.intervals)
+    assert not blocked.passed
+    assert all(i.exact and i.high - i.low < 1e-6 for i in blocked.unsafe)
 
 
 def test_two_geographies_cross_only_where_someone_is_in_both() -> None:

@@ -29,11 +29,7 @@ again — and the part is recorded as not proven optimal, with its gap to the bo
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +38,7 @@ import numpy as np
 
 from pupildata.errors import DataError
 from pupildata.publish.sdc._highs import INF, is_optimal, new_model, status_name
-from pupildata.publish.sdc.attacker import Attacker, AttackerError, Cut, groups
+from pupildata.publish.sdc.attacker import JOINT_CELLS, Attacker, AttackerError, Cut, groups
 from pupildata.publish.sdc.rules import Primary
 from pupildata.publish.sdc.table import BoolArray, Dimension, FloatArray, IntArray, Problem
 
@@ -94,12 +90,11 @@ class Pattern:
 
 
 EARLY_GAP = 0.05
-#: A component of more cells than this is solved in subtables down its hierarchy (``_by_subtables``).
-SUBTABLE_CELLS = 20_000
+#: A component of more cells than this is protected neighbourhood by neighbourhood (``_by_neighbourhoods``).
+LOCAL_CELLS = 20_000
 #: Completing a pattern asks the attacker again after this many cells, to drop those protected meanwhile.
 RECHECK_EVERY = 8
-#: Worker processes for the subtables of one level (at most the number of cores).
-WORKERS = 2
+PRESOLVE = "on"
 RELAXATION_SHARE = 0.4  # of the time limit, at most, for cuts from the linear relaxation
 EXACT_SHARE = 0.8  # of the time limit for the search (relaxation included); the rest for completing a pattern
 
@@ -248,25 +243,42 @@ def _members(problem: Problem, tree: Dimension) -> dict[str, IntArray]:
     return {code: np.array(sorted(cells), dtype=np.int64) for code, cells in members.items()}
 
 
-def subtables(problem: Problem, tree: Dimension) -> list[list[IntArray]]:
-    """The subtables of a hierarchy, one list per depth from the top: for each code with children, the cells at
-    that code or at one of its children, every other coordinate free (e.g. a region and its authorities, by every
-    subject, characteristic and outcome)."""
-    depths: dict[int, list[IntArray]] = {}
-    for code, cells in _members(problem, tree).items():
-        depths.setdefault(tree.depth(code), []).append(cells)
-    return [depths[d] for d in sorted(depths)]
+def neighbourhoods(
+    problem: Problem, tree: Dimension, cells: IntArray, lift: int = 0
+) -> list[tuple[IntArray, IntArray]]:
+    """``cells`` grouped by where they are protected: a cell at a code of the hierarchy in the subtable of its
+    parent (a school among its authority's schools) and, when the code has children, in its own subtable and
+    theirs too (a region with its authorities and their schools: a total can move only with its parts), every
+    other dimension whole. One (neighbourhood, its cells of ``cells``) pair per group; cells at the children of
+    one code share one neighbourhood. With ``lift``, that of the code's ancestor ``lift`` levels up (or the
+    top), which holds it: a wider neighbourhood for a cell its own cannot protect."""
+    members = _members(problem, tree)
+    kids = tree.children()
+    code_of = [dict(coords).get(tree.name, tree.root) for _, coords in problem.keys]
+    grouped: dict[tuple[str, ...], list[int]] = {}
+    for c in cells:
+        code = code_of[int(c)]
+        for _ in range(lift):
+            code = tree.parent.get(code, code)
+        key = tuple(k for k in (tree.parent.get(code), code, *kids.get(code, ())) if k in members)
+        grouped.setdefault(key, []).append(int(c))
+    out = []
+    for key, mine in grouped.items():
+        near = np.unique(np.concatenate([members[k] for k in key])) if key else np.array(mine, dtype=np.int64)
+        out.append((near, np.array(mine, dtype=np.int64)))
+    return out
 
 
-def _neighbourhood(
-    problem: Problem, primary: Primary, cells: IntArray, short: IntArray
+def restrict(
+    problem: Problem, primary: Primary, cells: IntArray, marked: IntArray
 ) -> tuple[Problem, Primary, BoolArray]:
-    """``cells`` as a problem of their own in which only ``short`` are primary: the constraints wholly inside, and
+    """``cells`` as a problem of their own in which only ``marked`` are primary: the constraints wholly inside, and
     every cell that also lies on a constraint outside made a published constant (neither hidden nor movable).
 
     A movement of this problem's cells that keeps its constraints moves no cell of a constraint outside it, so it
-    keeps every constraint of the whole problem: a pattern that protects ``short`` here protects them there.
-    Returns the problem, its primary cells and which of its cells are such published constants."""
+    keeps every constraint of the whole problem: what the attacker can reach here it can reach there, and a
+    pattern that protects ``marked`` here protects them in the whole problem. Returns the problem, its primary
+    cells and which of its cells are such published constants."""
     mine = np.zeros(problem.size, dtype=bool)
     mine[cells] = True
     new = np.full(problem.size, -1, dtype=np.int64)
@@ -278,8 +290,8 @@ def _neighbourhood(
             rows.append((new[c], k))
         elif inside.any():
             edge[c[inside]] = True
-    marked = np.zeros(problem.size, dtype=bool)
-    marked[short] = True
+    unsafe = np.zeros(problem.size, dtype=bool)
+    unsafe[marked] = True
     part = Problem(
         [problem.keys[int(i)] for i in cells],
         problem.value[cells],
@@ -289,126 +301,60 @@ def _neighbourhood(
         rows,
         problem.tolerance,
     )
-    marks = Primary(marked[cells], primary.upper[cells], primary.lower[cells], [primary.reasons[int(i)] for i in cells])
+    marks = Primary(unsafe[cells], primary.upper[cells], primary.lower[cells], [primary.reasons[int(i)] for i in cells])
     return part, marks, edge[cells]
 
 
-def _complete_locally(
-    problem: Problem, primary: Primary, hidden: BoolArray, short: IntArray, tree: Dimension, *, deadline: float
-) -> BoolArray:
-    """Complete ``hidden`` for the ``short`` primary cells one neighbourhood at a time: for the cells at one code
-    of the hierarchy, the subtable above it and its own subtable (``_neighbourhood``). A neighbourhood in which
-    they cannot be protected is left to the completion over the whole problem that follows."""
-    members = _members(problem, tree)
-    code_of = [dict(coords).get(tree.name, tree.root) for _, coords in problem.keys]
-    by_code: dict[str, list[int]] = {}
-    for p in short:
-        by_code.setdefault(code_of[int(p)], []).append(int(p))
-    hidden = hidden.copy()
-    for code, cells in by_code.items():
-        around = [members[c] for c in (tree.parent.get(code), code) if c in members]
-        near = np.unique(np.concatenate(around)) if around else np.array(cells, dtype=np.int64)
-        part, marks, edge = _neighbourhood(problem, primary, near, np.array(cells, dtype=np.int64))
-        try:
-            done = _protect_each(part, marks, hidden[near] & ~edge, deadline)
-        except DataError:
-            continue
-        hidden[near[done]] = True
-    return hidden
-
-
-def _subtable(
-    problem: Problem, primary: Primary, cells: IntArray, hidden: BoolArray, settled: BoolArray, *, level: float
-) -> tuple[Problem, Primary, IntArray]:
-    """One subtable as a problem of its own: its cells and the constraints wholly inside it. Cells hidden by a
-    subtable above stay hidden and are protected here like primary cells (by ``level``); cells it published may
-    still be hidden here (hiding more never lessens the protection of a cell already protected)."""
-    mine = np.zeros(problem.size, dtype=bool)
-    mine[cells] = True
-    new = np.full(problem.size, -1, dtype=np.int64)
-    new[cells] = np.arange(cells.size)
-    rows = [(new[c], k) for c, k in problem.rows if mine[c].all()]
-    above = hidden[cells] & settled[cells] & ~problem.hidden[cells]
-    part = Problem(
-        [problem.keys[int(i)] for i in cells],
-        problem.value[cells],
-        problem.count[cells],
-        [problem.top[int(i)] for i in cells],
-        problem.hidden[cells] | (hidden[cells] & settled[cells]),
-        rows,
-        problem.tolerance,
-    )
-    inherited = above & ~primary.unsafe[cells]
-    marks = Primary(
-        primary.unsafe[cells] | above,
-        np.where(inherited, level, primary.upper[cells]),
-        np.where(inherited, np.minimum(level, problem.value[cells]), primary.lower[cells]),
-        [primary.reasons[int(i)] for i in cells],
-    )
-    return part, marks, cells
-
-
-def _solve(job: tuple[Problem, Primary, float, float]) -> Pattern:
-    part, marks, share, mip_rel_gap = job
-    return suppress(part, marks, share, mip_rel_gap)
-
-
-def _by_subtables(
-    problem: Problem, primary: Primary, tree: Dimension, time_limit: float, mip_rel_gap: float
-) -> Pattern:
-    """Subtable by subtable down the hierarchy (as tau-Argus's modular method): each is solved as a problem of its
-    own, with what the subtables above settled held fixed. The subtables of one level share no cell, so they are
-    solved side by side, one worker process per core (``WORKERS``), each with a share of the time left in
-    proportion to its primary cells. Each subtable is protected on its own, which does not by itself protect the
-    whole; so the whole is checked by the attacker at the end, and any primary cell it finds under-protected is
-    completed (``_protect_each``) over the whole problem (a part of its own in the record, with the cuts found as
-    its primary cells and no bound)."""
-    start = time.perf_counter()
-    deadline = start + time_limit
-    hidden = problem.hidden | primary.unsafe
-    settled = np.zeros(problem.size, dtype=bool)
-    needed = primary.upper[primary.unsafe]
-    level = float(max(1.0, needed[needed > 0].min())) if (needed > 0).any() else 1.0
-    layers = subtables(problem, tree)
-    weight = [[float(primary.unsafe[c].sum()) + 1.0 for c in layer] for layer in layers]
-    rounds = cuts = 0
-    records: list[Part] = []
-    workers = max(1, min(WORKERS, os.cpu_count() or 1))
-    with contextlib.ExitStack() as stack:
-        pool: ProcessPoolExecutor | None = None
-        for k, layer in enumerate(layers):
-            left = sum(sum(w) for w in weight[k:])
-            time_left = max(deadline - time.perf_counter(), 0.01)
-            jobs, indexes = [], []
-            for j, cells in enumerate(layer):
-                part, marks, index = _subtable(problem, primary, cells, hidden, settled, level=level)
-                settled[index] = True
-                if marks.unsafe.any():
-                    share = min(time_left, time_left * workers * weight[k][j] / left)
-                    jobs.append((part, marks, max(share, 0.01), mip_rel_gap))
-                    indexes.append(index)
-            if pool is None and len(jobs) > 1 and workers > 1:  # never a fork of a process running warehouse threads
-                context = multiprocessing.get_context("forkserver")
-                pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers, mp_context=context))
-            solved = pool.map(_solve, jobs) if pool is not None and len(jobs) > 1 else map(_solve, jobs)
-            for index, pattern in zip(indexes, solved, strict=True):
-                hidden[index[pattern.hidden]] = True
-                rounds, cuts = max(rounds, pattern.rounds), cuts + pattern.cuts
-                records += pattern.parts
-    short = _short_cells(problem, primary, hidden)
-    if short.size:  # a record of its own: the cells added to complete the pattern, no bound claimed
-        began = time.perf_counter()
-        completed = _complete_locally(
-            problem, primary, hidden, short, tree, deadline=max(deadline, time.perf_counter() + 1)
-        )
-        completed = _protect_each(problem, primary, completed, np.inf)  # not cut short: see _Search.complete
-        added = completed & ~hidden
-        cost = float(cell_costs(problem)[added].sum())
-        records.append(Part(problem.size, short.size, int(added.sum()), cost, 0.0, False, time.perf_counter() - began))
-        hidden = completed
+def _line_bound(problem: Problem, primary: Primary, time_limit: float) -> float:
+    """A lower bound on the cost of every protecting pattern: the linear relaxation with each line's cuts."""
     fixed_on = primary.unsafe | problem.hidden
-    optimal = all(r.optimal for r in records)
-    return Pattern(hidden, hidden & ~fixed_on, rounds, cuts, optimal, time.perf_counter() - start, tuple(records))
+    highs = _model(problem, fixed_on, time_limit, 1.0)
+    _add_cuts(highs, _line_cuts(problem, primary))
+    n = problem.size
+    highs.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.zeros(n, dtype=np.uint8))
+    highs.run()
+    if highs.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
+        raise DataError("The cells cannot be protected: no pattern of hidden cells gives the protection.")
+    return float(highs.getInfo().objective_function_value) if is_optimal(highs) else 0.0
+
+
+def _by_neighbourhoods(problem: Problem, primary: Primary, tree: Dimension, time_limit: float) -> Pattern:
+    """A protected pattern for a national-scale problem, quickly, with no claim of optimality.
+
+    Each primary cell is protected in its neighbourhood (``neighbourhoods``) as a problem of its own (``restrict``),
+    completing the pattern one under-protected cell at a time (``_protect_each``): what protects a cell there
+    protects it in the whole problem, and hiding more never lessens any cell's protection, so the union is
+    protected with no check of the whole. A cell its neighbourhood cannot protect (its published edge leaves no
+    room) is tried in the wider neighbourhood of its parent, and so on up; one that no neighbourhood protects is
+    completed over the whole problem. The record is one part, with the linear relaxation's lower bound
+    (``_line_bound``) and the gap to it."""
+    start = time.perf_counter()
+    hidden = problem.hidden | primary.unsafe
+    fixed_on = primary.unsafe | problem.hidden
+    left = np.flatnonzero(primary.unsafe)
+    for lift in range(tree.depth_of_tree() + 1):
+        failed: list[int] = []
+        for near, mine in neighbourhoods(problem, tree, left, lift):
+            part, marks, edge = restrict(problem, primary, near, mine)
+            local: list[int] = []
+            done = _protect_each(part, marks, hidden[near] & ~edge, np.inf, local)
+            hidden[near[done]] = True
+            failed += [int(near[c]) for c in local]
+        left = np.array(sorted(set(failed)), dtype=np.int64)
+        if not left.size:
+            break
+    if left.size:
+        unsafe = np.zeros(problem.size, dtype=bool)
+        unsafe[left] = True
+        hidden = _protect_each(problem, Primary(unsafe, primary.upper, primary.lower, primary.reasons), hidden, np.inf)
+    costs = np.where(fixed_on, 0.0, cell_costs(problem))
+    cost = float(costs[hidden].sum())
+    bound = min(_line_bound(problem, primary, max(time_limit - (time.perf_counter() - start), 1.0)), cost)
+    seconds = time.perf_counter() - start
+    secondary = hidden & ~fixed_on
+    optimal = cost <= bound + 1e-9
+    record = Part(problem.size, int(primary.unsafe.sum()), int(secondary.sum()), cost, bound, optimal, seconds)
+    return Pattern(hidden, secondary, 0, 0, optimal, seconds, (record,))
 
 
 def _short_cells(problem: Problem, primary: Primary, hidden: BoolArray) -> IntArray:
@@ -445,7 +391,9 @@ def _short_of(
         raise DataError(f"Secondary suppression could not check its pattern: {exc}.") from None
 
 
-def _protect_each(problem: Problem, primary: Primary, hidden: BoolArray, deadline: float) -> BoolArray:
+def _protect_each(
+    problem: Problem, primary: Primary, hidden: BoolArray, deadline: float, failed: list[int] | None = None
+) -> BoolArray:
     """A protected pattern containing ``hidden``, one primary cell and one direction at a time.
 
     For a primary cell ``p`` moving up (or down) by its protection, an LP finds the cheapest movement of the other
@@ -459,15 +407,17 @@ def _protect_each(problem: Problem, primary: Primary, hidden: BoolArray, deadlin
     movable = (problem.count > 0) | problem.hidden
     cost = cell_costs(problem)
     highs = new_model(max(deadline - time.perf_counter(), 0.01))
-    highs.setOptionValue("presolve", "off")  # each run starts from the last basis
+    highs.setOptionValue("presolve", PRESOLVE)
     upper = np.concatenate([np.where(movable, INF, 0.0), np.where(movable, problem.value, 0.0)])
     highs.addVars(2 * n, np.zeros(2 * n), upper)
     for cells, coefs in problem.rows:
         idx = np.concatenate([cells, cells + n]).astype(np.int32)
         highs.addRow(0.0, 0.0, idx.size, idx, np.concatenate([coefs, -coefs]))
-    every = np.arange(2 * n, dtype=np.int32)
+    costs = np.zeros(2 * n)
     pairs = [(int(p), up) for p in np.flatnonzero(primary.unsafe) for up in (1, 0)]
-    todo = _short_of(problem, primary, hidden, pairs, deadline)
+    # With many cells to do, most are short and asking the attacker about each first costs as much as protecting
+    # it: start protecting, and ask once as many have been done as are left.
+    todo = pairs if len(pairs) > 2 * JOINT_CELLS else _short_of(problem, primary, hidden, pairs, deadline)
     done = 0
     while todo:
         if done >= max(RECHECK_EVERY, len(todo)):  # cells hidden since may protect those still to do: ask again
@@ -478,14 +428,22 @@ def _protect_each(problem: Problem, primary: Primary, hidden: BoolArray, deadlin
         done += 1
         column, needed, top = (p, primary.upper[p], INF) if up else (p + n, primary.lower[p], problem.value[p])
         unit = np.where(hidden, 0.0, cost / needed)
-        highs.changeColsCost(2 * n, every, np.concatenate([unit, unit]))
+        changed = np.flatnonzero(np.concatenate([unit, unit]) != costs)  # only what changed: the basis stays warm
+        if changed.size:
+            costs[changed] = np.concatenate([unit, unit])[changed]
+            highs.changeColsCost(changed.size, changed.astype(np.int32), costs[changed])
         other = column + n if column < n else column - n
         highs.changeColBounds(column, float(needed), float(top))
         highs.changeColBounds(other, 0.0, 0.0)
         highs.setOptionValue("time_limit", highs.getRunTime() + max(deadline - time.perf_counter(), 0.01))
         highs.run()
         if highs.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
-            raise DataError("The cells cannot be protected: no pattern of hidden cells gives the protection.")
+            if failed is None:
+                raise DataError("The cells cannot be protected: no pattern of hidden cells gives the protection.")
+            failed.append(p)  # the caller protects it otherwise
+            highs.changeColBounds(p, 0.0, float(upper[p]))
+            highs.changeColBounds(p + n, 0.0, float(upper[p + n]))
+            continue
         if not is_optimal(highs):
             if deadline < time.perf_counter():
                 raise _timeout()
@@ -534,8 +492,8 @@ def suppress(
     deadline = start + time_limit
     hidden = problem.hidden.copy()
     parts = [c for c in components(problem) if primary.unsafe[c].any()]
-    if hierarchy is not None and any(c.size > SUBTABLE_CELLS for c in parts):
-        return _by_subtables(problem, primary, hierarchy, time_limit, mip_rel_gap)
+    if hierarchy is not None and any(c.size > LOCAL_CELLS for c in parts):
+        return _by_neighbourhoods(problem, primary, hierarchy, time_limit)
     if len(parts) <= 1:
         return _suppress(problem, primary, time_limit, mip_rel_gap)
     weights = [float(primary.unsafe[c].sum()) for c in parts]

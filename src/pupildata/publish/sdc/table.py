@@ -66,6 +66,10 @@ class Dimension:
             kids.setdefault(parent, []).append(code)
         return kids
 
+    def depth_of_tree(self) -> int:
+        """The depth of the deepest code (0 for a flat dimension's total alone)."""
+        return max((self.depth(code) for code in self.parent), default=0)
+
     def depth(self, code: str) -> int:
         level = 0
         while code != self.root:
