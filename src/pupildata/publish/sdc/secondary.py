@@ -25,6 +25,10 @@ its cost, the lower bound, and whether it is proven optimal or stopped at a gap.
 not ended in 80% of its time, the best protected pattern found is kept — or, when there is none, the last integer
 pattern is completed one under-protected primary cell at a time (``_protect_each``) and checked by the attacker
 again — and the part is recorded as not proven optimal, with its gap to the bound.
+
+A component of national size (more than ``LOCAL_CELLS`` cells) is not given to the integer programme: each primary
+cell is protected in its neighbourhood down the release's geography (``_by_neighbourhoods``), with the linear
+relaxation's bound and the gap to it recorded.
 """
 
 from __future__ import annotations
