@@ -76,15 +76,15 @@ def receive_archived(
 def receive_census_batch(
     engine: DuckDBEngine, entries: list[tuple[Path, Archived, Parsed]], options: Options
 ) -> list[Receipt]:
-    """Load several census XML files, already archived and parsed: staged and checked together (one statement
-    each for the whole batch, which for files of a few hundred pupils is most of the work), then written.
+    """Load several census XML files, already archived and parsed: checked together (one statement for the whole
+    batch, reading the parsed Arrow tables themselves: no stage table), then written.
 
     The usual batch — every file readable, new, of a collection that can be told, from a sender no other file of
     the batch is from — is written in ONE transaction, a few statements for all its files (``_write_batch``): a
     crash leaves the warehouse as it was before the batch, so before each of its files, and every file is
     either wholly in the warehouse or not at all. Any other batch, or one whose write fails, is written one file
-    per transaction, in order, exactly as ``receive_archived`` would. The stage and the checked records are
-    temporary tables, which no crash can leave behind."""
+    per transaction, in order, exactly as ``receive_archived`` would. The checked records are a temporary table,
+    which no crash can leave behind."""
     table, staged = census_batch({n: parsed for n, (_, _, parsed) in enumerate(entries)})
     prepared = None
     if table is not None:  # checked as it is read from the parsed files (not copied into a stage table first)

@@ -2,7 +2,9 @@
 
 The parser never resolves entities, never touches the network, keeps the default limits on text size and depth,
 and any document type declaration (where entities, external or expanding, would be declared) refuses the whole
-file. Records are built in batches of columns (Arrow), not one row at a time in SQL.
+file. Records are built in batches of columns (Arrow), not one row at a time in SQL. A plain file (nearly every
+one) is read instead by ``census_fast``, to the same table without Python per pupil; any other file, and every
+refusal, is this streaming parser's.
 
 ``parse_census`` needs no warehouse, so several files can be parsed at once in worker processes while the main
 process loads them one transaction at a time.
