@@ -11,7 +11,7 @@ import pytest
 from pupildata.cli import main
 from pupildata.collect import Options, Summary, collect
 from pupildata.collect.receipts import Receipt
-from pupildata.collect.reports import issue_rows, report_csv
+from pupildata.collect.reports import issue_rows, report_csv, report_path
 from pupildata.kernel.context import Context
 from pupildata.settings import Settings
 
@@ -151,6 +151,17 @@ def test_reports_escape_formulas_nuls_and_huge_values(corpus: tuple[Context, dic
     huge = issue_rows(ctx.warehouse, receipts["huge_field.xml"])
     assert len(huge[0]["value"]) < 1100
     assert "1,048,576 characters" in huge[0]["value"]
+
+
+def test_the_report_files_written_by_a_run_are_the_reports(corpus: tuple[Context, dict[str, Receipt]]) -> None:
+    """A run writes each report from one statement for many files; each file is what ``report_csv`` gives."""
+    ctx, receipts = corpus
+    with_rows = 0
+    for receipt in receipts.values():
+        written = report_path(ctx.settings.outputs_dir, receipt.receipt_id).read_bytes().decode("utf-8")
+        assert written == report_csv(ctx.warehouse, receipt), receipt.file_name
+        with_rows += written.count("\r\n") > 1
+    assert with_rows >= 20
 
 
 def test_the_ragged_rows_are_quarantined_as_sent(corpus: tuple[Context, dict[str, Receipt]]) -> None:

@@ -66,3 +66,28 @@ def test_census_records_keep_the_schools_urn_from_the_header(synthetic: tuple[Pa
     )
     assert got == [(urn,)]
     assert ctx.warehouse.scalar("SELECT count(*) FROM collect_census WHERE urn IS NULL") == 0
+
+
+def test_generated_census_files_are_read_fast_with_the_streaming_parsers_table(
+    synthetic: tuple[Path, Context],
+) -> None:
+    from pupildata.collect.readers import census_xml
+    from pupildata.collect.readers.census_fast import read_plain
+
+    out, _ = synthetic
+    files = sorted(out.rglob("*.xml"))
+    assert files
+    for path in files:
+        plain = read_plain(
+            path.read_bytes(),
+            roots=census_xml.ROOTS,
+            records=census_xml.RECORDS,
+            header_fields=census_xml.HEADER_FIELDS,
+            fields=census_xml._FIELD_TAGS,
+        )
+        assert plain is not None, path.name  # the generator writes plain files: the fast reading takes them
+        fast, streamed = census_xml.parse_census(path), census_xml.parse_streaming(path)
+        assert fast.header == streamed.header
+        assert fast.table is not None
+        assert streamed.table is not None
+        assert fast.table.to_pylist() == streamed.table.to_pylist()

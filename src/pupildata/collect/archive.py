@@ -5,7 +5,11 @@ name in the archive, flushed to disk, then renamed into place and the folder flu
 holds a half-written file under a real name. Sending the same bytes twice stores them once.
 
 The copy is made inside the kernel (``copy_file_range``); it is then read once, from the page cache, to hash it
-and check it as UTF-8 text (a chunk of ASCII needs no decoding), while another thread flushes it to disk.
+and check it as UTF-8 text (a chunk of ASCII needs no decoding), while other threads flush it to disk. Files
+received together (``archive_files``: e.g. a folder of census returns) are flushed together, their files at once
+and then their folders at once, so that the disk's flushes overlap instead of taking turns (a flush here is a
+few milliseconds, and a hundred of them one after the other were most of the time spent archiving); none of
+them is returned, so none is parsed, before all are flushed and in place.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1 << 22
+#: Flushes to disk run at once when files are archived together.
+FLUSHERS = 16
 
 
 @dataclass(frozen=True)
@@ -92,33 +98,50 @@ def _read_back(path: str) -> tuple[str, int, int | None, bytes]:
 
 
 def archive_file(source: Path, root: Path) -> Archived:
-    """Copy ``source`` into the archive (once per content) and return its hash, size and where it is.
+    """Copy ``source`` into the archive (once per content) and return its hash, size and where it is."""
+    return archive_files([source], root)[0]
 
-    The copy is made by the kernel; its bytes are then hashed (and checked as UTF-8) while it is flushed to disk,
-    so the hash is that of the bytes archived even if the sender's file changes meanwhile."""
+
+def archive_files(sources: list[Path], root: Path) -> list[Archived]:
+    """Copy each of ``sources`` into the archive (once per content); return each one's hash, size and place.
+
+    Each copy is made by the kernel; its bytes are then hashed (and checked as UTF-8) while the copies are flushed
+    to disk, so the hash is that of the bytes archived even if the sender's file changes meanwhile. Only once
+    every copy is flushed, renamed into place and its folder flushed does this return."""
     staging = root / "incoming"
     staging.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=staging, prefix=".receiving-")
+    temporaries: list[str] = []
+    archived: list[Archived] = []
     try:
-        with source.open("rb") as reader, os.fdopen(fd, "wb") as writer:
-            _copy(reader, writer)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            flushed = pool.submit(_fsync, temporary)
-            sha, size, utf8_error, head = _read_back(temporary)
-            flushed.result()
-        target = archive_path(root, sha)
-        if target.exists():
-            os.unlink(temporary)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(temporary, 0o400)
-            os.replace(temporary, target)
-            _fsync_dir(target.parent)
+        for source in sources:
+            fd, temporary = tempfile.mkstemp(dir=staging, prefix=".receiving-")
+            temporaries.append(temporary)
+            with source.open("rb") as reader, os.fdopen(fd, "wb") as writer:
+                _copy(reader, writer)
+        with ThreadPoolExecutor(max_workers=min(FLUSHERS, len(temporaries)) or 1) as pool:
+            flushed = [pool.submit(_fsync, temporary) for temporary in temporaries]
+            read = [_read_back(temporary) for temporary in temporaries]
+            for flush in flushed:
+                flush.result()
+            folders: set[Path] = set()
+            for temporary, (sha, size, utf8_error, head) in zip(temporaries, read, strict=True):
+                target = archive_path(root, sha)
+                if target.exists():
+                    os.unlink(temporary)
+                else:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.chmod(temporary, 0o400)
+                    os.replace(temporary, target)
+                    folders.add(target.parent)
+                archived.append(Archived(sha, size, target, utf8_error, head))
+            for done in [pool.submit(_fsync_dir, folder) for folder in sorted(folders)]:
+                done.result()
     except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+        for temporary in temporaries:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
         raise
-    return Archived(sha, size, target, utf8_error, head)
+    return archived
 
 
 def _check_utf8(decoder: codecs.IncrementalDecoder, chunk: bytes, offset: int, *, final: bool = False) -> int | None:

@@ -24,11 +24,11 @@ from pupildata.collect.archive import Archived, archive_file
 from pupildata.collect.checks import CHECKED, Plan, check, drop_checked
 from pupildata.collect.corrections import correctable, mark_duplicates_in_return, resolve
 from pupildata.collect.readers import Rejected, Staged, drop_stage
-from pupildata.collect.readers.census_xml import Parsed, parse_census, stage_census, stage_census_batch
+from pupildata.collect.readers.census_xml import BATCH_VIEW, Parsed, census_batch, parse_census, stage_census
 from pupildata.collect.readers.csv_reader import drop_rejects, read_csv, rows_set_aside, transcode
 from pupildata.collect.readers.parquet import read_parquet
 from pupildata.collect.readers.sniff import detect_format, utf16_bom
-from pupildata.collect.receipts import Receipt, insert_receipt, next_receipt_id
+from pupildata.collect.receipts import Receipt, insert_receipt, insert_receipts, next_receipt_id
 from pupildata.collect.schemas import CENSUS, Source
 from pupildata.collect.warehouse import ISSUE, QUARANTINE, RECEIPT, RULE
 from pupildata.kernel.engine import DuckDBEngine, EngineError
@@ -76,17 +76,23 @@ def receive_archived(
 def receive_census_batch(
     engine: DuckDBEngine, entries: list[tuple[Path, Archived, Parsed]], options: Options
 ) -> list[Receipt]:
-    """Load several census XML files, already archived and parsed: staged and checked together (one statement
-    each for the whole batch, which for files of a few hundred pupils is most of the work), then written.
+    """Load several census XML files, already archived and parsed: checked together (one statement for the whole
+    batch, reading the parsed Arrow tables themselves: no stage table), then written.
 
     The usual batch — every file readable, new, of a collection that can be told, from a sender no other file of
     the batch is from — is written in ONE transaction, a few statements for all its files (``_write_batch``): a
     crash leaves the warehouse as it was before the batch, so before each of its files, and every file is
     either wholly in the warehouse or not at all. Any other batch, or one whose write fails, is written one file
-    per transaction, in order, exactly as ``receive_archived`` would. The stage and the checked records are
-    temporary tables, which no crash can leave behind."""
-    staged = stage_census_batch(engine, {n: parsed for n, (_, _, parsed) in enumerate(entries)})
-    prepared = check(engine, CENSUS) if staged else None
+    per transaction, in order, exactly as ``receive_archived`` would. The checked records are a temporary table,
+    which no crash can leave behind."""
+    table, staged = census_batch({n: parsed for n, (_, _, parsed) in enumerate(entries)})
+    prepared = None
+    if table is not None:  # checked as it is read from the parsed files (not copied into a stage table first)
+        engine.register(BATCH_VIEW, table)
+        try:
+            prepared = check(engine, CENSUS, f"SELECT * FROM {BATCH_VIEW}")
+        finally:
+            engine.unregister(BATCH_VIEW)
     facts = _facts_by_file(engine, CENSUS, given_collection=options.collection) if staged else {}
     batch = _Batch(entries, staged, facts, prepared)
     receipts = None
@@ -446,4 +452,4 @@ def _write_files(engine: DuckDBEngine, src: Source, prepared: Plan, receipts: di
     for receipt in receipts.values():
         if receipt.corrects is not None:
             resolve(engine, receipt.corrects, receipt.receipt_id)
-        insert_receipt(engine, receipt)
+    insert_receipts(engine, list(receipts.values()))

@@ -71,8 +71,16 @@ def next_receipt_id(engine: DuckDBEngine) -> int:
 
 
 def insert_receipt(engine: DuckDBEngine, receipt: Receipt) -> None:
-    values = dataclasses.asdict(receipt)
-    engine.execute(f"INSERT INTO {RECEIPT} ({', '.join(FIELDS)}) VALUES ({', '.join('$' + f for f in FIELDS)})", values)
+    insert_receipts(engine, [receipt])
+
+
+def insert_receipts(engine: DuckDBEngine, receipts: list[Receipt]) -> None:
+    """Write receipts in one statement (a batch of files has a hundred or so)."""
+    if not receipts:
+        return
+    rows = ", ".join("(" + ", ".join(f"${f}_{n}" for f in FIELDS) + ")" for n in range(len(receipts)))
+    values = {f"{k}_{n}": v for n, receipt in enumerate(receipts) for k, v in dataclasses.asdict(receipt).items()}
+    engine.execute(f"INSERT INTO {RECEIPT} ({', '.join(FIELDS)}) VALUES {rows}", values)
 
 
 def receipts(engine: DuckDBEngine, where: str = "true", params: dict[str, Any] | None = None) -> list[Receipt]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import operator
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +66,9 @@ def issue_rows(engine: DuckDBEngine, receipt: Receipt, limit: int | None = None)
     return _issue_rows(engine, [receipt], limit)[receipt.receipt_id]
 
 
-def _issue_rows(
-    engine: DuckDBEngine, receipts: list[Receipt], limit: int | None = None
-) -> dict[int, list[dict[str, Any]]]:
-    """The report rows of several loaded receipts, in one statement (``limit``: of each receipt's)."""
-    files = {r.receipt_id: safe_cell(r.file_name) for r in receipts}
+def _ranked_sql(limit: int | None = None) -> str:
+    """SQL for the report rows (already made safe) of the receipts ``$rids``, in order (``limit``: of each
+    receipt's): receipt_id, record_index, rule_code, severity, field, value, message."""
     issues = (
         f"SELECT i.receipt_id, i.record_index, i.rule_code, i.severity, coalesce(i.field, '') AS field, r.message, "
         f"{_shown_sql('i.value')} AS v1 FROM {ISSUE} i JOIN {RULE} r ON r.code = i.rule_code "
@@ -86,7 +86,15 @@ def _issue_rows(
             f"SELECT * FROM ({ranked}) QUALIFY row_number() OVER (PARTITION BY receipt_id "
             f"ORDER BY record_index, rule_code) <= {int(limit)}"
         )
-    rows = engine.fetchall(f"{ranked} ORDER BY receipt_id, record_index, rule_code", {"rids": list(files)})
+    return ranked
+
+
+def _issue_rows(
+    engine: DuckDBEngine, receipts: list[Receipt], limit: int | None = None
+) -> dict[int, list[dict[str, Any]]]:
+    """The report rows of several loaded receipts, in one statement (``limit``: of each receipt's)."""
+    files = {r.receipt_id: safe_cell(r.file_name) for r in receipts}
+    rows = engine.fetchall(f"{_ranked_sql(limit)} ORDER BY receipt_id, record_index, rule_code", {"rids": list(files)})
     found: dict[int, list[dict[str, Any]]] = {rid: [] for rid in files}
     for rid, *rest in rows:
         values_ = [rid, files[rid], *rest]
@@ -94,10 +102,36 @@ def _issue_rows(
     return found
 
 
+def _report_lines(engine: DuckDBEngine, receipts: list[Receipt]) -> dict[int, list[tuple[str, ...]]]:
+    """``_issue_rows`` as the CSV's rows, every cell text (the file's name in each), made in the statement: no
+    dictionary per row, and the rows are split by receipt as they come, in order."""
+    files = {r.receipt_id: safe_cell(r.file_name) for r in receipts}
+    text = ", ".join(f"coalesce({c}, '')" for c in ("rule_code", "severity", "field", "value", "message"))
+    sql = (
+        f"SELECT CAST(receipt_id AS VARCHAR), $files[list_position($rids, receipt_id)], "
+        f"coalesce(CAST(record_index AS VARCHAR), ''), {text} FROM ({_ranked_sql()}) "
+        f"ORDER BY receipt_id, record_index, rule_code"
+    )
+    rows = engine.fetchall(sql, {"rids": list(files), "files": list(files.values())})
+    found: dict[int, list[tuple[str, ...]]] = {rid: [] for rid in files}
+    for rid, group in itertools.groupby(rows, key=operator.itemgetter(0)):
+        found[int(rid)] = list(group)
+    return found
+
+
 def _csv(rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _csv_lines(rows: list[tuple[str, ...]]) -> str:
+    """``_csv`` of rows already in the columns' order."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
     writer.writerows(rows)
     return buffer.getvalue()
 
@@ -118,10 +152,10 @@ def write_report(engine: DuckDBEngine, receipt: Receipt, outputs: Path) -> Path:
 def write_reports(engine: DuckDBEngine, receipts: list[Receipt], outputs: Path) -> None:
     """Write the validation reports of several receipts, the rows of all of them read in one statement."""
     failing = [r for r in receipts if r.status not in ("rejected", "duplicate") and (r.quarantined or r.queried)]
-    rows = _issue_rows(engine, failing) if failing else {}
+    rows = _report_lines(engine, failing) if failing else {}
     for receipt in receipts:
         found = rows.get(receipt.receipt_id)
-        _write(outputs, receipt.receipt_id, _csv(found) if found is not None else report_csv(engine, receipt))
+        _write(outputs, receipt.receipt_id, _csv_lines(found) if found is not None else report_csv(engine, receipt))
 
 
 def _write(outputs: Path, receipt_id: int, text: str) -> Path:

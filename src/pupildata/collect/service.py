@@ -3,23 +3,24 @@ run.
 
 Files are loaded one at a time (the warehouse has one writer), in a stable order, so the outcome does not depend
 on how many workers parsed them. Census XML files — typically hundreds of small files, one per school — are
-archived first, then parsed from their archived copies in worker processes a batch or two ahead, and loaded in
-batches: a batch is staged and checked in one statement each, then every file of it is written in its own
-transaction (see ``load.receive_census_batch``). The registry (receipts for the portal, collections) is written
-in a few transactions per run, not several per file."""
+archived first (16 at a time, flushed together), then parsed from their archived copies in worker processes a
+batch or two ahead (this process parses any file of its next batch that no worker has begun), and loaded in
+batches: a batch is checked in one statement, then written (see ``load.receive_census_batch``). The registry
+(receipts for the portal, collections) is written in a few transactions per run, not several per file."""
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pupildata.collect.archive import Archived, archive_file
+from pupildata.collect.archive import Archived, archive_files
 from pupildata.collect.collections import ensure_collection
 from pupildata.collect.corrections import correctable
 from pupildata.collect.load import Options, receive, receive_archived, receive_census_batch
@@ -43,6 +44,8 @@ SKIPPED_FILES = {"manifest.json"}
 #: Census XML files loaded as one batch (staged and checked together; each still written in its own transaction).
 BATCH_FILES = 64
 BATCH_BYTES = 64 << 20
+#: Census XML files archived together (copied, then flushed to disk together) before they are sent to be parsed.
+ARCHIVE_GROUP = 16
 #: Receipts are copied to the registry (one transaction for all those not yet there) at most this often during a
 #: run, and at its end: the warehouse row is the truth, and whatever a crash leaves uncopied is copied by the next
 #: collect.
@@ -90,18 +93,24 @@ def _is_xml(path: Path) -> bool:
 
 
 def _archived_ahead(
-    files: list[Path], root: Path, options: Options, pool: ProcessPoolExecutor | None
-) -> Iterator[tuple[Path, Archived | None, Future[Parsed] | None]]:
-    """Each file, in order; a census XML file archived and (with a pool) sent to be parsed from its archived copy."""
-    for path in files:
-        if options.source not in (None, CENSUS) or options.corrects is not None or not _is_xml(path):
-            yield path, None, None
+    files: list[Path], root: Path, options: Options, parse: Callable[[Path], _Parsing] | None
+) -> Iterator[tuple[Path, Archived | None, _Parsing | None]]:
+    """Each file, in order; census XML files archived (up to ``ARCHIVE_GROUP`` of them together, flushed together)
+    and, with ``parse``, sent to be parsed from their archived copies."""
+    census = options.source in (None, CENSUS) and options.corrects is None
+    at = 0
+    while at < len(files):
+        group = list(itertools.takewhile(lambda p: census and _is_xml(p), files[at : at + ARCHIVE_GROUP]))
+        if not group:
+            yield files[at], None, None
+            at += 1
             continue
-        archived = archive_file(path, root)
-        if not _is_xml_format(archived):
-            yield path, archived, None
-            continue
-        yield path, archived, pool.submit(parse_census, archived.path) if pool else None
+        at += len(group)
+        for path, archived in zip(group, archive_files(group, root), strict=True):
+            if not _is_xml_format(archived):
+                yield path, archived, None
+                continue
+            yield path, archived, parse(archived.path) if parse else None
 
 
 def _is_xml_format(archived: Archived) -> bool:
@@ -128,14 +137,25 @@ def _received(
     # Workers come from a fork server, not a fork of this process: the warehouse's threads (and any library's)
     # may hold locks at the moment of a fork, and a forked child can then die or hang.
     pool = _parse_pool(workers) if workers >= 2 and xml >= 2 else None
-    ahead: deque[tuple[Path, Archived | None, Future[Parsed] | None]] = deque()
-    items = _archived_ahead(files, root, options, pool)
-    batch: list[tuple[Path, Archived, Future[Parsed] | None]] = []
+    # Files are handed to the pool by a thread of their own: the first hand-over waits for the fork server to
+    # start (and import the parser), and meanwhile this thread archives the next files.
+    handing = ThreadPoolExecutor(max_workers=1) if pool is not None else None
+
+    def parse(path: Path) -> _Parsing:
+        assert pool is not None
+        assert handing is not None
+        return _Parsing(path, handing.submit(pool.submit, parse_census, path))
+
+    ahead: deque[tuple[Path, Archived | None, _Parsing | None]] = deque()
+    items = _archived_ahead(files, root, options, parse if pool is not None else None)
+    batch: list[tuple[Path, Archived, _Parsing | None]] = []
 
     def flush() -> Iterator[list[tuple[Path, Receipt]]]:
         if not batch:
             return
-        entries = [(p, a, f.result() if f else parse_census(a.path)) for p, a, f in batch]
+        # from the last: the files no worker has begun are parsed here meanwhile, not waited for
+        parsed = [f.result() if f else parse_census(a.path) for _, a, f in reversed(batch)][::-1]
+        entries = [(p, a, result) for (p, a, _), result in zip(batch, parsed, strict=True)]
         batch.clear()
         yield list(zip((p for p, _, _ in entries), receive_census_batch(engine, entries, options), strict=True))
 
@@ -158,8 +178,29 @@ def _received(
                 yield [(path, receive_archived(engine, path, archived, root, options, parsed=None))]
         yield from flush()
     finally:
+        if handing is not None:
+            handing.shutdown(cancel_futures=True)
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+
+
+class _Parsing:
+    """A census file's parse, handed to the pool by a thread of its own (``handed`` gives the pool's future)."""
+
+    def __init__(self, path: Path, handed: Future[Future[Parsed]]) -> None:
+        self.path = path
+        self.handed = handed
+
+    def result(self) -> Parsed:
+        """The parsed file: taken back and parsed here if no worker has begun it (so that this process, which
+        would only wait, parses too: at the start of a run, while the workers are being started), else the
+        worker's."""
+        if self.handed.cancel():
+            return parse_census(self.path)
+        parsing = self.handed.result()
+        if parsing.cancel():
+            return parse_census(self.path)
+        return parsing.result()
 
 
 def _correcting(engine: DuckDBEngine, files: list[Path], options: Options) -> Options:

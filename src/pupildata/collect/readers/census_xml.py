@@ -2,7 +2,9 @@
 
 The parser never resolves entities, never touches the network, keeps the default limits on text size and depth,
 and any document type declaration (where entities, external or expanding, would be declared) refuses the whole
-file. Records are built in batches of columns (Arrow), not one row at a time in SQL.
+file. Records are built in batches of columns (Arrow), not one row at a time in SQL. A plain file (nearly every
+one) is read instead by ``census_fast``, to the same table without Python per pupil; any other file, and every
+refusal, is this streaming parser's.
 
 ``parse_census`` needs no warehouse, so several files can be parsed at once in worker processes while the main
 process loads them one transaction at a time.
@@ -31,10 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 from lxml import etree
 
 from pupildata.collect.readers import STAGE, Rejected, Staged, create_stage
+from pupildata.collect.readers.census_fast import MAX_BYTES, read_plain
 from pupildata.collect.schemas import CENSUS
 
 if TYPE_CHECKING:
@@ -49,7 +53,18 @@ RECORD_FIELDS = [f for f in CENSUS.fields if f.name not in _NOT_RECORD] + [CENSU
 POSTCODE = len(RECORD_FIELDS) - 1
 WIDTH = len(RECORD_FIELDS)
 INDEX = {tag: i for i, f in enumerate(RECORD_FIELDS[:POSTCODE]) for tag in (f.label, *f.aliases)}
+#: Each record column's element names (the postcode's last: read from the address, or the pupil's own).
+_FIELD_TAGS = [(f.label, *f.aliases) for f in RECORD_FIELDS]
+_NAMES = ["record_index", *(f"r_{f.name}" for f in RECORD_FIELDS)]
 _HEADER = ("laestab", "urn", "school_name", "collection_term", "collection_year", "reference_date")
+#: The name under which a batch of parsed files is shown to SQL.
+BATCH_VIEW = "collect_xml_batch"
+#: The columns of a batch of parsed files: the stage's.
+SCHEMA = pa.schema(
+    [("batch_file", pa.int32()), ("record_index", pa.int64()), ("reader_error", pa.string()), ("raw_line", pa.string())]
+    + [(f"r_{f.name}", pa.string()) for f in RECORD_FIELDS]
+    + [(f"r_{k}", pa.string()) for k in _HEADER]
+)
 
 
 @dataclass
@@ -103,7 +118,24 @@ class _Columns:
 
 
 def parse_census(path: Path) -> Parsed:
-    """Parse one census file into a table of raw text columns (``record_index`` and ``r_<field>``)."""
+    """Parse one census file into a table of raw text columns (``record_index`` and ``r_<field>``).
+
+    A plain file (nearly every one) is read by ``census_fast`` without Python per pupil; any other, and any file
+    with a fault, by the streaming parser below, which gives the same table and every refusal."""
+    if path.stat().st_size <= MAX_BYTES:
+        plain = read_plain(
+            path.read_bytes(), roots=ROOTS, records=RECORDS, header_fields=HEADER_FIELDS, fields=_FIELD_TAGS
+        )
+        if plain is not None:
+            header, columns = plain
+            rows = len(columns[0])
+            index = pa.array(np.arange(1, rows + 1, dtype=np.int64))
+            return _with_header(header, pa.Table.from_arrays([index, *columns], names=_NAMES))
+    return parse_streaming(path)
+
+
+def parse_streaming(path: Path) -> Parsed:
+    """``parse_census`` by lxml's ``iterparse``, a pupil at a time: any census file, and every refusal."""
     header: dict[str, str] = {}
     columns = _Columns()
     checked = False
@@ -139,10 +171,14 @@ def parse_census(path: Path) -> Parsed:
     refusal = None if checked else _check_document(root)
     if refusal:
         return refusal
+    return _with_header(header, columns.table())
+
+
+def _with_header(header: dict[str, str], table: pa.Table) -> Parsed:
     missing = [name for name in ("LEA", "Estab", "Term", "Year") if not header.get(name, "").strip()]
     if missing:
         return _refuse("XML-HDR-01", f"The census header does not give {', '.join(missing)}; every return must.")
-    return Parsed(header, columns.table())
+    return Parsed(header, table)
 
 
 def _record(element: etree._Element) -> list[str | None]:
@@ -214,7 +250,23 @@ def stage_census_batch(engine: DuckDBEngine, files: dict[int, Parsed]) -> dict[i
     """Put several parsed census files into the stage at once (``batch_file`` tells them apart), each record with
     its file's header values: one statement for the batch rather than one per file. Refused files are not staged."""
     create_stage(engine, CENSUS)
-    tables = []
+    table, staged = census_batch(files)
+    if table is None:
+        return staged
+    names = ", ".join(table.column_names)
+    engine.register(BATCH_VIEW, table)
+    try:
+        engine.execute(f"INSERT INTO {STAGE} ({names}) SELECT {names} FROM {BATCH_VIEW}")
+    finally:
+        engine.unregister(BATCH_VIEW)
+    return staged
+
+
+def census_batch(files: dict[int, Parsed]) -> tuple[pa.Table | None, dict[int, Staged]]:
+    """Several parsed census files as one table with the stage's columns (``batch_file`` telling them apart,
+    each record with its file's header values), which the checking statement can read without a stage table;
+    and each file's ``Staged``. Refused files are left out (None: no file is left)."""
+    batches: list[pa.RecordBatch] = []
     staged: dict[int, Staged] = {}
     for number, parsed in files.items():
         if parsed.rejected or parsed.table is None:
@@ -222,18 +274,14 @@ def stage_census_batch(engine: DuckDBEngine, files: dict[int, Parsed]) -> dict[i
         constants = _constants(parsed)
         table = parsed.table
         rows = table.num_rows
-        table = table.append_column("batch_file", pa.array([number] * rows, type=pa.int32()))
-        for name, value in constants.items():
-            table = table.append_column(f"r_{name}", pa.array([value] * rows, type=pa.string()))
-        tables.append(table)
+        table = table.combine_chunks()
+        nothing = pa.nulls(rows, pa.string())
+        columns = [pa.repeat(pa.scalar(number, pa.int32()), rows), table.column("record_index").chunk(0)]
+        columns += [nothing, nothing, *(table.column(f"r_{f.name}").chunk(0) for f in RECORD_FIELDS)]
+        columns += [pa.repeat(pa.scalar(value, pa.string()), rows) for value in constants.values()]
+        batches.append(pa.RecordBatch.from_arrays(columns, schema=SCHEMA))
         header = {k: v for k, v in constants.items() if v is not None}
         staged[number] = Staged(CENSUS, "xml", rows, header=header)
-    if not tables:
-        return staged
-    names = ["batch_file", "record_index", *(f"r_{f.name}" for f in RECORD_FIELDS), *(f"r_{k}" for k in _HEADER)]
-    engine.register("collect_xml_batch", pa.concat_tables(tables).select(names))
-    try:
-        engine.execute(f"INSERT INTO {STAGE} ({', '.join(names)}) SELECT {', '.join(names)} FROM collect_xml_batch")
-    finally:
-        engine.unregister("collect_xml_batch")
-    return staged
+    if not staged:
+        return None, staged
+    return pa.Table.from_batches(batches, schema=SCHEMA), staged
