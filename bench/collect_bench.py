@@ -89,26 +89,36 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--pupils", type=int, default=200_000)
+    parser.add_argument(
+        "--only", default="csv,parquet,census", help="which returns to run, e.g. csv,parquet (default: all three)"
+    )
     args = parser.parse_args()
+    only = set(args.only.split(","))
     work = Path(tempfile.mkdtemp(prefix="collect-bench-"))
     try:
         con = duckdb.connect()
         csv, parquet = work / "ks2.csv", work / "ks2.parquet"
         con.execute(f"COPY ({SELECT}) TO '{csv}' (HEADER)", [args.rows])
         con.execute(f"COPY ({SELECT}) TO '{parquet}' (FORMAT parquet)", [args.rows])
-        valid, empty = work / "census-valid", work / "census-no-upn"
-        _census_files(valid, args.pupils, valid=True)
-        _census_files(empty, args.pupils, valid=False)
-        bare_csv = _timed(
-            lambda: con.execute(f"CREATE OR REPLACE TABLE t AS SELECT * FROM read_csv('{csv}', all_varchar = true)")
-        )
-        bare_pq = _timed(lambda: con.execute(f"CREATE OR REPLACE TABLE t AS SELECT * FROM read_parquet('{parquet}')"))
-        bare_xml = _timed(lambda: [sum(1 for _ in etree.iterparse(str(f), tag="Pupil")) for f in valid.iterdir()])
-        bare_empty = _timed(lambda: [sum(1 for _ in etree.iterparse(str(f), tag="Pupil")) for f in empty.iterdir()])
-        rows = {"CSV": (args.rows, *_collect(work / "h1", csv), bare_csv),
-                "Parquet": (args.rows, *_collect(work / "h2", parquet), bare_pq),
-                "Census XML, valid": (args.pupils, *_collect(work / "h3", valid), bare_xml),
-                "Census XML, all quarantined": (args.pupils, *_collect(work / "h4", empty), bare_empty)}  # fmt: skip
+        rows = {}
+        if "csv" in only:
+            bare_csv = _timed(
+                lambda: con.execute(f"CREATE OR REPLACE TABLE t AS SELECT * FROM read_csv('{csv}', all_varchar = true)")
+            )
+            rows["CSV"] = (args.rows, *_collect(work / "h1", csv), bare_csv)
+        if "parquet" in only:
+            bare_pq = _timed(
+                lambda: con.execute(f"CREATE OR REPLACE TABLE t AS SELECT * FROM read_parquet('{parquet}')")
+            )
+            rows["Parquet"] = (args.rows, *_collect(work / "h2", parquet), bare_pq)
+        if "census" in only:
+            valid, empty = work / "census-valid", work / "census-no-upn"
+            _census_files(valid, args.pupils, valid=True)
+            _census_files(empty, args.pupils, valid=False)
+            bare_xml = _timed(lambda: [sum(1 for _ in etree.iterparse(str(f), tag="Pupil")) for f in valid.iterdir()])
+            bare_empty = _timed(lambda: [sum(1 for _ in etree.iterparse(str(f), tag="Pupil")) for f in empty.iterdir()])
+            rows["Census XML, valid"] = (args.pupils, *_collect(work / "h3", valid), bare_xml)
+            rows["Census XML, all quarantined"] = (args.pupils, *_collect(work / "h4", empty), bare_empty)
         print(
             "| return | records | accepted | quarantined | collect s | records/s | bare read s | ratio collect/bare |"
         )
