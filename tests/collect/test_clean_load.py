@@ -102,9 +102,12 @@ def test_a_repeated_key_alone_sends_the_file_record_by_record(
     assert wh.scalar("SELECT count(*) FROM collect_ks") == 49
 
 
+@pytest.mark.parametrize("set_aside", [False, True], ids=["second-pass", "record-by-record"])
 def test_a_query_or_a_failing_row_mid_file_is_reported_as_before(
-    context: Context, tmp_path: Path, record_by_record: list[str]
+    context: Context, tmp_path: Path, record_by_record: list[str], set_aside: bool
 ) -> None:
+    """Records failing a rule are checked again and written by their outcome after the clean records (a row
+    set aside by the CSV reader sends the whole file record by record)."""
     path = tmp_path / "ks2.csv"
     _write(path, 40)
     lines = _lines(path)
@@ -112,11 +115,14 @@ def test_a_query_or_a_failing_row_mid_file_is_reported_as_before(
     wrong_letter = ("B" if upn[0] != "B" else "C") + upn[1:]
     lines[6] = ",".join([wrong_letter, *lines[6].split(",")[1:]])  # record 6: a query (check letter)
     lines[20] = lines[20].replace(",F,", ",Q,")  # record 20: an error (gender code)
-    lines[30] = lines[30] + ",extra"  # record 30: too many columns, set aside by the reader
+    if set_aside:
+        lines[30] = lines[30] + ",extra"  # record 30: too many columns, set aside by the reader
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (receipt,) = collect(context, [path], Options()).receipts
-    assert record_by_record == ["ks2.csv"]
-    assert (receipt.records, receipt.accepted, receipt.quarantined, receipt.queried) == (40, 38, 2, 1)
+    assert record_by_record == (["ks2.csv"] if set_aside else [])
+    counts = (40, 38, 2, 1) if set_aside else (40, 39, 1, 1)
+    assert (receipt.records, receipt.accepted, receipt.quarantined, receipt.queried) == counts
+    assert receipt.status == "partly accepted"
     wh = context.warehouse
     issues = wh.fetchall(
         "SELECT record_index, rule_code, severity, value FROM collect_issue WHERE receipt_id = ? ORDER BY 1",
@@ -124,7 +130,16 @@ def test_a_query_or_a_failing_row_mid_file_is_reported_as_before(
     )
     assert issues[0] == (6, "KS-UPN-05", "query", wrong_letter)
     assert issues[1] == (20, "KS-GEN-03", "error", "Q")
-    assert issues[2][:3] == (30, "CSV-ROW-01", "error")
+    assert len(issues) == (3 if set_aside else 2)
+    if set_aside:
+        assert issues[2][:3] == (30, "CSV-ROW-01", "error")
+    quarantined = wh.fetchall(
+        "SELECT record_index, errors, json_extract_string(record, '$.gender') FROM collect_quarantine "
+        "WHERE receipt_id = ? ORDER BY 1",
+        [receipt.receipt_id],
+    )
+    assert quarantined[0] == (20, ["KS-GEN-03"], "Q")
+    assert wh.scalar("SELECT count(*) FROM collect_ks WHERE receipt_id = ?", [receipt.receipt_id]) == counts[1]
     queried = wh.fetchall(
         "SELECT record_index, queries FROM collect_ks WHERE receipt_id = ? AND queries IS NOT NULL",
         [receipt.receipt_id],

@@ -57,10 +57,9 @@ def facts_clean(engine: DuckDBEngine, src: Source, staged: Staged, *, given_coll
     }
 
 
-def write_clean(engine: DuckDBEngine, src: Source, staged: Staged, receipt: Receipt) -> None:
-    """Write a file's records that fail no rule into ``collect_<source>`` under its receipt; raise ``NotClean``
-    unless that is every record (``receipt.records``) and no key repeats. Runs in the caller's transaction (which
-    ``NotClean`` must roll back)."""
+def write_clean(engine: DuckDBEngine, src: Source, staged: Staged, receipt: Receipt) -> int:
+    """Write a file's records that fail no rule (error or query) into ``collect_<source>`` under its receipt;
+    returns how many. Runs in the caller's transaction."""
     sql = clean_sql(src.name)
     params = plan(src.name).params
     fields = ", ".join(src.names)
@@ -80,25 +79,41 @@ def write_clean(engine: DuckDBEngine, src: Source, staged: Staged, receipt: Rece
         )
     finally:
         engine.execute("RESET preserve_insertion_order")
-    if row is None or int(row[0]) != receipt.records:
-        raise NotClean
-    for _, key in plan(src.name).duplicates:
+    return int(row[0]) if row else 0
+
+
+def check_rest(engine: DuckDBEngine, src: Source, staged: Staged, receipt: Receipt, written: int) -> Receipt:
+    """``collect_checked`` with the records ``write_clean`` did not write (those failing a rule, error or query),
+    for ``_write_files`` to write as ever (accepted records with queries, quarantine, issues); the receipt with
+    the counts of the whole file. Raise ``NotClean`` when a key a duplicate rule forbids to repeat repeats among
+    all the file's records (those records must move from the warehouse table to quarantine: the file is loaded
+    record by record instead)."""
+    prepared = plan(src.name)
+    engine.execute(f"DROP TABLE IF EXISTS temp.{CHECKED}")
+    checked = over(prepared.sql, staged.relation).replace(
+        f"CREATE TEMP TABLE {CHECKED} AS ", f"CREATE TEMP TABLE {CHECKED} AS SELECT * FROM (", 1
+    )
+    if written < receipt.records:
+        engine.execute(f"{checked}) WHERE errors <> 0 OR queries <> 0", {**prepared.params, **staged.params} or None)
+    else:
+        engine.execute(f"{checked}) LIMIT 0", {**prepared.params, **staged.params} or None)
+    for _, key in prepared.duplicates:
         parts = ", ".join(key)
         present = " AND ".join(f"{k} IS NOT NULL" for k in key)
         repeated = engine.scalar(
-            f"SELECT count(*) FROM (SELECT {parts} FROM {src.table} WHERE receipt_id = $rid AND {present} "
+            f"SELECT count(*) FROM (SELECT {parts} FROM (SELECT {parts} FROM {src.table} WHERE receipt_id = $rid "
+            f"UNION ALL SELECT {parts} FROM {CHECKED} WHERE reader_error IS NULL) WHERE {present} "
             f"GROUP BY {parts} HAVING count(*) > 1)",
             {"rid": receipt.receipt_id},
         )
         if repeated:
             raise NotClean
+    row = engine.fetchone(
+        f"SELECT count(*) FILTER (WHERE errors = 0), count(*) FILTER (WHERE errors <> 0), "
+        f"count(*) FILTER (WHERE errors = 0 AND queries <> 0) FROM {CHECKED}"
+    )
+    assert row is not None
+    return receipt.but(accepted=written + int(row[0]), quarantined=int(row[1]), queried=int(row[2]))
 
 
-def empty_checked(engine: DuckDBEngine, src: Source, staged: Staged) -> None:
-    """An empty ``collect_checked``, for ``_write_files`` to write a clean file's receipt (its records are written)."""
-    prepared = plan(src.name)
-    engine.execute(f"DROP TABLE IF EXISTS temp.{CHECKED}")
-    engine.execute(over(prepared.sql, staged.relation) + " LIMIT 0", {**prepared.params, **staged.params} or None)
-
-
-__all__ = ["NotClean", "empty_checked", "facts_clean", "write_clean"]
+__all__ = ["NotClean", "check_rest", "facts_clean", "write_clean"]

@@ -23,7 +23,7 @@ import pyarrow as pa
 from pupildata.collect.archive import Archived, archive_file
 from pupildata.collect.checks import CHECKED, Plan, check, drop_checked, plan
 from pupildata.collect.corrections import correctable, mark_duplicates_in_return, resolve
-from pupildata.collect.direct import NotClean, empty_checked, facts_clean, write_clean
+from pupildata.collect.direct import NotClean, check_rest, facts_clean, write_clean
 from pupildata.collect.readers import Rejected, Staged, drop_stage
 from pupildata.collect.readers.census_xml import Parsed, parse_census, stage_census, stage_census_batch
 from pupildata.collect.readers.csv_reader import drop_rejects, read_csv, restage, rows_set_aside, transcode
@@ -298,8 +298,8 @@ def _load_clean(engine: DuckDBEngine, archived: Archived, root: Path, base: Rece
                 if facts["records"] == 0:
                     raise NotClean
                 receipt = _receipt(engine, src, staged, facts, base, options=options)
-                write_clean(engine, src, staged, receipt)
-                empty_checked(engine, src, staged)
+                written = write_clean(engine, src, staged, receipt)
+                receipt = check_rest(engine, src, staged, receipt, written)
             except EngineError:
                 if staged.format == "parquet":
                     raise NotClean from None  # refused with its reason by the record-by-record load
