@@ -1,18 +1,18 @@
-"""Loading a file whose records all pass, in the statement that checks them.
+"""Loading a CSV or Parquet file in one pass over its records, as most returns are clean.
 
-Most returns are clean: every record passes every rule. For a CSV or Parquet file (not a correction) the load
-first assumes so (``load.py``): in one warehouse transaction it reads the file's facts (collection, sender,
-provider, how many records) with one aggregate over the typed fields they need, then ONE statement types and
-checks every record and writes those that fail no rule — error or query — straight into ``collect_<source>``
-(no table of checked records in between), then one grouped pass over the records written finds any key a
-duplicate rule forbids to repeat. When every record was written and no key repeats, the file is loaded: its
-receipt and the supersession it brings are written as for any file (``_write_files`` over an empty
-``collect_checked``), and it commits.
+For a CSV or Parquet file (not a correction), in one warehouse transaction (``load._load_clean``): one aggregate
+over the typed fields they need reads the file's facts (collection, sender, provider, how many records); ONE
+statement types and checks every record and writes those that fail no rule — error or query — straight into
+``collect_<source>`` (no table of checked records in between). If every record was written, ``collect_checked``
+is empty; otherwise a second pass checks the file again and keeps in ``collect_checked`` only the records not
+written (failing an error rule, or accepted with a query), which ``_write_files`` then writes as ever (accepted
+records with their queries, quarantine, issues), with the supersession and the receipt. A grouped pass over the
+records written and those checked finds any key a duplicate rule forbids to repeat.
 
-Otherwise (a record failed a rule, was set aside by the CSV reader, or repeats a key) ``NotClean`` is raised
-inside the transaction, which rolls it back — nothing of the attempt stays, in the warehouse or its file — and
-the file is loaded record by record as before: every record checked into ``collect_checked``, then accepted
-records, quarantine, issues and receipt, in a transaction of its own.
+A repeated key (its records would have to move from the warehouse table to quarantine) or a CSV row set aside by
+the reader raises ``NotClean`` inside the transaction, which rolls it back — nothing of the attempt stays, in
+the warehouse or its file — and the file is loaded record by record, every record checked into
+``collect_checked`` first, in a transaction of its own.
 """
 
 from __future__ import annotations

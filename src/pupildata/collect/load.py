@@ -283,8 +283,9 @@ def _load(
 
 
 def _load_clean(engine: DuckDBEngine, archived: Archived, root: Path, base: Receipt, *, options: Options) -> Receipt:
-    """Load a CSV or Parquet file whose records all pass, checked in the statement that writes them (see
-    ``direct``); raise ``NotClean`` — having rolled back — when one does not."""
+    """Load a CSV or Parquet file in one pass over its records (see ``direct``): the records failing no rule
+    written by the statement that checks them, the others checked again and written by their outcome; raise
+    ``NotClean`` — having rolled back — when a key repeats or a CSV row was set aside."""
     with engine.transaction():
         _signal_loading()
         reading = _read(engine, archived, root, options, None)
