@@ -16,6 +16,7 @@ import pytest
 from pupildata.collect import Options, collect
 from pupildata.collect.load import LOADING_MARKER_ENV
 from pupildata.kernel.context import Context
+from pupildata.kernel.identifiers import sql_upn_expected_letter
 from pupildata.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -23,12 +24,17 @@ ROWS = 400_000
 TABLES = ("collect_receipt", "collect_ks", "collect_census", "collect_quarantine", "collect_issue")
 
 
-def _big_ks_file(path: Path) -> None:
+def _big_ks_file(path: Path, *, clean: bool = False) -> None:
+    """Key stage results: every 7th record failing a rule and every UPN the same (loaded record by record), or,
+    ``clean``, every record passing (loaded in one pass, see ``collect.direct``)."""
+    body = "('874' || lpad((2000 + i // 1000)::VARCHAR, 4, '0') || '09' || lpad((i % 1000)::VARCHAR, 3, '0'))"
+    upn = f"{sql_upn_expected_letter(chr(39) + 'A' + chr(39) + ' || b')} || b" if clean else "'C874400198001'"
+    english = "'4'" if clean else "CASE WHEN i % 7 = 0 THEN 'X' ELSE '4' END"
     with duckdb.connect() as con:
         con.execute(
-            "COPY (SELECT 'C874400198001' AS UPN, 'Surname' || i AS Surname, 'Ann' AS Forenames, '01/10/1997' AS DOB, "
-            "'F' AS Gender, '8742001' AS LAEstab, '172001' AS URN, CASE WHEN i % 7 = 0 THEN 'X' ELSE '4' END AS "
-            "EnglishLevel, '4' AS MathsLevel, '5' AS ScienceLevel FROM range($n) t(i)) "
+            f"COPY (SELECT {upn} AS UPN, 'Surname' || i AS Surname, 'Ann' AS Forenames, '01/10/1997' AS DOB, "
+            f"'F' AS Gender, '8742001' AS LAEstab, '172001' AS URN, {english} AS EnglishLevel, '4' AS MathsLevel, "
+            f"'5' AS ScienceLevel FROM (SELECT i, {body} AS b FROM range($n) t(i))) "
             "TO '" + str(path).replace("'", "''") + "' (HEADER, DELIMITER ',')",
             {"n": ROWS},
         )
@@ -54,18 +60,19 @@ def _killed_while_loading(command: list[str], marker: Path, delay: float, poll: 
 
 
 @pytest.mark.slow
-def test_a_killed_load_leaves_the_warehouse_as_it_was(tmp_path: Path) -> None:
+@pytest.mark.parametrize("clean", [False, True], ids=["with-failures", "clean"])
+def test_a_killed_load_leaves_the_warehouse_as_it_was(tmp_path: Path, clean: bool) -> None:
     home = tmp_path / "home"
     with Context(Settings(home=home)) as ctx:
         collect(ctx, [FIXTURES], Options())
         warehouse = ctx.settings.warehouse
     before = _state(warehouse)
     big = tmp_path / "ks_big.csv"
-    _big_ks_file(big)
+    _big_ks_file(big, clean=clean)
     marker = tmp_path / "loading"
     command = [sys.executable, "-c", "from pupildata.cli import run; run()", "--home", str(home), "collect", str(big)]
     killed = 0
-    for delay in (0.0, 0.15, 0.4, 0.8):
+    for delay in (0.0, 0.2) if clean else (0.0, 0.15, 0.4, 0.8):
         if _killed_while_loading(command, marker, delay, poll=0.005):
             killed += 1
             assert _state(warehouse) == before

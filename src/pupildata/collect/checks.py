@@ -36,7 +36,7 @@ def typed_sql(f: Field) -> str:
 
     Every text field but a postcode is NULL exactly when its text is blank (``rules.mandatory`` relies on it)."""
     raw = f"s.r_{f.name}"
-    text = f"nullif(trim({raw}), '')"
+    text = f"nullif({r.trim_sql(raw)}, '')"
     by_kind = {
         Kind.date: r.date_sql(raw),
         Kind.integer: f"TRY_CAST({text} AS INTEGER)",
@@ -116,6 +116,29 @@ def plan(source_name: str) -> Plan:
     return Plan(sql, params, tuple(e.code for e in errors), tuple(q.code for q in queries), duplicates)
 
 
+@cache
+def clean_sql(source_name: str) -> str:
+    """A query over the stage giving the records that fail no rule — error or query, the reader's included — with
+    their typed fields and ``record_index``: what a file whose records all pass is loaded from, in the statement
+    that writes them (see ``direct``). Duplicate rules are not per-record: they are checked on the records
+    written. (The rules' bits and one test of them are cheaper than a conjunction of the rules' predicates.)"""
+    prepared = plan(source_name)
+    checked = prepared.sql.removeprefix(f"CREATE TEMP TABLE {CHECKED} AS ")
+    return f"SELECT * FROM ({checked}) WHERE errors = 0 AND queries = 0"
+
+
+def typed_sql_of(source_name: str) -> str:
+    """A query over the stage giving every record's typed fields (and its text, ``reader_error`` and number)."""
+    src = source(source_name)
+    typed = ", ".join(f"{typed_sql(f)} AS {f.name}" for f in src.fields)
+    return f"SELECT s.*, {typed} FROM {STAGE} s"
+
+
+def over(sql: str, relation: str | None) -> str:
+    """``sql`` (which reads the stage table) reading ``relation`` instead, when one is given."""
+    return sql if relation is None else sql.replace(f"FROM {STAGE} s", f"FROM ({relation}) s", 1)
+
+
 def check(engine: DuckDBEngine, src: Source, relation: str | None = None, params: dict[str, Any] | None = None) -> Plan:
     """Build ``collect_checked`` from the stage: typed fields, and the rules each record fails (as bits).
 
@@ -123,8 +146,7 @@ def check(engine: DuckDBEngine, src: Source, relation: str | None = None, params
     instead of a stage table — the file's text is then never copied into a table of its own."""
     prepared = plan(src.name)
     engine.execute(f"DROP TABLE IF EXISTS temp.{CHECKED}")
-    sql = prepared.sql if relation is None else prepared.sql.replace(f"FROM {STAGE} s", f"FROM ({relation}) s", 1)
-    engine.execute(sql, {**prepared.params, **(params or {})} or None)
+    engine.execute(over(prepared.sql, relation), {**prepared.params, **(params or {})} or None)
     for bit, key in prepared.duplicates:
         parts = ", ".join(key)
         present = " AND ".join(f"{k} IS NOT NULL" for k in key)

@@ -21,11 +21,12 @@ from typing import Any
 import pyarrow as pa
 
 from pupildata.collect.archive import Archived, archive_file
-from pupildata.collect.checks import CHECKED, Plan, check, drop_checked
+from pupildata.collect.checks import CHECKED, Plan, check, drop_checked, plan
 from pupildata.collect.corrections import correctable, mark_duplicates_in_return, resolve
+from pupildata.collect.direct import NotClean, check_rest, facts_clean, write_clean
 from pupildata.collect.readers import Rejected, Staged, drop_stage
 from pupildata.collect.readers.census_xml import BATCH_VIEW, Parsed, census_batch, parse_census, stage_census
-from pupildata.collect.readers.csv_reader import drop_rejects, read_csv, rows_set_aside, transcode
+from pupildata.collect.readers.csv_reader import drop_rejects, read_csv, restage, rows_set_aside, transcode
 from pupildata.collect.readers.parquet import read_parquet
 from pupildata.collect.readers.sniff import detect_format, utf16_bom
 from pupildata.collect.receipts import Receipt, insert_receipt, insert_receipts, next_receipt_id
@@ -249,27 +250,25 @@ def _read(engine: DuckDBEngine, archived: Archived, root: Path, options: Options
         if transcoded is not None:
             os.unlink(transcoded)
         raise
-    return _Reading(staged, partial(read_csv, engine, path, options.source, staged=True), transcoded)
+    return _Reading(staged, partial(restage, engine, staged), transcoded)
 
 
 def _check_read(engine: DuckDBEngine, reading: _Reading) -> Plan:
-    """Type and check a file's records: straight from the file when its reader allows (one statement reads,
-    types and checks), else from the stage table; a CSV file whose reading set rows aside is staged and checked
-    again, so that those rows become records too."""
+    """Type and check a file's records: from the query its reader gives (a Parquet file read by the checking
+    statement itself; a CSV file's text table), else from the stage table — as for a CSV file whose reading set
+    rows aside, staged so that those rows become records too."""
+    if reading.staged.format == "csv" and reading.restage is not None and rows_set_aside(engine):
+        reading.staged = reading.restage()
     staged = reading.staged
     src = staged.source
     if staged.relation is None:
         return check(engine, src)
     try:
-        prepared = check(engine, src, staged.relation, staged.params)
+        return check(engine, src, staged.relation, staged.params)
     except EngineError as exc:
         if staged.format == "parquet":
             raise Rejected("PQ-01", f"The Parquet file cannot be read: {exc.message[:200]}.") from None
         raise
-    if staged.format == "csv" and rows_set_aside(engine) and reading.restage is not None:
-        reading.staged = reading.restage()
-        prepared = check(engine, src)
-    return prepared
 
 
 def _signal_loading() -> None:
@@ -281,6 +280,50 @@ def _signal_loading() -> None:
 def _load(
     engine: DuckDBEngine, archived: Archived, root: Path, base: Receipt, *, options: Options, parsed: Parsed | None
 ) -> Receipt:
+    if options.corrects is None and detect_format(archived.head, archived.size) in ("csv", "parquet"):
+        try:
+            return _load_clean(engine, archived, root, base, options=options)
+        except NotClean:  # rolled back: the file has records that fail, and is loaded record by record
+            pass
+    return _load_checked(engine, archived, root, base, options=options, parsed=parsed)
+
+
+def _load_clean(engine: DuckDBEngine, archived: Archived, root: Path, base: Receipt, *, options: Options) -> Receipt:
+    """Load a CSV or Parquet file in one pass over its records (see ``direct``): the records failing no rule
+    written by the statement that checks them, the others checked again and written by their outcome; raise
+    ``NotClean`` — having rolled back — when a key repeats or a CSV row was set aside."""
+    with engine.transaction():
+        _signal_loading()
+        reading = _read(engine, archived, root, options, None)
+        try:
+            staged = reading.staged
+            if staged.relation is None or (staged.format == "csv" and rows_set_aside(engine)):
+                raise NotClean
+            src = staged.source
+            try:
+                facts = facts_clean(engine, src, staged, given_collection=options.collection)
+                if facts["records"] == 0:
+                    raise NotClean
+                receipt = _receipt(engine, src, staged, facts, base, options=options)
+                written = write_clean(engine, src, staged, receipt)
+                receipt = check_rest(engine, src, staged, receipt, written)
+            except EngineError:
+                if staged.format == "parquet":
+                    raise NotClean from None  # refused with its reason by the record-by-record load
+                raise
+            receipt = _write(engine, src, plan(src.name), receipt, 0)
+            drop_checked(engine)
+            drop_rejects(engine)
+        finally:
+            if reading.transcoded is not None:
+                os.unlink(reading.transcoded)
+    return receipt
+
+
+def _load_checked(
+    engine: DuckDBEngine, archived: Archived, root: Path, base: Receipt, *, options: Options, parsed: Parsed | None
+) -> Receipt:
+    """Load a file record by record: every record checked into ``collect_checked``, then written by its outcome."""
     with engine.transaction():
         _signal_loading()
         reading = _read(engine, archived, root, options, parsed)

@@ -1,10 +1,13 @@
 """CSV returns, read by DuckDB in parallel: every column as text, columns found by their header names.
 
-The file is read by the checking statement itself (no copy of its text in a stage table first). Rows with too few
-or too many columns do not stop the file: DuckDB sets them aside (``store_rejects``); when it has, the file is
-read again into the stage table, where they become records failing ``CSV-ROW-01`` with the row exactly as sent
-(so they can be quarantined and corrected) and every other row keeps its true number. ``record_index`` is the
-row's number in the file, not counting the header.
+The file is read once, in parallel, into a temporary table of its text (``collect_csv_raw``): DuckDB keeps the
+rows in the file's order, so a row's ``rowid`` + 1 is its number in the file (``record_index``, not counting the
+header) without a window over the file, which would serialise the statement. The checking and loading statements
+read that table (a row's number counts from the first row's ``rowid``, which DuckDB numbers from a base of
+its own inside a transaction). Rows with too few or too many columns do not stop the file: DuckDB sets them aside
+(``store_rejects``); when it has, the stage table is made from the text table, where those rows become records
+failing ``CSV-ROW-01`` with the row exactly as sent (so they can be quarantined and corrected) and every other
+row keeps its true number.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pupildata.kernel.engine import DuckDBEngine
 
 MAX_LINE = 8 << 20
 REJECTS = "collect_csv_rejects"
+RAW = "collect_csv_raw"
 SCANS = "collect_csv_scans"
 
 
@@ -52,10 +56,9 @@ def transcode(path: Path, encoding: str, workdir: Path) -> Path:
     return Path(name)
 
 
-def read_csv(engine: DuckDBEngine, path: Path, given: Source | None, *, staged: bool = False) -> Staged:
-    """A UTF-8 CSV file as a stage: by default a query the checking statement reads the file with (then
-    ``rows_set_aside`` tells whether rows had to be set aside, and the file must be staged after all); with
-    ``staged``, copied into the stage table, rows set aside included as records failing ``CSV-ROW-01``."""
+def read_csv(engine: DuckDBEngine, path: Path, given: Source | None) -> Staged:
+    """A UTF-8 CSV file read into the text table; the stage is a query over it (then ``rows_set_aside`` tells
+    whether rows had to be set aside, and ``restage`` must make the stage table after all)."""
     header = csv_header(path)
     src = choose_source(header, given, "csv")
     positions = src.match_headers(header)
@@ -75,16 +78,22 @@ def read_csv(engine: DuckDBEngine, path: Path, given: Source | None, *, staged: 
         else f"NULL::VARCHAR AS r_{name}"
         for name in src.names
     )
-    engine.execute(f"DROP TABLE IF EXISTS temp.{REJECTS}")
-    engine.execute(f"DROP TABLE IF EXISTS temp.{SCANS}")
-    reading = (
-        f"SELECT 0 AS batch_file, row_number() OVER () AS record_index, NULL::VARCHAR AS reader_error, "
-        f"NULL::VARCHAR AS raw_line, {picks} FROM read_csv($path, header = true, "
+    drop_rejects(engine)
+    # insertion order is preserved (the default, and set here in case a caller changed it): rowid is file order
+    engine.execute("SET preserve_insertion_order = true")
+    engine.execute(
+        f"CREATE TEMP TABLE {RAW} AS SELECT {picks} FROM read_csv($path, header = true, "
         f"auto_detect = false, columns = {columns}, delim = ',', quote = '\"', escape = '\"', "
         f"store_rejects = true, rejects_table = '{REJECTS}', rejects_scan = '{SCANS}', "
-        f"max_line_size = {MAX_LINE}, strict_mode = true)"
+        f"max_line_size = {MAX_LINE}, strict_mode = true)",
+        {"path": str(path), **used},
     )
-    params = {"path": str(path), **used}
+    # rows made in a transaction are numbered from a base of DuckDB's, in order: the first row's is read once
+    first = engine.scalar(f"SELECT coalesce(min(rowid), 0) FROM {RAW}")
+    relation = (
+        f"SELECT 0 AS batch_file, rowid - $csv_first_row + 1 AS record_index, NULL::VARCHAR AS reader_error, "
+        f"NULL::VARCHAR AS raw_line, {', '.join(raw_columns(src))} FROM {RAW}"
+    )
     notes = []
     unused = [
         h
@@ -93,16 +102,21 @@ def read_csv(engine: DuckDBEngine, path: Path, given: Source | None, *, staged: 
     ]
     if unused:
         notes.append(f"Columns not used by this return were ignored: {', '.join(unused)[:300]}.")
-    if not staged:
-        return Staged(src, "csv", None, notes=notes, relation=reading, params=params)
+    return Staged(src, "csv", None, notes=notes, relation=relation, params={"csv_first_row": first})
+
+
+def restage(engine: DuckDBEngine, staged: Staged) -> Staged:
+    """The stage table of a CSV file whose reading set rows aside: its rows, each with its number in the file,
+    and the rows set aside as records failing ``CSV-ROW-01``."""
+    src = staged.source
     create_stage(engine, src)
     stage_columns = f"batch_file, record_index, reader_error, raw_line, {', '.join(raw_columns(src))}"
-    engine.execute(f"INSERT INTO {STAGE} ({stage_columns}) {reading}", params)
-    if rows_set_aside(engine):
-        _stage_rejected_rows(engine)
+    assert staged.relation is not None
+    engine.execute(f"INSERT INTO {STAGE} ({stage_columns}) {staged.relation}", staged.params)
+    _stage_rejected_rows(engine)
     drop_rejects(engine)
     records = engine.scalar(f"SELECT count(*) FROM {STAGE}") or 0
-    return Staged(src, "csv", int(records), notes=notes)
+    return Staged(src, "csv", int(records), notes=staged.notes)
 
 
 def rows_set_aside(engine: DuckDBEngine) -> bool:
@@ -111,8 +125,10 @@ def rows_set_aside(engine: DuckDBEngine) -> bool:
 
 
 def drop_rejects(engine: DuckDBEngine) -> None:
+    """Drop the tables a CSV file's reading made (its text, and the rows set aside)."""
     engine.execute(f"DROP TABLE IF EXISTS temp.{REJECTS}")
     engine.execute(f"DROP TABLE IF EXISTS temp.{SCANS}")
+    engine.execute(f"DROP TABLE IF EXISTS temp.{RAW}")
 
 
 def _stage_rejected_rows(engine: DuckDBEngine) -> None:

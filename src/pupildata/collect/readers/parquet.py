@@ -1,6 +1,7 @@
 """Parquet bulk loads: any source's fields as columns (named as in its CSV header or warehouse table), read by
 DuckDB and cast to text so that the same rules apply as to every other return. The file is read by the checking
-statement itself (``Staged.relation``); a file damaged beyond its schema is refused there (``PQ-01``)."""
+statement itself (``Staged.relation``); a file damaged beyond its schema is refused there (``PQ-01``). A record's
+number is its row's place in the file, as the reader counts it."""
 
 from __future__ import annotations
 
@@ -31,9 +32,11 @@ def read_parquet(engine: DuckDBEngine, path: Path, given: Source | None) -> Stag
         else f"NULL::VARCHAR AS r_{name}"
         for name in src.names
     )
+    # the reader numbers the rows itself (``file_row_number``, from 0): no window over the file, which would
+    # serialise the statement that reads it
     relation = (
-        "SELECT 0 AS batch_file, row_number() OVER () AS record_index, NULL::VARCHAR AS reader_error, "
-        f"NULL::VARCHAR AS raw_line, {picks} FROM read_parquet($path)"
+        "SELECT 0 AS batch_file, file_row_number + 1 AS record_index, NULL::VARCHAR AS reader_error, "
+        f"NULL::VARCHAR AS raw_line, {picks} FROM read_parquet($path, file_row_number = true)"
     )
     return Staged(src, "parquet", None, relation=relation, params={"path": str(path), **used})
 

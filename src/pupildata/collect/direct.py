@@ -1,0 +1,119 @@
+"""Loading a CSV or Parquet file in one pass over its records, as most returns are clean.
+
+For a CSV or Parquet file (not a correction), in one warehouse transaction (``load._load_clean``): one aggregate
+over the typed fields they need reads the file's facts (collection, sender, provider, how many records); ONE
+statement types and checks every record and writes those that fail no rule — error or query — straight into
+``collect_<source>`` (no table of checked records in between). If every record was written, ``collect_checked``
+is empty; otherwise a second pass checks the file again and keeps in ``collect_checked`` only the records not
+written (failing an error rule, or accepted with a query), which ``_write_files`` then writes as ever (accepted
+records with their queries, quarantine, issues), with the supersession and the receipt. A grouped pass over the
+records written and those checked finds any key a duplicate rule forbids to repeat.
+
+A repeated key (its records would have to move from the warehouse table to quarantine) or a CSV row set aside by
+the reader raises ``NotClean`` inside the transaction, which rolls it back — nothing of the attempt stays, in
+the warehouse or its file — and the file is loaded record by record, every record checked into
+``collect_checked`` first, in a transaction of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pupildata.collect.checks import CHECKED, clean_sql, over, plan, typed_sql_of
+from pupildata.collect.readers import Staged
+from pupildata.collect.receipts import Receipt
+from pupildata.collect.schemas import Source
+from pupildata.kernel.engine import DuckDBEngine
+
+
+class NotClean(Exception):
+    """The file has a record that fails a rule (or repeats a key): it is loaded record by record instead."""
+
+
+def facts_clean(engine: DuckDBEngine, src: Source, staged: Staged, *, given_collection: str | None) -> dict[str, Any]:
+    """``load._facts`` of a file read by ``staged.relation``, every record assumed to pass (then checked by
+    ``write_clean``): one aggregate over the typed fields the facts need."""
+    typed = over(typed_sql_of(src.name), staged.relation)
+    collection = "NULL" if given_collection else src.collection_sql
+    sender = (
+        f"left(string_agg(DISTINCT {src.sender_field}, ',' ORDER BY {src.sender_field}), 200)"
+        if src.sender_field
+        else "NULL"
+    )
+    provider = "left(string_agg(DISTINCT provider_name, ', '), 200)" if "provider_name" in src.names else "NULL"
+    row = engine.fetchone(
+        f"SELECT {collection}, {sender}, {provider}, count(*) FROM ({typed}) t", staged.params or None
+    )
+    assert row is not None
+    records = int(row[3])
+    return {
+        "collection": row[0],
+        "sender": row[1],
+        "provider": str(row[2]) if row[2] else None,
+        "records": records,
+        "accepted": records,
+        "quarantined": 0,
+        "queried": 0,
+    }
+
+
+def write_clean(engine: DuckDBEngine, src: Source, staged: Staged, receipt: Receipt) -> int:
+    """Write a file's records that fail no rule (error or query) into ``collect_<source>`` under its receipt;
+    returns how many. Runs in the caller's transaction."""
+    sql = clean_sql(src.name)
+    params = plan(src.name).params
+    fields = ", ".join(src.names)
+    engine.execute("SET preserve_insertion_order = false")  # each row carries its number: both cores can write
+    try:
+        row = engine.fetchone(
+            f"INSERT INTO {src.table} (receipt_id, record_index, collection, sender, {fields}) "
+            f"SELECT $rid, c.record_index, $collection, $sender, {', '.join('c.' + n for n in src.names)} "
+            f"FROM ({over(sql, staged.relation)}) c",
+            {
+                **params,
+                **staged.params,
+                "rid": receipt.receipt_id,
+                "collection": receipt.collection,
+                "sender": receipt.sender,
+            },
+        )
+    finally:
+        engine.execute("RESET preserve_insertion_order")
+    return int(row[0]) if row else 0
+
+
+def check_rest(engine: DuckDBEngine, src: Source, staged: Staged, receipt: Receipt, written: int) -> Receipt:
+    """``collect_checked`` with the records ``write_clean`` did not write (those failing a rule, error or query),
+    for ``_write_files`` to write as ever (accepted records with queries, quarantine, issues); the receipt with
+    the counts of the whole file. Raise ``NotClean`` when a key a duplicate rule forbids to repeat repeats among
+    all the file's records (those records must move from the warehouse table to quarantine: the file is loaded
+    record by record instead)."""
+    prepared = plan(src.name)
+    engine.execute(f"DROP TABLE IF EXISTS temp.{CHECKED}")
+    checked = over(prepared.sql, staged.relation).replace(
+        f"CREATE TEMP TABLE {CHECKED} AS ", f"CREATE TEMP TABLE {CHECKED} AS SELECT * FROM (", 1
+    )
+    if written < receipt.records:
+        engine.execute(f"{checked}) WHERE errors <> 0 OR queries <> 0", {**prepared.params, **staged.params} or None)
+    else:
+        engine.execute(f"{checked}) LIMIT 0", {**prepared.params, **staged.params} or None)
+    for _, key in prepared.duplicates:
+        parts = ", ".join(key)
+        present = " AND ".join(f"{k} IS NOT NULL" for k in key)
+        repeated = engine.scalar(
+            f"SELECT count(*) FROM (SELECT {parts} FROM (SELECT {parts} FROM {src.table} WHERE receipt_id = $rid "
+            f"UNION ALL SELECT {parts} FROM {CHECKED} WHERE reader_error IS NULL) WHERE {present} "
+            f"GROUP BY {parts} HAVING count(*) > 1)",
+            {"rid": receipt.receipt_id},
+        )
+        if repeated:
+            raise NotClean
+    row = engine.fetchone(
+        f"SELECT count(*) FILTER (WHERE errors = 0), count(*) FILTER (WHERE errors <> 0), "
+        f"count(*) FILTER (WHERE errors = 0 AND queries <> 0) FROM {CHECKED}"
+    )
+    assert row is not None
+    return receipt.but(accepted=written + int(row[0]), quarantined=int(row[1]), queried=int(row[2]))
+
+
+__all__ = ["NotClean", "check_rest", "facts_clean", "write_clean"]

@@ -1,0 +1,152 @@
+"""A CSV or Parquet file whose records all pass is loaded in the statement that checks it; a file with any record
+that fails a rule (or repeats a key) is loaded record by record, with the same outcome as ever."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pupildata.collect import Options, collect, load
+from pupildata.kernel.context import Context
+from pupildata.kernel.identifiers import sql_upn_expected_letter
+
+HEADER = "UPN,Surname,Forenames,DOB,Gender,LAEstab,URN,EnglishLevel,MathsLevel,ScienceLevel"
+BODY = "('874' || lpad((2000 + i // 1000)::VARCHAR, 4, '0') || '09' || lpad((i % 1000)::VARCHAR, 3, '0'))"
+#: Valid key stage 2 results, row i (from 0) with surname 'S<i>'.
+ROWS = (
+    f"SELECT {sql_upn_expected_letter(chr(39) + 'A' + chr(39) + ' || b')} || b AS UPN, 'S' || i AS Surname, "
+    "'Ann' AS Forenames, strftime(DATE '1997-09-01' + (i % 365)::INTEGER, '%d/%m/%Y') AS DOB, 'F' AS Gender, "
+    "'8742001' AS LAEstab, '172001' AS URN, '4' AS EnglishLevel, '4' AS MathsLevel, '5' AS ScienceLevel "
+    f"FROM (SELECT i, {BODY} AS b FROM range(?) t(i))"
+)
+
+
+def _write(path: Path, rows: int, fmt: str = "csv") -> None:
+    options = "(HEADER)" if fmt == "csv" else "(FORMAT parquet, ROW_GROUP_SIZE 2048)"
+    with duckdb.connect() as con:
+        con.execute(f"COPY ({ROWS}) TO '{path}' {options}", [rows])
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+@pytest.fixture
+def record_by_record(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files loaded record by record (the clean load having found a record that fails)."""
+    loaded: list[str] = []
+    original = load._load_checked
+
+    def spy(engine, archived, root, base, **kwargs):  # type: ignore[no-untyped-def]
+        loaded.append(base.file_name)
+        return original(engine, archived, root, base, **kwargs)
+
+    monkeypatch.setattr(load, "_load_checked", spy)
+    return loaded
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_clean_file_is_loaded_in_one_pass_each_record_numbered_as_in_the_file(
+    context: Context, tmp_path: Path, record_by_record: list[str], fmt: str
+) -> None:
+    # big enough for DuckDB to read the CSV file in parallel (several parts) and the Parquet file's row groups
+    rows = 150_000 if fmt == "csv" else 20_000
+    path = tmp_path / f"ks2.{fmt}"
+    _write(path, rows, fmt)
+    (receipt,) = collect(context, [path], Options()).receipts
+    assert record_by_record == []
+    assert (receipt.status, receipt.records, receipt.accepted, receipt.quarantined, receipt.queried) == (
+        "accepted", rows, rows, 0, 0
+    )  # fmt: skip
+    wh = context.warehouse
+    misplaced = wh.scalar(
+        "SELECT count(*) FROM collect_ks WHERE receipt_id = ? AND surname <> 'S' || (record_index - 1)",
+        [receipt.receipt_id],
+    )
+    numbers = wh.fetchone(
+        "SELECT count(*), count(DISTINCT record_index), min(record_index), max(record_index) FROM collect_ks "
+        "WHERE receipt_id = ?",
+        [receipt.receipt_id],
+    )
+    assert misplaced == 0
+    assert numbers == (rows, rows, 1, rows)
+    assert wh.scalar("SELECT count(*) FROM collect_issue") == 0
+    assert str(receipt.collection).startswith("ks2-")
+
+
+def test_a_repeated_key_alone_sends_the_file_record_by_record(
+    context: Context, tmp_path: Path, record_by_record: list[str]
+) -> None:
+    path = tmp_path / "ks2.csv"
+    _write(path, 50)
+    lines = _lines(path)
+    lines.insert(31, lines[11])  # row 10 again, as row 31
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (receipt,) = collect(context, [path], Options()).receipts
+    assert record_by_record == ["ks2.csv"]
+    assert (receipt.status, receipt.records, receipt.accepted, receipt.quarantined) == ("partly accepted", 51, 49, 2)
+    wh = context.warehouse
+    quarantined = wh.fetchall(
+        "SELECT record_index, errors FROM collect_quarantine WHERE receipt_id = ? ORDER BY record_index",
+        [receipt.receipt_id],
+    )
+    assert quarantined == [(11, ["KS-UPN-06"]), (31, ["KS-UPN-06"])]
+    # nothing of the first attempt stays: each accepted record once, under its number in the file
+    numbers = wh.fetchone(
+        "SELECT count(*), count(DISTINCT record_index), max(record_index) FROM collect_ks WHERE receipt_id = ?",
+        [receipt.receipt_id],
+    )
+    assert numbers == (49, 49, 51)
+    assert wh.scalar("SELECT count(*) FROM collect_ks") == 49
+
+
+@pytest.mark.parametrize("set_aside", [False, True], ids=["second-pass", "record-by-record"])
+def test_a_query_or_a_failing_row_mid_file_is_reported_as_before(
+    context: Context, tmp_path: Path, record_by_record: list[str], set_aside: bool
+) -> None:
+    """Records failing a rule are checked again and written by their outcome after the clean records (a row
+    set aside by the CSV reader sends the whole file record by record)."""
+    path = tmp_path / "ks2.csv"
+    _write(path, 40)
+    lines = _lines(path)
+    upn = lines[6].split(",")[0]
+    wrong_letter = ("B" if upn[0] != "B" else "C") + upn[1:]
+    lines[6] = ",".join([wrong_letter, *lines[6].split(",")[1:]])  # record 6: a query (check letter)
+    lines[20] = lines[20].replace(",F,", ",Q,")  # record 20: an error (gender code)
+    if set_aside:
+        lines[30] = lines[30] + ",extra"  # record 30: too many columns, set aside by the reader
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (receipt,) = collect(context, [path], Options()).receipts
+    assert record_by_record == (["ks2.csv"] if set_aside else [])
+    counts = (40, 38, 2, 1) if set_aside else (40, 39, 1, 1)
+    assert (receipt.records, receipt.accepted, receipt.quarantined, receipt.queried) == counts
+    assert receipt.status == "partly accepted"
+    wh = context.warehouse
+    issues = wh.fetchall(
+        "SELECT record_index, rule_code, severity, value FROM collect_issue WHERE receipt_id = ? ORDER BY 1",
+        [receipt.receipt_id],
+    )
+    assert issues[0] == (6, "KS-UPN-05", "query", wrong_letter)
+    assert issues[1] == (20, "KS-GEN-03", "error", "Q")
+    assert len(issues) == (3 if set_aside else 2)
+    if set_aside:
+        assert issues[2][:3] == (30, "CSV-ROW-01", "error")
+    quarantined = wh.fetchall(
+        "SELECT record_index, errors, json_extract_string(record, '$.gender') FROM collect_quarantine "
+        "WHERE receipt_id = ? ORDER BY 1",
+        [receipt.receipt_id],
+    )
+    assert quarantined[0] == (20, ["KS-GEN-03"], "Q")
+    assert wh.scalar("SELECT count(*) FROM collect_ks WHERE receipt_id = ?", [receipt.receipt_id]) == counts[1]
+    queried = wh.fetchall(
+        "SELECT record_index, queries FROM collect_ks WHERE receipt_id = ? AND queries IS NOT NULL",
+        [receipt.receipt_id],
+    )
+    assert queried == [(6, ["KS-UPN-05"])]
+    misplaced = wh.scalar(
+        "SELECT count(*) FROM collect_ks WHERE receipt_id = ? AND surname <> 'S' || (record_index - 1)",
+        [receipt.receipt_id],
+    )
+    assert misplaced == 0
