@@ -88,8 +88,13 @@ def read_csv(engine: DuckDBEngine, path: Path, given: Source | None) -> Staged:
         f"max_line_size = {MAX_LINE}, strict_mode = true)",
         {"path": str(path), **used},
     )
-    # rows made in a transaction are numbered from a base of DuckDB's, in order: the first row's is read once
-    first = engine.scalar(f"SELECT coalesce(min(rowid), 0) FROM {RAW}")
+    # rows made in a transaction are numbered from a base of DuckDB's, in order: the first row's is read once,
+    # and the numbers are checked to run without a gap (else record numbers would not be row numbers)
+    numbers = engine.fetchone(f"SELECT coalesce(min(rowid), 0), coalesce(max(rowid), -1), count(*) FROM {RAW}")
+    assert numbers is not None
+    first, last, count = (int(n) for n in numbers)
+    if last - first + 1 != count:
+        raise RuntimeError(f"the rows of a CSV file were not numbered in one run ({count} rows, {first} to {last})")
     relation = (
         f"SELECT 0 AS batch_file, rowid - $csv_first_row + 1 AS record_index, NULL::VARCHAR AS reader_error, "
         f"NULL::VARCHAR AS raw_line, {', '.join(raw_columns(src))} FROM {RAW}"
