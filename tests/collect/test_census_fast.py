@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pupildata.collect.readers import census_xml
-from pupildata.collect.readers.census_fast import read_plain
 from pupildata.collect.readers.census_xml import Parsed, parse_census, parse_streaming
 
 HOSTILE = Path(__file__).parent / "hostile"
@@ -26,13 +25,7 @@ HEADER = (
 
 def _plain(path: Path) -> bool:
     """Whether the fast reading takes the file (rather than leaving it to the streaming parser)."""
-    found = read_plain(
-        path.read_bytes(),
-        roots=census_xml.ROOTS,
-        records=census_xml.RECORDS,
-        header_fields=census_xml.HEADER_FIELDS,
-        fields=census_xml._FIELD_TAGS,
-    )
+    found = census_xml.read_plain_census(path.read_bytes())
     return found is not None
 
 

@@ -38,7 +38,7 @@ import pyarrow as pa
 from lxml import etree
 
 from pupildata.collect.readers import STAGE, Rejected, Staged, create_stage
-from pupildata.collect.readers.census_fast import MAX_BYTES, read_plain
+from pupildata.collect.readers.census_fast import HARDENED, MAX_BYTES, read_plain
 from pupildata.collect.schemas import CENSUS
 
 if TYPE_CHECKING:
@@ -123,15 +123,18 @@ def parse_census(path: Path) -> Parsed:
     A plain file (nearly every one) is read by ``census_fast`` without Python per pupil; any other, and any file
     with a fault, by the streaming parser below, which gives the same table and every refusal."""
     if path.stat().st_size <= MAX_BYTES:
-        plain = read_plain(
-            path.read_bytes(), roots=ROOTS, records=RECORDS, header_fields=HEADER_FIELDS, fields=_FIELD_TAGS
-        )
+        plain = read_plain_census(path.read_bytes())
         if plain is not None:
             header, columns = plain
             rows = len(columns[0])
             index = pa.array(np.arange(1, rows + 1, dtype=np.int64))
             return _with_header(header, pa.Table.from_arrays([index, *columns], names=_NAMES))
     return parse_streaming(path)
+
+
+def read_plain_census(data: bytes) -> tuple[dict[str, str], list[pa.Array]] | None:
+    """A census file's header and record columns by the fast reading, or None when the file is not plain."""
+    return read_plain(data, roots=ROOTS, records=RECORDS, header_fields=HEADER_FIELDS, fields=_FIELD_TAGS)
 
 
 def parse_streaming(path: Path) -> Parsed:
@@ -144,12 +147,7 @@ def parse_streaming(path: Path) -> Parsed:
             str(path),
             events=("end",),
             tag=("Header", *RECORDS),
-            resolve_entities=False,
-            no_network=True,
-            huge_tree=False,
-            load_dtd=False,
-            remove_comments=True,
-            remove_pis=True,
+            **HARDENED,
         )
         for _event, element in events:
             if not checked:
