@@ -30,3 +30,28 @@ def test_key_stage_results_as_parquet_take_their_key_stage_from_the_columns(cont
         "SELECT DISTINCT key_stage FROM collect_ks WHERE receipt_id = ?", [receipt.receipt_id]
     )
     assert stages == [("2",)]
+
+
+def test_a_parquet_file_with_a_column_named_like_the_readers_row_number_is_numbered_all_the_same(
+    context: Context, tmp_path: Path
+) -> None:
+    """A column the return does not use, named ``file_row_number``, must not stop the file or change its numbers."""
+    parquet = tmp_path / "ks2.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            f"COPY (SELECT *, 'not a number' AS file_row_number FROM read_csv('{FIXTURES / 'ks2.csv'}', "
+            f"all_varchar = true)) TO '{parquet}' (FORMAT parquet)"
+        )
+    from_csv = collect(context, [FIXTURES / "ks2.csv"], Options()).receipts[0]
+    (receipt,) = collect(context, [parquet], Options()).receipts
+    assert receipt.status == from_csv.status
+    assert (receipt.records, receipt.accepted, receipt.quarantined) == (
+        from_csv.records, from_csv.accepted, from_csv.quarantined
+    )  # fmt: skip
+    numbers = context.warehouse.fetchall(
+        "SELECT upn, record_index FROM collect_ks WHERE receipt_id = ? ORDER BY record_index", [receipt.receipt_id]
+    )
+    expected = context.warehouse.fetchall(
+        "SELECT upn, record_index FROM collect_ks WHERE receipt_id = ? ORDER BY record_index", [from_csv.receipt_id]
+    )
+    assert numbers == expected

@@ -33,10 +33,15 @@ def read_parquet(engine: DuckDBEngine, path: Path, given: Source | None) -> Stag
         for name in src.names
     )
     # the reader numbers the rows itself (``file_row_number``, from 0): no window over the file, which would
-    # serialise the statement that reads it
+    # serialise the statement that reads it — unless the file has a column of that name, when the rows are
+    # numbered as they are read (in the file's order) instead
+    if any(name.lower() == "file_row_number" for name in header):
+        number, reading = "row_number() OVER ()", "read_parquet($path)"
+    else:
+        number, reading = "file_row_number + 1", "read_parquet($path, file_row_number = true)"
     relation = (
-        "SELECT 0 AS batch_file, file_row_number + 1 AS record_index, NULL::VARCHAR AS reader_error, "
-        f"NULL::VARCHAR AS raw_line, {picks} FROM read_parquet($path, file_row_number = true)"
+        f"SELECT 0 AS batch_file, {number} AS record_index, NULL::VARCHAR AS reader_error, "
+        f"NULL::VARCHAR AS raw_line, {picks} FROM {reading}"
     )
     return Staged(src, "parquet", None, relation=relation, params={"path": str(path), **used})
 
