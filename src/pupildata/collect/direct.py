@@ -9,9 +9,11 @@ written (failing an error rule, or accepted with a query), which ``_write_files`
 records with their queries, quarantine, issues), with the supersession and the receipt. A grouped pass over the
 records written and those checked finds any key a duplicate rule forbids to repeat.
 
-A repeated key (its records would have to move from the warehouse table to quarantine) or a CSV row set aside by
-the reader raises ``NotClean`` inside the transaction, which rolls it back — nothing of the attempt stays, in
-the warehouse or its file — and the file is loaded record by record, every record checked into
+A key repeated within the file fails the duplicate rule on every record that has it: found by a grouped pass over
+the records written and those checked (cheap, for the common file where none repeats), those already written are
+then checked again into ``collect_checked`` and taken out of the warehouse table (in the same transaction). A CSV
+row set aside by the reader raises ``NotClean`` inside the transaction, which rolls it back — nothing of the
+attempt stays, in the warehouse or its file — and the file is loaded record by record, every record checked into
 ``collect_checked`` first, in a transaction of its own.
 """
 
@@ -25,9 +27,12 @@ from pupildata.collect.receipts import Receipt
 from pupildata.collect.schemas import Source
 from pupildata.kernel.engine import DuckDBEngine
 
+#: The keys that repeat within a file (for a duplicate rule).
+REPEATED = "collect_repeated_keys"
+
 
 class NotClean(Exception):
-    """The file has a record that fails a rule (or repeats a key): it is loaded record by record instead."""
+    """The file cannot be loaded in one pass (a CSV row set aside): it is loaded record by record instead."""
 
 
 def facts_clean(engine: DuckDBEngine, src: Source, staged: Staged, *, given_collection: str | None) -> dict[str, Any]:
@@ -85,29 +90,44 @@ def write_clean(engine: DuckDBEngine, src: Source, staged: Staged, receipt: Rece
 def check_rest(engine: DuckDBEngine, src: Source, staged: Staged, receipt: Receipt, written: int) -> Receipt:
     """``collect_checked`` with the records ``write_clean`` did not write (those failing a rule, error or query),
     for ``_write_files`` to write as ever (accepted records with queries, quarantine, issues); the receipt with
-    the counts of the whole file. Raise ``NotClean`` when a key a duplicate rule forbids to repeat repeats among
-    all the file's records (those records must move from the warehouse table to quarantine: the file is loaded
-    record by record instead)."""
+    the counts of the whole file. A key a duplicate rule forbids to repeat, repeating among all the file's
+    records, fails that rule on each of them: those already written are taken out of the warehouse table again
+    and checked into ``collect_checked`` with the rest (a file with a repeated key costs one more pass)."""
     prepared = plan(src.name)
+    params = {**prepared.params, **staged.params}
     engine.execute(f"DROP TABLE IF EXISTS temp.{CHECKED}")
-    checked = over(prepared.sql, staged.relation).replace(
-        f"CREATE TEMP TABLE {CHECKED} AS ", f"CREATE TEMP TABLE {CHECKED} AS SELECT * FROM (", 1
-    )
-    if written < receipt.records:
-        engine.execute(f"{checked}) WHERE errors <> 0 OR queries <> 0", {**prepared.params, **staged.params} or None)
-    else:
-        engine.execute(f"{checked}) LIMIT 0", {**prepared.params, **staged.params} or None)
-    for _, key in prepared.duplicates:
+    creating = f"CREATE TEMP TABLE {CHECKED} AS "
+    checking = over(prepared.sql, staged.relation)
+    assert checking.startswith(creating)
+    select = checking[len(creating) :]
+    limit = "WHERE errors <> 0 OR queries <> 0" if written < receipt.records else "LIMIT 0"
+    engine.execute(f"{creating}SELECT * FROM ({select}) {limit}", params or None)
+    for bit, key in prepared.duplicates:
         parts = ", ".join(key)
         present = " AND ".join(f"{k} IS NOT NULL" for k in key)
-        repeated = engine.scalar(
-            f"SELECT count(*) FROM (SELECT {parts} FROM (SELECT {parts} FROM {src.table} WHERE receipt_id = $rid "
-            f"UNION ALL SELECT {parts} FROM {CHECKED} WHERE reader_error IS NULL) WHERE {present} "
-            f"GROUP BY {parts} HAVING count(*) > 1)",
+        engine.execute(
+            f"CREATE OR REPLACE TEMP TABLE {REPEATED} AS SELECT {parts} FROM (SELECT {parts} FROM {src.table} "
+            f"WHERE receipt_id = $rid UNION ALL SELECT {parts} FROM {CHECKED} WHERE reader_error IS NULL) "
+            f"WHERE {present} GROUP BY {parts} HAVING count(*) > 1",
             {"rid": receipt.receipt_id},
         )
-        if repeated:
-            raise NotClean
+        if engine.scalar(f"SELECT count(*) FROM {REPEATED}"):
+            repeats = f"EXISTS (SELECT 1 FROM {REPEATED} k WHERE {' AND '.join(f'k.{n} = c.{n}' for n in key)})"
+            # the written records with a repeated key, checked again (they failed nothing else) ...
+            engine.execute(
+                f"INSERT INTO {CHECKED} SELECT * FROM ({select}) c WHERE c.errors = 0 AND c.queries = 0 AND {repeats}",
+                params or None,
+            )
+            # ... and taken out of the warehouse table
+            moved = engine.fetchone(
+                f"DELETE FROM {src.table} c WHERE c.receipt_id = $rid AND {repeats}", {"rid": receipt.receipt_id}
+            )
+            written -= int(moved[0]) if moved else 0
+            engine.execute(
+                f"UPDATE {CHECKED} c SET errors = c.errors | {1 << bit}::UBIGINT "
+                f"WHERE c.reader_error IS NULL AND {repeats}"
+            )
+        engine.execute(f"DROP TABLE IF EXISTS temp.{REPEATED}")
     row = engine.fetchone(
         f"SELECT count(*) FILTER (WHERE errors = 0), count(*) FILTER (WHERE errors <> 0), "
         f"count(*) FILTER (WHERE errors = 0 AND queries <> 0) FROM {CHECKED}"
