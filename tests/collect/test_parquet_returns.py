@@ -12,13 +12,19 @@ from pupildata.kernel.context import Context
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def test_key_stage_results_as_parquet_take_their_key_stage_from_the_columns(context: Context, tmp_path: Path) -> None:
-    parquet = tmp_path / "ks2.parquet"
+def _ks2_parquet(folder: Path, more: str = "") -> Path:
+    """The key stage 2 fixture's columns as Parquet (every column text, as in the CSV file), with ``more``."""
+    parquet = folder / "ks2.parquet"
     with duckdb.connect() as con:
         con.execute(
-            f"COPY (SELECT * FROM read_csv('{FIXTURES / 'ks2.csv'}', all_varchar = true)) "
+            f"COPY (SELECT *{more} FROM read_csv('{FIXTURES / 'ks2.csv'}', all_varchar = true)) "
             f"TO '{parquet}' (FORMAT parquet)"
         )
+    return parquet
+
+
+def test_key_stage_results_as_parquet_take_their_key_stage_from_the_columns(context: Context, tmp_path: Path) -> None:
+    parquet = _ks2_parquet(tmp_path)
     from_csv = collect(context, [FIXTURES / "ks2.csv"], Options()).receipts[0]
     (receipt,) = collect(context, [parquet], Options()).receipts
     assert receipt.format == "parquet"
@@ -36,12 +42,7 @@ def test_a_parquet_file_with_a_column_named_like_the_readers_row_number_is_numbe
     context: Context, tmp_path: Path
 ) -> None:
     """A column the return does not use, named ``file_row_number``, must not stop the file or change its numbers."""
-    parquet = tmp_path / "ks2.parquet"
-    with duckdb.connect() as con:
-        con.execute(
-            f"COPY (SELECT *, 'not a number' AS file_row_number FROM read_csv('{FIXTURES / 'ks2.csv'}', "
-            f"all_varchar = true)) TO '{parquet}' (FORMAT parquet)"
-        )
+    parquet = _ks2_parquet(tmp_path, ", 'not a number' AS file_row_number")
     from_csv = collect(context, [FIXTURES / "ks2.csv"], Options()).receipts[0]
     (receipt,) = collect(context, [parquet], Options()).receipts
     assert receipt.status == from_csv.status

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -281,10 +282,8 @@ def _load(
     engine: DuckDBEngine, archived: Archived, root: Path, base: Receipt, *, options: Options, parsed: Parsed | None
 ) -> Receipt:
     if options.corrects is None and detect_format(archived.head, archived.size) in ("csv", "parquet"):
-        try:
+        with suppress(NotClean):  # rolled back (a CSV row set aside): the file is loaded record by record
             return _load_clean(engine, archived, root, base, options=options)
-        except NotClean:  # rolled back: the file has records that fail, and is loaded record by record
-            pass
     return _load_checked(engine, archived, root, base, options=options, parsed=parsed)
 
 
