@@ -115,7 +115,8 @@ def check_rest(engine: DuckDBEngine, src: Source, staged: Staged, receipt: Recei
             repeats = f"EXISTS (SELECT 1 FROM {REPEATED} k WHERE {' AND '.join(f'k.{n} = c.{n}' for n in key)})"
             # the written records with a repeated key, checked again (they failed nothing else) ...
             engine.execute(
-                f"INSERT INTO {CHECKED} SELECT * FROM ({select}) c WHERE c.errors = 0 AND c.queries = 0 AND {repeats}",
+                f"INSERT INTO {CHECKED} SELECT * FROM ({select}) c WHERE c.errors = 0 AND c.queries = 0 AND {repeats} "
+                f"AND c.record_index NOT IN (SELECT record_index FROM {CHECKED})",
                 params or None,
             )
             # ... and taken out of the warehouse table
