@@ -122,9 +122,16 @@ def clean_sql(source_name: str) -> str:
     their typed fields and ``record_index``: what a file whose records all pass is loaded from, in the statement
     that writes them (see ``direct``). Duplicate rules are not per-record: they are checked on the records
     written. (The rules' bits and one test of them are cheaper than a conjunction of the rules' predicates.)"""
+    return f"SELECT * FROM ({checked_sql(source_name)}) WHERE errors = 0 AND queries = 0"
+
+
+def checked_sql(source_name: str) -> str:
+    """The query of ``plan``'s statement: every record over the stage, typed, with its two masks (the duplicate
+    rules' bits not yet set)."""
     prepared = plan(source_name)
-    checked = prepared.sql.removeprefix(f"CREATE TEMP TABLE {CHECKED} AS ")
-    return f"SELECT * FROM ({checked}) WHERE errors = 0 AND queries = 0"
+    creating = f"CREATE TEMP TABLE {CHECKED} AS "
+    assert prepared.sql.startswith(creating)
+    return prepared.sql.removeprefix(creating)
 
 
 def typed_sql_of(source_name: str) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pupildata.collect.checks import CHECKED, clean_sql, over, plan, typed_sql_of
+from pupildata.collect.checks import CHECKED, checked_sql, clean_sql, over, plan, typed_sql_of
 from pupildata.collect.readers import Staged
 from pupildata.collect.receipts import Receipt
 from pupildata.collect.schemas import Source
@@ -96,12 +96,9 @@ def check_rest(engine: DuckDBEngine, src: Source, staged: Staged, receipt: Recei
     prepared = plan(src.name)
     params = {**prepared.params, **staged.params}
     engine.execute(f"DROP TABLE IF EXISTS temp.{CHECKED}")
-    creating = f"CREATE TEMP TABLE {CHECKED} AS "
-    checking = over(prepared.sql, staged.relation)
-    assert checking.startswith(creating)
-    select = checking[len(creating) :]
+    select = over(checked_sql(src.name), staged.relation)
     limit = "WHERE errors <> 0 OR queries <> 0" if written < receipt.records else "LIMIT 0"
-    engine.execute(f"{creating}SELECT * FROM ({select}) {limit}", params or None)
+    engine.execute(f"CREATE TEMP TABLE {CHECKED} AS SELECT * FROM ({select}) {limit}", params or None)
     for bit, key in prepared.duplicates:
         parts = ", ".join(key)
         present = " AND ".join(f"{k} IS NOT NULL" for k in key)
