@@ -10,10 +10,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from fastapi.testclient import TestClient
+
 from pupildata.collect import Options, Summary, collect
 from pupildata.collect.collections import expect
+from pupildata.errors import UsageError
 from pupildata.kernel.context import Context
 from pupildata.settings import Settings
+from pupildata.web.accounts import BROWSER, Accounts, User
+from pupildata.web.auth import COOKIE
 
 TESTS = Path(__file__).resolve().parents[1]
 FIXTURES = TESTS / "collect" / "fixtures"
@@ -49,3 +54,15 @@ def collected_home(home: Path) -> tuple[Settings, Summary]:
 
 def receipt_of(summary: Summary, file_name: str) -> int:
     return next(r.receipt_id for r in summary.receipts if r.file_name == file_name)
+
+
+def sign_in(client: TestClient, settings: Settings, username: str, role: str, senders: list[str] | None = None) -> User:
+    """Make an account (unless it exists) and give ``client`` a browser session of it."""
+    with Context(settings) as ctx:
+        accounts = Accounts(ctx.registry)
+        try:
+            user = accounts.get(username)
+        except UsageError:
+            user = accounts.add(username, username.title(), role, senders or [])
+        client.cookies.set(COOKIE, accounts.start(user, BROWSER))
+    return user

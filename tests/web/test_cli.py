@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import io
+import json
 import socket
 from pathlib import Path
 
@@ -71,3 +73,70 @@ def test_url_for(host: str, url: str) -> None:
 def test_other_hosts_are_not_loopback() -> None:
     assert not server.is_loopback("0.0.0.0")
     assert not server.is_loopback("portal.example")
+
+
+def _home(tmp_path: Path) -> list[str]:
+    return ["--home", str(tmp_path / "home")]
+
+
+def test_user_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from pupildata.kernel.context import Context
+    from pupildata.web.accounts import API, LINK, Accounts
+
+    home = _home(tmp_path)
+    assert main(["user", "add", "alex", "--role", "sender", "--sender", "la:857", "--name", "Alex", *home]) == 0
+    printed = capsys.readouterr().out
+    assert "Account alex (School, local authority or other sender) created." in printed
+    link = printed.split("Sign-in link (works once, for 30 minutes): ")[1].strip()
+    assert link.startswith("http://127.0.0.1:8000/sign-in/link/")
+    accounts = Accounts(Context(Settings(home=tmp_path / "home")).registry)
+    assert accounts.holder(link.rsplit("/", 1)[1], LINK) is not None
+
+    assert main(["user", "token", "alex", "--days", "7", *home]) == 0
+    token = capsys.readouterr().out.strip()
+    assert accounts.holder(token, API) is not None
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert main(["user", "password", "alex", *home]) == 0
+    assert capsys.readouterr().out.strip() == "Password of alex set."
+    assert accounts.sign_in("alex", "a long enough password").username == "alex"
+
+    assert main(["user", "list", "--json", *home]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed == [{"username": "alex", "name": "Alex", "role": "sender", "senders": ["la:857"], "disabled": False}]
+
+    assert main(["user", "disable", "alex", *home]) == 0
+    assert accounts.holder(token, API) is None
+    assert accounts.get("alex").disabled
+    with Context(Settings(home=tmp_path / "home")) as ctx:
+        actions = {e.action for e in ctx.audit.events(object_id="alex")}
+    assert {"account created", "sign-in link made", "API token made", "password set", "account disabled"} <= actions
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["user", "add", "x1", "--role", "sender"], "needs at least one --sender"),
+        (["user", "link", "nobody"], "There is no account called 'nobody'."),
+        (["user", "add", "x2", "--role", "admin"], "There is no role called 'admin'."),
+    ],
+)
+def test_user_command_mistakes_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert main([*args, *_home(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert message in error
+    assert "Traceback" not in error
+
+
+def test_the_demo_account_gets_a_new_link_each_time(tmp_path: Path) -> None:
+    from pupildata.kernel.context import Context
+    from pupildata.web.accounts import LINK, Accounts
+
+    first = web_cli.demo_sign_in_link(tmp_path / "home", "http://127.0.0.1:8000/")
+    second = web_cli.demo_sign_in_link(tmp_path / "home", "http://127.0.0.1:8000/")
+    assert first != second
+    accounts = Accounts(Context(Settings(home=tmp_path / "home")).registry)
+    assert [u.username for u in accounts.all()] == ["demo"]
+    assert accounts.holder(first.rsplit("/", 1)[1], LINK) is not None

@@ -17,7 +17,7 @@ from pupildata.collect import Summary
 from pupildata.kernel.context import Context
 from pupildata.settings import Settings
 from pupildata.web import create_app
-from tests.web.collect_home import CENSUS, FORMULA, MISSING_SCHOOL, SCRIPT, collected_home, receipt_of
+from tests.web.collect_home import CENSUS, FORMULA, MISSING_SCHOOL, SCRIPT, collected_home, receipt_of, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +28,7 @@ def collected(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Summa
 @pytest.fixture(scope="module")
 def client(collected: tuple[Settings, Summary]) -> Iterator[TestClient]:
     with TestClient(create_app(collected[0]), raise_server_exceptions=False) as test_client:
+        sign_in(test_client, collected[0], "stats", "statistician")
         yield test_client
 
 
@@ -144,7 +145,7 @@ def test_viewing_a_report_is_audited(client: TestClient, collected: tuple[Settin
         assert ctx.audit.verify().ok
     views = [e for e in events if e.action == "collect.report.view"]
     assert len(views) == 3
-    assert {e.actor for e in views} == {"portal:anonymous"}
+    assert {e.actor for e in views} == {"portal:stats"}  # the signed-in person, by their username
     assert {e.object_type for e in views} == {"receipt"}
     assert all('"client"' in e.detail for e in views)
 
@@ -192,7 +193,9 @@ def test_unknown_names_and_numbers_are_a_json_404(client: TestClient, path: str)
 
 
 def test_an_empty_home_has_no_collections(tmp_path: Path) -> None:
-    with TestClient(create_app(Settings(home=tmp_path / "home"))) as empty:
+    settings = Settings(home=tmp_path / "home")
+    with TestClient(create_app(settings)) as empty:
+        sign_in(empty, settings, "stats", "statistician")
         assert "No returns have been received yet" in empty.get("/collections").text
         assert empty.get("/api/v1/collections").json() == []
 

@@ -84,8 +84,16 @@ def demo(
     if json_out:
         emit_json(summary)
     if not no_serve:
-        from pupildata.web.cli import serve
+        from pupildata.web.cli import demo_sign_in_link, serve
+        from pupildata.web.server import url_for
 
+        link = demo_sign_in_link(settings.home, url_for(host, port))
+        out.print(
+            "Collections and validation reports need an account. Sign in as the demonstration's statistician "
+            f"with this one-time link (it works once, for 30 minutes; `pupildata user link demo` makes another):\n  "
+            f"{link}",
+            markup=False,
+        )
         serve(home=settings.home, host=host, port=port)
 
 

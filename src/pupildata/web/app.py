@@ -13,12 +13,13 @@ from fastapi import APIRouter, FastAPI
 from pupildata import __version__
 from pupildata.settings import Settings
 from pupildata.web import assets, errors
-from pupildata.web.routers import api, collect, collect_api, health, home, publish
+from pupildata.web.routers import account, api, collect, collect_api, health, home, publish
 from pupildata.web.security import SecurityHeadersMiddleware
 from pupildata.web.templating import SERVICE_NAME
 
 ROUTERS: tuple[APIRouter, ...] = (
     home.router,
+    account.router,
     collect.router,
     publish.router,
     api.router,

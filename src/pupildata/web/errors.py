@@ -12,8 +12,9 @@ from http import HTTPStatus
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from pupildata.web.auth import SignInRequired, sign_in_url
 from pupildata.web.security import request_nonce, security_headers
 from pupildata.web.templating import templates
 
@@ -60,6 +61,14 @@ async def http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def sign_in_required(request: Request, exc: Exception) -> Response:
+    """No one is signed in: a person is sent to sign in (and brought back); the API says how to authenticate."""
+    if wants_json(request):
+        detail = "Sign in first: send an API token (made with `pupildata user token`) as 'Authorization: Bearer TOKEN'."
+        return _json_error(401, detail, {"WWW-Authenticate": "Bearer"})
+    return RedirectResponse(sign_in_url(request), status_code=303)
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     """Anything unexpected: log it in full for the operators, tell the user only that something went wrong."""
     log.error("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -81,6 +90,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(SignInRequired, sign_in_required)
     app.add_exception_handler(Exception, server_error)
 
 

@@ -45,6 +45,7 @@ def _page_context(request: Request) -> dict[str, Any]:
         "cspNonce": state.get("csp_nonce", ""),
         "assets_built": bool(getattr(request.app.state, "assets_built", False)),
         "current_path": request.url.path,
+        "user": state.get("user"),
     }
 
 

@@ -166,3 +166,35 @@ class LinkDecision(Base):
     actor: Mapped[str] = mapped_column(String(200), nullable=False)
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     review_id: Mapped[int | None] = mapped_column(Integer)
+
+
+# --- portal accounts -------------------------------------------------------------------------------------------
+
+
+class PortalUser(Base):
+    """A person who signs in to the portal: their role, and for a sender the returns they may read."""
+
+    __tablename__ = "portal_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    display_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    role: Mapped[str] = mapped_column(String(50), nullable=False)
+    scope: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)  # senders, or la:NNN
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PortalSession(Base):
+    """A signed-in browser, an API token or a one-time sign-in link. Only a hash of its secret is kept."""
+
+    __tablename__ = "portal_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("portal_user.id"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)  # browser, api, link
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)

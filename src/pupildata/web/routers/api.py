@@ -14,9 +14,11 @@ from pydantic import BaseModel, Field
 
 from pupildata import __version__
 from pupildata.web.areas import AREAS
+from pupildata.web.auth import needs
+from pupildata.web.permissions import PUBLIC
 from pupildata.web.templating import SERVICE_NAME, templates
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", dependencies=[needs(PUBLIC)])
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 

@@ -18,9 +18,11 @@ from pupildata.collect.queries import find_receipt, receipts_of
 from pupildata.collect.receipts import Receipt
 from pupildata.kernel.context import Context
 from pupildata.web import collecting as c
+from pupildata.web.auth import actor, needs, signed_in
 from pupildata.web.charts import Series, stacked_bars
-from pupildata.web.deps import ANONYMOUS, ContextDep, client_address
+from pupildata.web.deps import ContextDep, client_address
 from pupildata.web.pagination import page_number, pagination
+from pupildata.web.permissions import PUBLIC, READ_COLLECTIONS, READ_RETURNS
 from pupildata.web.templating import templates
 from pupildata.web.warehouse import RETRY_AFTER, WarehouseUnavailable
 
@@ -44,14 +46,15 @@ def unavailable(request: Request, exc: WarehouseUnavailable) -> HTMLResponse:
     )  # fmt: skip
 
 
-def receipt_or_404(ctx: ContextDep, receipt_id: str) -> tuple[Receipt, dict[str, int]]:
+def receipt_or_404(request: Request, ctx: Context, receipt_id: str) -> tuple[Receipt, dict[str, int]]:
+    """The receipt, if it exists and the account may see its sender's returns (to anyone else: not found)."""
     found = find_receipt(ctx.registry, int(receipt_id)) if receipt_id.isdigit() else None
-    if found is None:
+    if found is None or not signed_in(request).may_see_sender(found[0].sender):
         raise HTTPException(404, f"There is no receipt numbered '{receipt_id}'.")
     return found
 
 
-@router.api_route("/collections", methods=["GET", "HEAD"], name="collections")
+@router.api_route("/collections", methods=["GET", "HEAD"], name="collections", dependencies=[needs(READ_COLLECTIONS)])
 def collection_list(request: Request, ctx: ContextDep) -> HTMLResponse:
     rows = c.collection_rows(ctx)
     chart = stacked_bars(
@@ -66,12 +69,14 @@ def collection_list(request: Request, ctx: ContextDep) -> HTMLResponse:
     return _page(request, "collect/list.html", {"rows": rows, "chart": chart})
 
 
-@router.api_route("/collections/rules", methods=["GET", "HEAD"], name="collection-rules")
+@router.api_route("/collections/rules", methods=["GET", "HEAD"], name="collection-rules", dependencies=[needs(PUBLIC)])
 def rules(request: Request) -> HTMLResponse:
     return _page(request, "collect/rules.html", {"groups": c.rule_groups()})
 
 
-@router.api_route("/collections/{name}", methods=["GET", "HEAD"], name="collection")
+@router.api_route(
+    "/collections/{name}", methods=["GET", "HEAD"], name="collection", dependencies=[needs(READ_COLLECTIONS)]
+)
 def collection(request: Request, ctx: ContextDep, name: str, show: str = "") -> HTMLResponse:
     found = status(ctx.registry, name)
     if found is None:
@@ -94,11 +99,11 @@ def collection(request: Request, ctx: ContextDep, name: str, show: str = "") -> 
     return _page(request, "collect/status.html", context)
 
 
-@router.api_route("/receipts/{receipt_id}", methods=["GET", "HEAD"], name="receipt")
+@router.api_route("/receipts/{receipt_id}", methods=["GET", "HEAD"], name="receipt", dependencies=[needs(READ_RETURNS)])
 def receipt(request: Request, ctx: ContextDep, receipt_id: str, page: str = "1") -> HTMLResponse:
-    found, counts = receipt_or_404(ctx, receipt_id)
+    found, counts = receipt_or_404(request, ctx, receipt_id)
     number = page_number(page)
-    viewer = c.Viewer(ANONYMOUS, client_address(request), "page")
+    viewer = c.Viewer(actor(request), client_address(request), "page")
     try:
         report = c.read_report_page(ctx, found, counts, page=number, per_page=PER_PAGE, viewer=viewer)
     except WarehouseUnavailable as exc:
@@ -117,8 +122,8 @@ def _receipt_csv(
     request: Request, ctx: Context, receipt_id: str, read: Callable[..., str | None], *, name: str, missing: str
 ) -> Response:
     """A CSV download of one receipt's records (read, and audited, by ``read``); 404 with ``missing`` if none."""
-    found, _ = receipt_or_404(ctx, receipt_id)
-    viewer = c.Viewer(ANONYMOUS, client_address(request), "csv")
+    found, _ = receipt_or_404(request, ctx, receipt_id)
+    viewer = c.Viewer(actor(request), client_address(request), "csv")
     try:
         text = read(ctx, found, viewer)
     except WarehouseUnavailable as exc:
@@ -129,14 +134,14 @@ def _receipt_csv(
     return Response(text, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
 
 
-@router.get("/receipts/{receipt_id}/report.csv", name="receipt-report-csv")
+@router.get("/receipts/{receipt_id}/report.csv", name="receipt-report-csv", dependencies=[needs(READ_RETURNS)])
 def report_csv(request: Request, ctx: ContextDep, receipt_id: str) -> Response:
     return _receipt_csv(
         request, ctx, receipt_id, c.read_report_csv, name="report", missing="Receipt {receipt} has no report."
     )
 
 
-@router.get("/receipts/{receipt_id}/quarantine.csv", name="receipt-quarantine-csv")
+@router.get("/receipts/{receipt_id}/quarantine.csv", name="receipt-quarantine-csv", dependencies=[needs(READ_RETURNS)])
 def quarantine_csv(request: Request, ctx: ContextDep, receipt_id: str) -> Response:
     """The quarantined records of a receipt, to correct and send back as a correction of it."""
     missing = "Receipt {receipt} has no quarantined records waiting for correction."

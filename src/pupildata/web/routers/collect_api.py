@@ -14,7 +14,9 @@ from pupildata.collect.collections import SenderStatus, status
 from pupildata.collect.queries import find_receipt, receipts_of
 from pupildata.collect.receipts import Receipt
 from pupildata.web import collecting as c
-from pupildata.web.deps import ANONYMOUS, ContextDep, client_address
+from pupildata.web.auth import actor, needs, signed_in
+from pupildata.web.deps import ContextDep, client_address
+from pupildata.web.permissions import PUBLIC, READ_COLLECTIONS, READ_RETURNS
 from pupildata.web.warehouse import RETRY_AFTER, WarehouseUnavailable
 
 router = APIRouter(prefix="/api/v1", tags=["collections"])
@@ -134,13 +136,17 @@ def _row(row: dict[str, str]) -> ReportRowOut:
     return ReportRowOut(record=record, **{k: row[k] for k in ("rule", "severity", "field", "value", "message")})
 
 
-@router.get("/collections", response_model=list[CollectionOut], summary="Collections")
+@router.get(
+    "/collections", response_model=list[CollectionOut], summary="Collections", dependencies=[needs(READ_COLLECTIONS)]
+)
 def collection_list(ctx: ContextDep) -> list[CollectionOut]:
     """Every collection, with how many expected senders have sent and the records accepted, quarantined and queried."""
     return [CollectionOut.model_validate(row, from_attributes=True) for row in c.collection_rows(ctx)]
 
 
-@router.get("/collections/rules", response_model=list[RuleOut], summary="Validation rules")
+@router.get(
+    "/collections/rules", response_model=list[RuleOut], summary="Validation rules", dependencies=[needs(PUBLIC)]
+)
 def rules() -> list[RuleOut]:
     """Every rule returns are checked against: code, severity, field and message."""
     return [RuleOut(**rule) for rule in c.rule_index().values()]
@@ -150,6 +156,7 @@ def rules() -> list[RuleOut]:
     "/collections/{name}",
     response_model=CollectionStatusOut,
     summary="A collection's status",
+    dependencies=[needs(READ_COLLECTIONS)],
     responses={404: {"model": Problem, "description": "There is no such collection."}},
 )
 def collection(ctx: ContextDep, name: str) -> CollectionStatusOut:
@@ -168,6 +175,7 @@ def collection(ctx: ContextDep, name: str) -> CollectionStatusOut:
     "/receipts/{receipt_id}",
     response_model=ReceiptReportOut,
     summary="A receipt and its validation report",
+    dependencies=[needs(READ_RETURNS)],
     responses={
         404: {"model": Problem, "description": "There is no such receipt, or no such page of its report."},
         503: {"model": Problem, "description": "The report's rows cannot be read while returns are loaded."},
@@ -183,9 +191,9 @@ def receipt(
     """The receipt of one file and one page of its validation report: each failing record with rule code, severity,
     field, value and message. Reading the rows is recorded in the audit trail."""
     found = find_receipt(ctx.registry, receipt_id)
-    if found is None:
+    if found is None or not signed_in(request).may_see_sender(found[0].sender):
         raise HTTPException(404, f"There is no receipt numbered {receipt_id}.")
-    viewer = c.Viewer(ANONYMOUS, client_address(request), "api")
+    viewer = c.Viewer(actor(request), client_address(request), "api")
     try:
         report = c.read_report_page(ctx, found[0], found[1], page=page, per_page=per_page, viewer=viewer)
     except WarehouseUnavailable as exc:

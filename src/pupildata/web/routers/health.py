@@ -16,13 +16,15 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from pupildata import __version__
+from pupildata.web.auth import needs
+from pupildata.web.permissions import PUBLIC
 
 log = logging.getLogger("pupildata.web")
 
 Check = Callable[[], bool]
 CheckResult = Literal["ok", "failed"]
 
-router = APIRouter()
+router = APIRouter(dependencies=[needs(PUBLIC)])
 
 
 class Health(BaseModel):

@@ -6,9 +6,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from pupildata.web.areas import AREAS, AUDIENCES
+from pupildata.web.auth import needs
+from pupildata.web.permissions import PUBLIC
 from pupildata.web.templating import templates
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse, dependencies=[needs(PUBLIC)])
 
 
 @router.api_route("/", methods=["GET", "HEAD"], name="home")

@@ -8,10 +8,12 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from pupildata.publish import portal
+from pupildata.web.auth import needs
+from pupildata.web.permissions import PUBLIC
 from pupildata.web.templating import templates
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
-api = APIRouter(prefix="/api/v1/releases", tags=["statistics"])
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse, dependencies=[needs(PUBLIC)])
+api = APIRouter(prefix="/api/v1/releases", tags=["statistics"], dependencies=[needs(PUBLIC)])
 
 
 def _outputs(request: Request) -> Any:

@@ -1,0 +1,131 @@
+"""Who is asking, and may they: the portal's sign-in and each route's declared permission.
+
+Every route declares the one permission it needs where it is declared::
+
+    @router.get("/receipts/{receipt_id}", dependencies=[needs(READ_RETURNS)])
+
+``needs`` finds the account — a browser's session cookie, or an API token sent as ``Authorization: Bearer`` —
+and refuses the request before the route runs: a page sends a person who has not signed in to the sign-in page
+(and back afterwards), the API answers 401; an account whose role lacks the permission gets 403. Tests walk every
+route for every role (``tests/web/test_permissions.py``).
+
+The session cookie is ``HttpOnly``, ``SameSite=Strict`` (so no other site can make a signed-in request) and
+``Secure`` when the portal is served over HTTPS; requests that change state (signing in and out) must also come
+from the portal's own pages (``Origin``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import Depends, HTTPException, Request
+
+from pupildata.web.accounts import API, BROWSER, Accounts, User
+from pupildata.web.deps import ANONYMOUS, get_context
+from pupildata.web.permissions import PUBLIC, ROLES
+
+COOKIE = "pupildata_session"
+_UNSET = object()
+
+
+class SignInRequired(Exception):
+    """Raised by ``needs`` when no one is signed in; turned into a redirect (pages) or a 401 (API)."""
+
+
+def accounts(request: Request) -> Accounts:
+    return Accounts(get_context(request).registry)
+
+
+def current_user(request: Request) -> User | None:
+    """The signed-in account of this request (looked up once), or None."""
+    state = request.state
+    found = getattr(state, "user", _UNSET)
+    if found is not _UNSET:
+        assert found is None or isinstance(found, User)
+        return found
+    user = None
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        user = accounts(request).holder(header[7:].strip(), API)
+    elif cookie := request.cookies.get(COOKIE):
+        user = accounts(request).holder(cookie, BROWSER)
+    state.user = user
+    return user
+
+
+def actor(request: Request) -> str:
+    """How the audit trail names whoever made this request."""
+    user = current_user(request)
+    return user.actor if user else ANONYMOUS
+
+
+def signed_in(request: Request) -> User:
+    """The account of a request that ``needs`` has already let through with a permission other than PUBLIC."""
+    user = current_user(request)
+    if user is None:  # pragma: no cover - needs() refused the request before the route ran
+        raise SignInRequired
+    return user
+
+
+def needs(permission: str) -> Any:
+    """The dependency declaring that a route needs ``permission`` (see the module's docstring)."""
+    known = {p for role in ROLES.values() for p in role.permissions} | {PUBLIC}
+    if permission not in known:
+        raise ValueError(f"No role has the permission {permission!r}.")
+
+    def check(request: Request) -> User | None:
+        user = current_user(request)
+        if permission == PUBLIC:
+            return user
+        if user is None:
+            raise SignInRequired
+        if not user.can(permission):
+            raise HTTPException(
+                403, f"Your account ({user.role_title}) does not give you access to this. Ask the service's "
+                "administrator if you need it."
+            )  # fmt: skip
+        return user
+
+    check.permission = permission  # type: ignore[attr-defined]
+    return Depends(check)
+
+
+def permission_of(dependency: Callable[..., Any]) -> str | None:
+    return getattr(dependency, "permission", None)
+
+
+def local_path(target: str | None) -> str:
+    """``target`` if it is a path on this portal (never another site), else the home page."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target
+
+
+def sign_in_url(request: Request) -> str:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return f"/sign-in?next={quote(here, safe='')}"
+
+
+def same_origin(request: Request) -> bool:
+    """A request that changes state must come from the portal's own pages (when the browser says where from)."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.url.netloc
+
+
+def set_session_cookie(response: Any, request: Request, token: str) -> None:
+    response.set_cookie(
+        COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/",
+    )  # fmt: skip
+
+
+__all__ = [
+    "COOKIE", "SignInRequired", "accounts", "actor", "current_user", "local_path", "needs", "permission_of",
+    "same_origin", "set_session_cookie", "sign_in_url", "signed_in",
+]  # fmt: skip

@@ -1,0 +1,53 @@
+"""Roles and what they permit: one table, read by every route's declaration and by the tests that walk them.
+
+A route declares the one permission it needs where it is declared (``dependencies=[needs(READ_RETURNS)]``, see
+``pupildata.web.auth``). A role is a set of permissions; a sender's role is further limited to its own returns
+by the account's scope. Anyone, signed in or not, holds ``PUBLIC``: the home page, the privacy notice, the rules
+every return is checked against, and statistics that have passed disclosure control.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PUBLIC = "public"
+#: Every collection, and each collection's status: who has sent, who has not, with how many errors. Names
+#: schools and bodies, never a pupil.
+READ_COLLECTIONS = "collections:read"
+#: A return's receipt and its validation report, which show pupils' values: only returns the account may see.
+READ_RETURNS = "returns:read"
+
+PERMISSIONS: dict[str, str] = {
+    PUBLIC: "Pages anyone may read: the service, the privacy notice, the rules, published statistics.",
+    READ_COLLECTIONS: "Every collection's status: who has sent a return, who has not, and with how many errors.",
+    READ_RETURNS: "Returns with their validation reports, which show pupils' values (a sender: only its own).",
+}
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    title: str
+    permissions: frozenset[str]
+    #: Whether the role sees every sender's returns (department staff) or only those in the account's scope.
+    all_senders: bool
+
+
+_STAFF = frozenset({PUBLIC, READ_COLLECTIONS, READ_RETURNS})
+
+ROLES: dict[str, Role] = {
+    role.name: role
+    for role in (
+        Role("statistician", "Statistician", _STAFF, all_senders=True),
+        Role("chief-statistician", "Chief Statistician", _STAFF, all_senders=True),
+        Role("data-protection-officer", "Data Protection Officer", _STAFF, all_senders=True),
+        Role("sender", "School, local authority or other sender", frozenset({PUBLIC, READ_RETURNS}), all_senders=False),
+    )
+}
+
+
+def role_names() -> list[str]:
+    return list(ROLES)
+
+
+__all__ = ["PERMISSIONS", "PUBLIC", "READ_COLLECTIONS", "READ_RETURNS", "ROLES", "Role", "role_names"]

@@ -1,0 +1,248 @@
+"""Who may see what: every route for every role, a sender's scope, signing in and out, links and API tokens."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pupildata.collect import Summary
+from pupildata.errors import UsageError
+from pupildata.kernel.context import Context
+from pupildata.settings import Settings
+from pupildata.web import create_app
+from pupildata.web.accounts import API, BROWSER, LINK, MAX_FAILURES, Accounts, SignInRefused, User
+from pupildata.web.auth import COOKIE, local_path, permission_of
+from pupildata.web.permissions import PUBLIC, ROLES
+from tests.web.collect_home import CENSUS, collected_home, receipt_of, sign_in
+
+PASSWORD = "correct horse battery"
+SCHOOL_A, SCHOOL_B = "census_8742001.xml", "census_8744001.xml"
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Summary]:
+    return collected_home(tmp_path_factory.mktemp("permissions") / "home")
+
+
+@pytest.fixture(scope="module")
+def app(collected: tuple[Settings, Summary]) -> FastAPI:
+    return create_app(collected[0])
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def _accounts(settings: Settings) -> Accounts:
+    return Accounts(Context(settings).registry)
+
+
+def _permission(route: APIRoute) -> list[str]:
+    return [p for d in route.dependant.dependencies if (p := permission_of(d.call)) is not None]  # type: ignore[arg-type]
+
+
+def _routes(app: FastAPI) -> list[APIRoute]:
+    return [route for route in app.routes if isinstance(route, APIRoute)]
+
+
+def test_every_route_declares_exactly_one_permission(app: FastAPI) -> None:
+    for route in _routes(app):
+        assert len(_permission(route)) == 1, route.path
+
+
+def _url(route: APIRoute, summary: Summary) -> str:
+    receipt = str(receipt_of(summary, SCHOOL_A))
+    values = {"receipt_id": receipt, "name": CENSUS, "period": "2008-09", "file": "x.csv", "token": "not-a-token"}
+    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values[m[1]], route.path)
+
+
+def _ask(client: TestClient, route: APIRoute, url: str) -> int:
+    method = sorted(route.methods - {"HEAD"})[0]
+    return client.request(method, url, follow_redirects=False).status_code
+
+
+@pytest.mark.parametrize("role", [None, *ROLES])
+def test_every_route_for_every_role(app: FastAPI, collected: tuple[Settings, Summary], role: str | None) -> None:
+    """A page or API answer is given exactly to the roles holding the route's permission."""
+    settings, summary = collected
+    with TestClient(app, raise_server_exceptions=False) as client:
+        if role is not None:
+            sign_in(client, settings, f"walker-{role}", role, ["la:874"] if role == "sender" else None)
+        for route in _routes(app):
+            (permission,) = _permission(route)
+            status = _ask(client, route, _url(route, summary))
+            allowed = permission == PUBLIC or (role is not None and permission in ROLES[role].permissions)
+            if allowed:
+                assert status not in (303, 401, 403), (role, route.path, status)
+            elif role is None:
+                assert status == (401 if route.path.startswith("/api/") else 303), (route.path, status)
+            else:
+                assert status == 403, (role, route.path, status)
+
+
+def test_a_sender_sees_only_its_own_returns(client: TestClient, collected: tuple[Settings, Summary]) -> None:
+    settings, summary = collected
+    mine, theirs = receipt_of(summary, SCHOOL_A), receipt_of(summary, SCHOOL_B)
+    sign_in(client, settings, "school-a", "sender", ["8742001"])
+    assert client.get(f"/receipts/{mine}").status_code == 200
+    assert client.get(f"/receipts/{mine}/report.csv").status_code == 200
+    assert client.get(f"/api/v1/receipts/{mine}").status_code == 200
+    for url in (f"/receipts/{theirs}", f"/receipts/{theirs}/report.csv", f"/api/v1/receipts/{theirs}"):
+        assert client.get(url).status_code == 404, url  # not even told that it exists
+    assert client.get("/collections").status_code == 403
+
+
+def test_an_authority_sees_its_schools_returns(client: TestClient, collected: tuple[Settings, Summary]) -> None:
+    settings, summary = collected
+    sign_in(client, settings, "authority-874", "sender", ["la:874"])
+    for name in (SCHOOL_A, SCHOOL_B):
+        assert client.get(f"/receipts/{receipt_of(summary, name)}").status_code == 200
+    survey = next(r.receipt_id for r in summary.receipts if r.source == "survey")
+    assert client.get(f"/receipts/{survey}").status_code == 404
+
+
+@given(sender=st.from_regex(r"\d{7}", fullmatch=True), la=st.from_regex(r"\d{3}", fullmatch=True))
+def test_an_authority_scope_is_its_schools_numbers(sender: str, la: str) -> None:
+    user = User(1, "la", "LA", "sender", (f"la:{la}",))
+    assert user.may_see_sender(sender) == sender.startswith(la)
+    assert not user.may_see_sender(f"{la}{sender}")  # not a school's number
+    assert not user.may_see_sender(None)
+    assert User(2, "s", "S", "statistician", ()).may_see_sender(sender)
+
+
+def _form(client: TestClient, password: str, username: str = "pat", next_: str = "/collections") -> Any:
+    data = {"username": username, "password": password, "next": next_}
+    return client.post("/sign-in", data=data, follow_redirects=False)
+
+
+def test_signing_in_and_out(client: TestClient, collected: tuple[Settings, Summary]) -> None:
+    settings, _ = collected
+    _accounts(settings).add("pat", "Pat Jones", "statistician", password=PASSWORD)
+    assert client.get("/collections", follow_redirects=False).headers["location"] == "/sign-in?next=%2Fcollections"
+    refused = _form(client, "wrong password!")
+    assert refused.status_code == 401
+    assert "The username or password is not right" in refused.text
+    unknown = _form(client, PASSWORD, username="nobody")
+    assert unknown.text.count("The username or password is not right") == refused.text.count(
+        "The username or password is not right"
+    )  # the same words whether or not the username exists
+    response = _form(client, PASSWORD)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/collections"
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie.replace("Strict", "strict")
+    page = client.get("/collections")
+    assert page.status_code == 200
+    assert "Pat Jones" in page.text
+    session = client.cookies[COOKIE]
+    assert client.post("/sign-out", follow_redirects=False).status_code == 303
+    client.cookies.set(COOKIE, session)  # the old cookie signs no one in any more
+    assert client.get("/collections", follow_redirects=False).status_code == 303
+    with Context(settings) as ctx:
+        actions = [(e.actor, e.action) for e in ctx.audit.events(object_id="pat")]
+    assert ("portal:anonymous", "sign in refused") in actions
+    assert ("portal:pat", "sign in") in actions
+    assert ("portal:pat", "sign out") in actions
+
+
+def test_wrong_passwords_lock_the_account(collected: tuple[Settings, Summary]) -> None:
+    accounts = _accounts(collected[0])
+    accounts.add("lee", "Lee", "statistician", password=PASSWORD)
+    now = datetime.now(UTC)
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(SignInRefused):
+            accounts.sign_in("lee", "not it at all", now)
+    with pytest.raises(SignInRefused, match="locked"):
+        accounts.sign_in("lee", PASSWORD, now)
+    assert accounts.sign_in("lee", PASSWORD, now + timedelta(minutes=16)).username == "lee"
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "\\\\evil", "collections", ""])
+def test_sign_in_goes_back_only_to_this_portal(target: str) -> None:
+    assert local_path(target) == "/"
+
+
+def test_sign_in_from_another_site_is_refused(client: TestClient, collected: tuple[Settings, Summary]) -> None:
+    _accounts(collected[0]).add("kim", "Kim", "statistician", password=PASSWORD)
+    data = {"username": "kim", "password": PASSWORD, "next": "/"}
+    response = client.post("/sign-in", data=data, headers={"Origin": "https://evil.example"}, follow_redirects=False)
+    assert response.status_code == 403
+    assert COOKIE not in response.headers.get("set-cookie", "")
+
+
+def test_a_sign_in_link_works_once(client: TestClient, collected: tuple[Settings, Summary]) -> None:
+    accounts = _accounts(collected[0])
+    user = accounts.add("new-starter", "New Starter", "data-protection-officer")
+    token = accounts.start(user, LINK)
+    assert client.get(f"/sign-in/link/{token}").status_code == 200  # opening the link uses nothing up
+    assert client.get(f"/sign-in/link/{token}").status_code == 200
+    used = client.post("/sign-in/link", data={"token": token}, follow_redirects=False)
+    assert used.status_code == 303
+    assert client.get("/collections").status_code == 200
+    client.cookies.clear()
+    again = client.post("/sign-in/link", data={"token": token}, follow_redirects=False)
+    assert again.status_code == 401
+    assert "does not work" in again.text
+
+
+def test_api_tokens(client: TestClient, collected: tuple[Settings, Summary]) -> None:
+    settings, summary = collected
+    accounts = _accounts(settings)
+    user = accounts.add("robot", "Loader", "statistician")
+    token = accounts.start(user, API)
+    url = f"/api/v1/receipts/{receipt_of(summary, SCHOOL_A)}"
+    assert client.get(url).status_code == 401
+    assert client.get(url).headers["www-authenticate"] == "Bearer"
+    assert client.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.get(url, headers={"Authorization": "Bearer not-a-token"}).status_code == 401
+    browser = accounts.start(user, BROWSER)
+    assert client.get(url, headers={"Authorization": f"Bearer {browser}"}).status_code == 401  # kinds don't mix
+    old = accounts.start(user, API, now=datetime.now(UTC) - timedelta(days=91))
+    assert client.get(url, headers={"Authorization": f"Bearer {old}"}).status_code == 401  # expired
+    accounts.disable("robot")
+    assert client.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_only_hashes_of_secrets_are_kept(collected: tuple[Settings, Summary]) -> None:
+    settings, _ = collected
+    accounts = _accounts(settings)
+    user = accounts.add("hashes", "Hashes", "statistician", password=PASSWORD)
+    token = accounts.start(user, BROWSER)
+    dump = Path(settings.home / "registry.sqlite").read_bytes()
+    assert token.encode() not in dump
+    assert PASSWORD.encode() not in dump
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("Bad Name", "Bad", "statistician"), "not a usable username"),
+        (("ok-name", "Ok", "wizard"), "no role called 'wizard'"),
+        (("school", "School", "sender"), "needs at least one --sender"),
+        (("stat2", "Stat", "statistician", ["8742001"]), "takes no --sender"),
+        (("la", "LA", "sender", ["la:87"]), "is not a local authority"),
+    ],
+)
+def test_bad_accounts_are_one_clear_sentence(
+    collected: tuple[Settings, Summary], args: tuple[Any, ...], message: str
+) -> None:
+    with pytest.raises(UsageError, match=message):
+        _accounts(collected[0]).add(*args)
+
+
+def test_short_passwords_are_refused(collected: tuple[Settings, Summary]) -> None:
+    with pytest.raises(UsageError, match="at least 12 characters"):
+        _accounts(collected[0]).add("shorty", "Shorty", "statistician", password="short")
