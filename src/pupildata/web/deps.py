@@ -16,7 +16,7 @@ from pupildata.kernel.context import Context
 
 _lock = threading.Lock()
 
-#: Who the audit trail names for a person using the portal until sign-in exists.
+#: Who the audit trail names for someone using the portal without signing in.
 ANONYMOUS = "portal:anonymous"
 
 

@@ -1,7 +1,9 @@
 """Security headers on every response, and the per-request nonce of the page template's one inline script.
 
 Pupil data must never be cached by a browser or a proxy, so HTML and API responses are ``no-store``. Static
-assets hold no personal data and may be kept, but are checked again before use.
+assets hold no personal data and may be kept, but are checked again before use. The referrer policy is
+``same-origin``: other sites learn nothing, and the portal's own forms carry their origin, which the forms that
+change state check (``no-referrer`` would make browsers send ``Origin: null``).
 """
 
 from __future__ import annotations
