@@ -248,7 +248,9 @@ def _axe_violations(browser: Any, url: str, state: dict[str, Any] | None = None)
     return violations
 
 
-COLLECT_PAGES = ("/collections", f"/collections/{CENSUS}", "/receipts/1", "/receipts/1?page=1", "/collections/rules")
+COLLECT_PAGES = (
+    "/collections", f"/collections/{CENSUS}", "/receipts/1", "/receipts/1?page=1", "/collections/rules", "/returns"
+)  # fmt: skip
 
 
 def test_collection_pages_are_clean_under_the_csp_and_accessible(

@@ -246,3 +246,20 @@ def test_bad_accounts_are_one_clear_sentence(
 def test_short_passwords_are_refused(collected: tuple[Settings, Summary]) -> None:
     with pytest.raises(UsageError, match="at least 12 characters"):
         _accounts(collected[0]).add("shorty", "Shorty", "statistician", password="short")
+
+
+def test_your_returns_lists_only_the_accounts_own(client: TestClient, collected: tuple[Settings, Summary]) -> None:
+    settings, summary = collected
+    sign_in(client, settings, "school-b", "sender", ["8744001"])
+    page = client.get("/returns")
+    assert page.status_code == 200
+    assert f'href="/receipts/{receipt_of(summary, SCHOOL_B)}"' in page.text
+    assert f'href="/receipts/{receipt_of(summary, SCHOOL_A)}"' not in page.text
+    assert 'href="/returns"' in page.text  # linked from the account bar
+    sign_in(client, settings, "authority-874b", "sender", ["la:874"])
+    both = client.get("/returns").text
+    assert all(f'href="/receipts/{receipt_of(summary, name)}"' in both for name in (SCHOOL_A, SCHOOL_B))
+    survey = next(r.receipt_id for r in summary.receipts if r.source == "survey")
+    assert f'href="/receipts/{survey}"' not in both
+    sign_in(client, settings, "stats-all", "statistician")
+    assert f'href="/receipts/{survey}"' in client.get("/returns").text

@@ -4,7 +4,7 @@ many files each collection has had. The portal reads these instead of the wareho
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from pupildata.collect.receipts import Receipt
 from pupildata.kernel.registry import Registry
@@ -56,6 +56,25 @@ def receipts_of(registry: Registry, collection: str) -> list[Receipt]:
         return [_receipt(row) for row in rows]
 
 
+def recent_receipts(
+    registry: Registry, *, senders: list[str] | None, prefixes: tuple[str, ...] = (), limit: int = 1000
+) -> list[Receipt]:
+    """The latest files received (newest first): of every sender (``senders`` None), or of the senders named and
+    of 7-character sender numbers starting with one of ``prefixes`` (an authority's schools)."""
+    query = select(CollectReceipt).order_by(CollectReceipt.id.desc()).limit(limit)
+    if senders is not None:
+        conditions: list[ColumnElement[bool]] = [CollectReceipt.sender.in_(senders)] if senders else []
+        conditions += [
+            (func.length(CollectReceipt.sender) == 7) & CollectReceipt.sender.startswith(prefix, autoescape=True)
+            for prefix in prefixes
+        ]
+        if not conditions:
+            return []
+        query = query.where(or_(*conditions))
+    with registry.session() as session:
+        return [_receipt(row) for row in session.execute(query).scalars()]
+
+
 def file_counts(registry: Registry) -> dict[str, int]:
     """How many files each collection has received (refused and repeated files included)."""
     with registry.session() as session:
@@ -65,4 +84,4 @@ def file_counts(registry: Registry) -> dict[str, int]:
     return {str(name): int(n) for name, n in rows if name is not None}
 
 
-__all__ = ["file_counts", "find_receipt", "receipts_of"]
+__all__ = ["file_counts", "find_receipt", "receipts_of", "recent_receipts"]

@@ -65,6 +65,13 @@ class User:
     def can(self, permission: str) -> bool:
         return permission in ROLES[self.role].permissions
 
+    def senders(self) -> tuple[list[str] | None, tuple[str, ...]]:
+        """The senders this account may see, as (codes, authorities' number prefixes); (None, ()) for all."""
+        if ROLES[self.role].all_senders:
+            return None, ()
+        authorities = tuple(la[1] for entry in self.scope if (la := LA_SCOPE.fullmatch(entry)))
+        return [entry for entry in self.scope if not LA_SCOPE.fullmatch(entry)], authorities
+
     def may_see_sender(self, sender: str | None) -> bool:
         """Whether this account may read the returns of ``sender``."""
         if ROLES[self.role].all_senders:
