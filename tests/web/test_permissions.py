@@ -147,6 +147,11 @@ def test_signing_in_and_out(client: TestClient, collected: tuple[Settings, Summa
     page = client.get("/collections")
     assert page.status_code == 200
     assert "Pat Jones" in page.text
+    first = client.cookies[COOKIE]
+    assert _form(client, PASSWORD).status_code == 303  # signing in again ends the earlier session
+    client.cookies.set(COOKIE, first)
+    assert client.get("/collections", follow_redirects=False).status_code == 303
+    assert _form(client, PASSWORD).status_code == 303
     session = client.cookies[COOKIE]
     assert client.post("/sign-out", follow_redirects=False).status_code == 303
     client.cookies.set(COOKIE, session)  # the old cookie signs no one in any more

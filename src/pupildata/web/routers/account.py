@@ -38,6 +38,9 @@ def _record(ctx: ContextDep, request: Request, actor: str, action: str, username
 
 
 def _signed_in(request: Request, ctx: ContextDep, user: User, how: str, target: str) -> Response:
+    """A new session (any earlier one of this browser ends: a session is never carried across a sign-in)."""
+    if earlier := request.cookies.get(auth.COOKIE):
+        auth.accounts(request).end(earlier)
     token = auth.accounts(request).start(user, BROWSER)
     _record(ctx, request, user.actor, "sign in", user.username, method=how)
     response = RedirectResponse(auth.local_path(target), status_code=303)
