@@ -149,8 +149,10 @@ def test_signing_in_and_out(client: TestClient, collected: tuple[Settings, Summa
     assert "Pat Jones" in page.text
     first = client.cookies[COOKIE]
     assert _form(client, PASSWORD).status_code == 303  # signing in again ends the earlier session
+    client.cookies.clear()
     client.cookies.set(COOKIE, first)
     assert client.get("/collections", follow_redirects=False).status_code == 303
+    client.cookies.clear()
     assert _form(client, PASSWORD).status_code == 303
     session = client.cookies[COOKIE]
     assert client.post("/sign-out", follow_redirects=False).status_code == 303
