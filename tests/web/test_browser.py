@@ -25,6 +25,7 @@ from pupildata.web import assets, create_app
 from pupildata.web.accounts import Accounts
 from pupildata.web.auth import COOKIE
 from tests.web.collect_home import CENSUS, collected_home
+from tests.web.review_home import review_home
 
 pytestmark = pytest.mark.browser
 
@@ -104,6 +105,7 @@ def base_url(requirements: None, tmp_path_factory: pytest.TempPathFactory) -> It
 def collected_settings(requirements: None, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A home where a few returns, hostile ones among them, have been collected, with a statistician's account."""
     settings, _ = collected_home(tmp_path_factory.mktemp("collected") / "home")
+    review_home(settings.home)  # and two pairs of records waiting for review (numbered 1 and 2)
     with Context(settings) as ctx:
         Accounts(ctx.registry).add(USERNAME, "Sam Statistician", "statistician", password=PASSWORD)
     return settings
@@ -249,7 +251,8 @@ def _axe_violations(browser: Any, url: str, state: dict[str, Any] | None = None)
 
 
 COLLECT_PAGES = (
-    "/collections", f"/collections/{CENSUS}", "/receipts/1", "/receipts/1?page=1", "/collections/rules", "/returns"
+    "/collections", f"/collections/{CENSUS}", "/receipts/1", "/receipts/1?page=1", "/collections/rules", "/returns",
+    "/matching/review", "/matching/review/1",
 )  # fmt: skip
 
 

@@ -64,7 +64,14 @@ def test_every_route_declares_exactly_one_permission(app: FastAPI) -> None:
 
 def _url(route: APIRoute, summary: Summary) -> str:
     receipt = str(receipt_of(summary, SCHOOL_A))
-    values = {"receipt_id": receipt, "name": CENSUS, "period": "2008-09", "file": "x.csv", "token": "not-a-token"}
+    values = {
+        "receipt_id": receipt,
+        "pair_id": "1",
+        "name": CENSUS,
+        "period": "2008-09",
+        "file": "x.csv",
+        "token": "not-a-token",
+    }
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values[m[1]], route.path)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from pupildata.errors import UsageError
 from pupildata.kernel.audit import AuditTrail, Event
+from pupildata.kernel.engine import DuckDBEngine
 from pupildata.kernel.registry import LinkDecision, LinkReview, Registry
 
 DECISIONS = ("same", "different")
@@ -118,3 +119,25 @@ def decide_keys(registry: Registry, left_key: str, right_key: str, decision: str
                 left_key=left_key, right_key=right_key, decision=decision, actor=actor, decided_at=datetime.now(UTC)
             )
         )
+
+
+def find_pair(registry: Registry, pair_id: int) -> tuple[Pair, str] | None:
+    """A queued pair and its status (open or decided), if there is one numbered ``pair_id``."""
+    with registry.session() as session:
+        row = session.get(LinkReview, pair_id)
+        return None if row is None else (Pair(row.id, row.left_key, row.right_key, row.probability), row.status)
+
+
+#: What a reviewer compares, in order: (column of ``link_norm``, label).
+SHOWN = (
+    ("source", "Return"), ("year", "Year"), ("fn", "First name"), ("mn", "Middle names"), ("sn", "Surname"),
+    ("dob", "Date of birth"), ("sex", "Sex"), ("pc", "Postcode"), ("upn", "UPN"), ("former_upn", "Former UPN"),
+    ("uln", "ULN"), ("school", "School"), ("la_code", "Local authority"),
+)  # fmt: skip
+
+
+def records(engine: DuckDBEngine, keys: tuple[str, str]) -> dict[str, dict[str, object]]:
+    """The two records of a pair as matching saw them (normalised), by record key."""
+    columns = ", ".join(column for column, _ in SHOWN)
+    rows = engine.fetchall(f"SELECT record_key, {columns} FROM link_norm WHERE record_key IN (?, ?)", list(keys))
+    return {str(row[0]): dict(zip((c for c, _ in SHOWN), row[1:], strict=True)) for row in rows}

@@ -13,7 +13,7 @@ from fastapi import APIRouter, FastAPI
 from pupildata import __version__
 from pupildata.settings import Settings
 from pupildata.web import assets, errors
-from pupildata.web.routers import account, api, collect, collect_api, health, home, publish
+from pupildata.web.routers import account, api, collect, collect_api, health, home, link, publish
 from pupildata.web.security import SecurityHeadersMiddleware
 from pupildata.web.templating import SERVICE_NAME
 
@@ -21,6 +21,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     home.router,
     account.router,
     collect.router,
+    link.router,
     publish.router,
     api.router,
     collect_api.router,

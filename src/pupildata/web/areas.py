@@ -56,6 +56,7 @@ AREAS: tuple[Area, ...] = (
         "Records for the same child from different years, schools and collections are linked into one record. "
         "Uncertain matches are set aside for a person to decide.",
         "Statisticians",
+        href="/matching/review",
     ),
     Area(
         "statistics",
@@ -63,6 +64,7 @@ AREAS: tuple[Area, ...] = (
         "Tables for official statistics are produced from the matched records. Small numbers that could "
         "identify a pupil are suppressed or rounded, and every release is checked before anything is written.",
         "Statisticians and the bodies that receive statistics",
+        href="/releases",
     ),
     Area(
         "sharing",

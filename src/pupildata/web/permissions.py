@@ -16,11 +16,14 @@ PUBLIC = "public"
 READ_COLLECTIONS = "collections:read"
 #: A return's receipt and its validation report, which show pupils' values: only returns the account may see.
 READ_RETURNS = "returns:read"
+#: The pairs of records matching was unsure of, side by side, and deciding whether they are the same child.
+REVIEW_MATCHES = "matching:review"
 
 PERMISSIONS: dict[str, str] = {
     PUBLIC: "Pages anyone may read: the service, the privacy notice, the rules, published statistics.",
     READ_COLLECTIONS: "Every collection's status: who has sent a return, who has not, and with how many errors.",
     READ_RETURNS: "Returns with their validation reports, which show pupils' values (a sender: only its own).",
+    REVIEW_MATCHES: "Pairs of records matching was unsure of, side by side, and deciding if they are one child.",
 }
 
 
@@ -34,12 +37,13 @@ class Role:
 
 
 _STAFF = frozenset({PUBLIC, READ_COLLECTIONS, READ_RETURNS})
+_STATISTICIANS = _STAFF | {REVIEW_MATCHES}
 
 ROLES: dict[str, Role] = {
     role.name: role
     for role in (
-        Role("statistician", "Statistician", _STAFF, all_senders=True),
-        Role("chief-statistician", "Chief Statistician", _STAFF, all_senders=True),
+        Role("statistician", "Statistician", _STATISTICIANS, all_senders=True),
+        Role("chief-statistician", "Chief Statistician", _STATISTICIANS, all_senders=True),
         Role("data-protection-officer", "Data Protection Officer", _STAFF, all_senders=True),
         Role("sender", "School, local authority or other sender", frozenset({PUBLIC, READ_RETURNS}), all_senders=False),
     )
@@ -50,4 +54,6 @@ def role_names() -> list[str]:
     return list(ROLES)
 
 
-__all__ = ["PERMISSIONS", "PUBLIC", "READ_COLLECTIONS", "READ_RETURNS", "ROLES", "Role", "role_names"]
+__all__ = [
+    "PERMISSIONS", "PUBLIC", "READ_COLLECTIONS", "READ_RETURNS", "REVIEW_MATCHES", "ROLES", "Role", "role_names",
+]  # fmt: skip
