@@ -128,12 +128,15 @@ def find_pair(registry: Registry, pair_id: int) -> tuple[Pair, str] | None:
         return None if row is None else (Pair(row.id, row.left_key, row.right_key, row.probability), row.status)
 
 
-#: What a reviewer compares, in order: (column of ``link_norm``, label).
+#: What a reviewer sees, in order: (column of ``link_norm``, label).
 SHOWN = (
     ("source", "Return"), ("year", "Year"), ("fn", "First name"), ("mn", "Middle names"), ("sn", "Surname"),
     ("dob", "Date of birth"), ("sex", "Sex"), ("pc", "Postcode"), ("upn", "UPN"), ("former_upn", "Former UPN"),
     ("uln", "ULN"), ("school", "School"), ("la_code", "Local authority"),
 )  # fmt: skip
+#: The columns that describe the child, so that two records may agree or not on them (a return's kind and year,
+#: and a school's number — a URN in one return, an LA and establishment number in another — do not).
+COMPARED = frozenset({"fn", "mn", "sn", "dob", "sex", "pc", "upn", "former_upn", "uln", "la_code"})
 
 
 def records(engine: DuckDBEngine, keys: tuple[str, str]) -> dict[str, dict[str, object]]:

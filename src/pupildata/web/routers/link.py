@@ -33,6 +33,14 @@ def _page(request: Request, name: str, context: dict[str, Any], status_code: int
     return templates().TemplateResponse(request, name, context, status_code=status_code)
 
 
+def percent(probability: float) -> str:
+    """A probability for people: whole percents, but never "100%" or "0%" for what is not certain."""
+    shown = f"{probability:.0%}"
+    if shown in ("100%", "0%") and 0 < probability < 1:
+        shown = f"{probability:.2%}"
+    return shown
+
+
 def _source(key: str) -> str:
     return key.split(":", 1)[0]
 
@@ -41,7 +49,7 @@ def _source(key: str) -> str:
 def queue(request: Request, ctx: ContextDep, decided: str = "", decision: str = "") -> HTMLResponse:
     pairs = review.open_pairs(ctx.registry, LISTED)
     context = {
-        "pairs": [(p, _source(p.left_key), _source(p.right_key)) for p in pairs],
+        "pairs": [(p, _source(p.left_key), _source(p.right_key), percent(p.probability)) for p in pairs],
         "waiting": review.open_count(ctx.registry), "listed": LISTED,
         "decided": decided if decided.isdigit() else "", "decision": CHOICES.get(decision, ""),
     }  # fmt: skip
@@ -70,7 +78,7 @@ def pair_page(request: Request, ctx: ContextDep, pair_id: str) -> HTMLResponse:
     rows = []
     for column, label in review.SHOWN:
         a, b = left.get(column), right.get(column)
-        agree = None if a is None or b is None else a == b
+        agree = None if a is None or b is None or column not in review.COMPARED else a == b
         rows.append({"label": label, "left": "" if a is None else a, "right": "" if b is None else b, "agree": agree})
     ctx.audit.append(
         Event(
@@ -78,7 +86,12 @@ def pair_page(request: Request, ctx: ContextDep, pair_id: str) -> HTMLResponse:
             {"client": client_address(request), "records": [pair.left_key, pair.right_key]},
         )
     )  # fmt: skip
-    context = {"pair": pair, "rows": rows, "missing": len(found) < 2 - (pair.left_key == pair.right_key)}
+    context = {
+        "pair": pair,
+        "rows": rows,
+        "probability": percent(pair.probability),
+        "missing": len(found) < 2 - (pair.left_key == pair.right_key),
+    }
     return _page(request, "link/pair.html", context)
 
 
