@@ -277,3 +277,10 @@ def test_your_returns_lists_only_the_accounts_own(client: TestClient, collected:
     assert f'href="/receipts/{survey}"' not in both
     sign_in(client, settings, "stats-all", "statistician")
     assert f'href="/receipts/{survey}"' in client.get("/returns").text
+
+
+def test_your_returns_json_twin(client: TestClient, collected: tuple[Settings, Summary]) -> None:
+    settings, summary = collected
+    sign_in(client, settings, "school-a-api", "sender", ["8742001"])
+    listed = client.get("/api/v1/returns").json()
+    assert [r["receipt_id"] for r in listed] == [receipt_of(summary, SCHOOL_A)]

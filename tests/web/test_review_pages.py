@@ -98,3 +98,32 @@ def test_probabilities_for_people(probability: float, shown: str) -> None:
     from pupildata.web.routers.link import percent
 
     assert percent(probability) == shown
+
+
+def test_the_json_twins(client: TestClient, home: Settings) -> None:
+    queue = client.get("/api/v1/matching/review").json()
+    assert [(p["left_key"], p["right_key"]) for p in queue] == [(LEFT, RIGHT), (LEFT, OTHER)]
+    pair = queue[0]["pair_id"]
+    body = client.get(f"/api/v1/matching/review/{pair}").json()
+    fields = {f["field"]: f for f in body["fields"]}
+    assert (fields["sn"]["left"], fields["sn"]["right"], fields["sn"]["agree"]) == ("khan", "kahn", False)
+    assert fields["school"]["agree"] is None
+    assert body["missing"] is False
+    with Context(home) as ctx:
+        assert any(e.action == "link.review.view" for e in ctx.audit.events(object_id=str(pair)))
+    assert client.post(f"/api/v1/matching/review/{pair}", json={"decision": "maybe"}).status_code == 422
+    decided = client.post(f"/api/v1/matching/review/{pair}", json={"decision": "different"})
+    assert decided.status_code == 200
+    with Context(home) as ctx:
+        assert (LEFT, RIGHT, "different") in review.decisions(ctx.registry)
+    assert client.get(f"/api/v1/matching/review/{pair}").status_code == 404
+
+
+def test_only_statisticians_review(home: Settings) -> None:
+    with TestClient(create_app(home), raise_server_exceptions=False) as other:
+        assert other.get("/api/v1/matching/review").status_code == 401
+        sign_in(other, home, "dpo", "data-protection-officer")
+        assert other.get("/matching/review").status_code == 403
+        assert other.post("/api/v1/matching/review/1", json={"decision": "same"}).status_code == 403
+    with Context(home) as ctx:
+        assert review.open_count(ctx.registry) == 2

@@ -25,6 +25,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     publish.router,
     api.router,
     collect_api.router,
+    link.api,
     publish.api,
     health.router,
 )

@@ -14,12 +14,13 @@ from functools import cache
 
 from pupildata.collect.catalogue import all_rules
 from pupildata.collect.collections import CollectionStatus, SenderStatus, collections, status
-from pupildata.collect.queries import file_counts
+from pupildata.collect.queries import file_counts, recent_receipts
 from pupildata.collect.receipts import Receipt
 from pupildata.collect.reports import COLUMNS, issue_rows, report_csv, report_path, safe_cell
 from pupildata.collect.schemas import SOURCES
 from pupildata.kernel.audit import Event
 from pupildata.kernel.context import Context
+from pupildata.web.accounts import User
 from pupildata.web.warehouse import read_only
 
 VIEW_ACTION = "collect.report.view"
@@ -203,12 +204,24 @@ def read_quarantine_csv(ctx: Context, receipt: Receipt, viewer: Viewer) -> str |
     return text
 
 
+#: How many of the latest files "Your returns" lists.
+RECENT = 500
+
+
+def visible_returns(ctx: Context, user: User, limit: int = RECENT) -> list[Receipt]:
+    """The latest files ``user`` may see, newest first: a sender's own, or everyone's for department staff."""
+    senders, authorities = user.senders()
+    found = recent_receipts(ctx.registry, senders=senders, prefixes=authorities, limit=limit)
+    return [receipt for receipt in found if user.may_see_sender(receipt.sender)]
+
+
 def audit_view(ctx: Context, receipt: Receipt, viewer: Viewer, **detail: object) -> None:
     about = {"how": viewer.how, "client": viewer.client, **detail}
     ctx.audit.append(Event(viewer.actor, VIEW_ACTION, "receipt", str(receipt.receipt_id), "validation report", about))
 
 
 __all__ = [
+    "RECENT",
     "CollectionRow",
     "ReportPage",
     "RuleGroup",
@@ -219,6 +232,7 @@ __all__ = [
     "rule_groups",
     "rule_index",
     "rule_totals",
+    "visible_returns",
     "with_errors",
     "without_errors",
 ]

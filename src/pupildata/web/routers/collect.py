@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from pupildata.collect.collections import status, title_of
-from pupildata.collect.queries import find_receipt, receipts_of, recent_receipts
+from pupildata.collect.queries import find_receipt, receipts_of
 from pupildata.collect.receipts import Receipt
 from pupildata.kernel.context import Context
 from pupildata.web import collecting as c
@@ -100,18 +100,14 @@ def collection(request: Request, ctx: ContextDep, name: str, show: str = "") -> 
 
 
 #: How many of the latest files "Your returns" lists.
-RECENT = 500
+RECENT = c.RECENT
 
 
 @router.api_route("/returns", methods=["GET", "HEAD"], name="returns", dependencies=[needs(READ_RETURNS)])
 def returns(request: Request, ctx: ContextDep) -> HTMLResponse:
     """The latest files the account may see: a sender's own, or (department staff) everyone's."""
     user = signed_in(request)
-    senders, authorities = user.senders()
-    files = [
-        r for r in recent_receipts(ctx.registry, senders=senders, prefixes=authorities, limit=RECENT)
-        if user.may_see_sender(r.sender)
-    ]  # fmt: skip
+    files = c.visible_returns(ctx, user, RECENT)
     return _page(request, "collect/returns.html", {"files": files, "limit": RECENT, "user": user})
 
 

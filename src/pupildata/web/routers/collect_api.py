@@ -172,6 +172,17 @@ def collection(ctx: ContextDep, name: str) -> CollectionStatusOut:
 
 
 @router.get(
+    "/returns",
+    response_model=list[ReceiptOut],
+    summary="Your returns",
+    dependencies=[needs(READ_RETURNS)],
+)
+def returns(request: Request, ctx: ContextDep) -> list[ReceiptOut]:
+    """The latest files (up to 500) the account may see, newest first: a sender's own, or everyone's for staff."""
+    return [_receipt(r) for r in c.visible_returns(ctx, signed_in(request))]
+
+
+@router.get(
     "/receipts/{receipt_id}",
     response_model=ReceiptReportOut,
     summary="A receipt and its validation report",
