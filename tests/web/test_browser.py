@@ -22,7 +22,7 @@ import uvicorn
 from pupildata.kernel.context import Context
 from pupildata.settings import Settings
 from pupildata.web import assets, create_app
-from pupildata.web.accounts import Accounts
+from pupildata.web.accounts import LINK, Accounts
 from pupildata.web.auth import COOKIE
 from tests.web.collect_home import CENSUS, collected_home
 from tests.web.review_home import review_home
@@ -44,6 +44,7 @@ CHROMIUM_ARGS = [
 ]
 PAGES = ("/", "/privacy", "/api/v1/docs", "/no-such-page", "/sign-in")
 USERNAME = "sam"
+DPO = "dana"
 PASSWORD = "correct horse battery"
 
 # Collects Content Security Policy violations; init scripts run outside the page's CSP.
@@ -108,6 +109,7 @@ def collected_settings(requirements: None, tmp_path_factory: pytest.TempPathFact
     review_home(settings.home)  # and two pairs of records waiting for review (numbered 1 and 2)
     with Context(settings) as ctx:
         Accounts(ctx.registry).add(USERNAME, "Sam Statistician", "statistician", password=PASSWORD)
+        Accounts(ctx.registry).add(DPO, "Dana Officer", "data-protection-officer")
     return settings
 
 
@@ -142,6 +144,39 @@ def signed_in(browser: Any, collected_url: str) -> dict[str, Any]:
     assert cookie["httpOnly"]
     assert cookie["sameSite"] == "Strict"
     return state
+
+
+@pytest.fixture(scope="module")
+def officer(browser: Any, collected_url: str, collected_settings: Settings) -> dict[str, Any]:
+    """A browser signed in as the Data Protection Officer with a one-time link."""
+    with Context(collected_settings) as ctx:
+        accounts = Accounts(ctx.registry)
+        token = accounts.start(accounts.get(DPO), LINK)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{collected_url}/sign-in/link/{token}", wait_until="networkidle")
+        page.click("form button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        assert "Dana Officer" in page.inner_text(".app-account")
+        state: dict[str, Any] = context.storage_state()
+    finally:
+        context.close()
+    return state
+
+
+def test_audit_pages_are_clean_under_the_csp_and_accessible(
+    browser: Any, collected_url: str, officer: dict[str, Any]
+) -> None:
+    for path in ("/audit", "/audit?action=collect.report.view", "/audit/verify"):
+        record = visit(browser, collected_url + path, state=officer)
+        assert record.responses[collected_url + path] == 200, path
+        assert record.csp_violations == [], path
+        assert record.console_errors == [], path
+        serious = [
+            v for v in _axe_violations(browser, collected_url + path, officer) if v["impact"] in ("serious", "critical")
+        ]
+        assert serious == [], (path, serious)
 
 
 @pytest.fixture(scope="module")

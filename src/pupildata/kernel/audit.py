@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from pupildata.kernel.pseudonyms import Key, KeyStore
@@ -130,6 +130,27 @@ class AuditTrail:
             if object_id is not None:
                 query = query.where(AuditEvent.object_id == object_id)
             return list(session.execute(query).scalars())
+
+    def search(
+        self, *, actor: str = "", action: str = "", object_id: str = "", offset: int = 0, limit: int = 50
+    ) -> tuple[list[AuditEvent], int, dict[str, int]]:
+        """Events matching every filter given (exact values), newest first: one page of them, how many match in
+        all, and how many of those each action has."""
+        conditions = [
+            column == value
+            for column, value in (
+                (AuditEvent.actor, actor),
+                (AuditEvent.action, action),
+                (AuditEvent.object_id, object_id),
+            )
+            if value
+        ]
+        with self.registry.session() as session:
+            page = select(AuditEvent).where(*conditions).order_by(AuditEvent.seq.desc()).offset(offset).limit(limit)
+            rows = list(session.execute(page).scalars())
+            counted = select(AuditEvent.action, func.count()).where(*conditions).group_by(AuditEvent.action)
+            actions = {str(name): int(n) for name, n in session.execute(counted).all()}
+        return rows, sum(actions.values()), dict(sorted(actions.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def _rows(self, session: Session) -> Iterator[AuditEvent]:
         query = select(AuditEvent).order_by(AuditEvent.seq, AuditEvent.id).execution_options(yield_per=1000)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, FastAPI
 from pupildata import __version__
 from pupildata.settings import Settings
 from pupildata.web import assets, errors
-from pupildata.web.routers import account, api, collect, collect_api, health, home, link, publish
+from pupildata.web.routers import account, api, audit, collect, collect_api, health, home, link, publish
 from pupildata.web.security import SecurityHeadersMiddleware
 from pupildata.web.templating import SERVICE_NAME
 
@@ -22,10 +22,12 @@ ROUTERS: tuple[APIRouter, ...] = (
     account.router,
     collect.router,
     link.router,
+    audit.router,
     publish.router,
     api.router,
     collect_api.router,
     link.api,
+    audit.api,
     publish.api,
     health.router,
 )

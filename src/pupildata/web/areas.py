@@ -100,6 +100,7 @@ AREAS: tuple[Area, ...] = (
         "Every time pupil information is viewed, changed, matched or shared, a record is kept that cannot be "
         "changed afterwards. The Data Protection Officer can check it.",
         "The Data Protection Officer",
+        href="/audit",
     ),
 )
 

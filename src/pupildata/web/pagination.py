@@ -18,12 +18,13 @@ def page_number(text: str) -> int:
 
 
 def pagination(base: str, page: int, pages: int) -> dict[str, Any] | None:
-    """``govukPagination`` options for page ``page`` of ``pages`` at ``base?page=N``; None for a single page."""
+    """``govukPagination`` options for page ``page`` of ``pages`` at ``base?page=N`` (``base`` may have a query
+    of its own); None for a single page."""
     if pages <= 1:
         return None
 
     def href(number: int) -> str:
-        return f"{base}?page={number}"
+        return f"{base}{'&' if '?' in base else '?'}page={number}"
 
     items: list[dict[str, Any]] = []
     for number in range(1, pages + 1):

@@ -18,12 +18,15 @@ READ_COLLECTIONS = "collections:read"
 READ_RETURNS = "returns:read"
 #: The pairs of records matching was unsure of, side by side, and deciding whether they are the same child.
 REVIEW_MATCHES = "matching:review"
+#: The audit trail: who viewed, changed, matched or shared what, and whether the trail is intact.
+READ_AUDIT = "audit:read"
 
 PERMISSIONS: dict[str, str] = {
     PUBLIC: "Pages anyone may read: the service, the privacy notice, the rules, published statistics.",
     READ_COLLECTIONS: "Every collection's status: who has sent a return, who has not, and with how many errors.",
     READ_RETURNS: "Returns with their validation reports, which show pupils' values (a sender: only its own).",
     REVIEW_MATCHES: "Pairs of records matching was unsure of, side by side, and deciding if they are one child.",
+    READ_AUDIT: "The audit trail: every view and change of pupils' data, by whom, and whether it is intact.",
 }
 
 
@@ -44,7 +47,7 @@ ROLES: dict[str, Role] = {
     for role in (
         Role("statistician", "Statistician", _STATISTICIANS, all_senders=True),
         Role("chief-statistician", "Chief Statistician", _STATISTICIANS, all_senders=True),
-        Role("data-protection-officer", "Data Protection Officer", _STAFF, all_senders=True),
+        Role("data-protection-officer", "Data Protection Officer", _STAFF | {READ_AUDIT}, all_senders=True),
         Role("sender", "School, local authority or other sender", frozenset({PUBLIC, READ_RETURNS}), all_senders=False),
     )
 }
@@ -55,5 +58,6 @@ def role_names() -> list[str]:
 
 
 __all__ = [
-    "PERMISSIONS", "PUBLIC", "READ_COLLECTIONS", "READ_RETURNS", "REVIEW_MATCHES", "ROLES", "Role", "role_names",
+    "PERMISSIONS", "PUBLIC", "READ_AUDIT", "READ_COLLECTIONS", "READ_RETURNS", "REVIEW_MATCHES", "ROLES", "Role",
+    "role_names",
 ]  # fmt: skip
