@@ -204,3 +204,47 @@ def test_a_messy_file_has_the_same_outcome_as_when_loaded_record_by_record(
     assert [row[:2] for row in first[1] if row[0] > 60] == [
         (61, ["KS-GEN-03", "KS-UPN-06"]), (62, ["KS-UPN-06"]), (63, ["KS-UPN-06"])
     ]  # fmt: skip
+
+
+def test_missing_wrong_and_long_values_have_the_same_outcome_as_when_loaded_record_by_record(
+    context: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CSV file is typed and checked as it is read, and read again as text for the records that fail a rule:
+    blank, blank-looking and impossible dates, texts too long in characters (not only in bytes) and padded
+    values give the same records, quarantine, issues and counts as the record-by-record load."""
+    path = tmp_path / "ks2.csv"
+    _write(path, 40)
+    lines = _lines(path)
+
+    def with_field(row: int, column: int, value: str) -> None:
+        parts = lines[row + 1].split(",")
+        parts[column] = value
+        lines[row + 1] = ",".join(parts)
+
+    with_field(3, 3, "")  # record 4: no date of birth
+    with_field(5, 3, "   ")  # only spaces
+    with_field(7, 3, "31/02/2001")  # not a date
+    with_field(9, 3, "\u00a012/03/2001\u00a0")  # padded with no-break spaces: a date
+    with_field(11, 5, "87420011")  # LAEstab one character too long
+    with_field(13, 1, "É" * 100)  # 100 characters, 200 bytes: not too long
+    with_field(15, 1, "É" * 101)  # too long
+    with_field(17, 2, " Ann ")  # padded
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (clean,) = collect(context, [path], Options()).receipts
+    first = _outcome(context, clean.receipt_id)
+    codes = sorted((row[0], row[1]) for row in first[2])
+    assert codes == [(4, "KS-DOB-01"), (6, "KS-DOB-01"), (8, "KS-DOB-02"), (12, "KS-EST-04"), (16, "KS-SUR-04")]
+    assert (clean.records, clean.accepted, clean.quarantined, clean.queried) == (40, 35, 5, 0)
+
+    def no_clean_load(*args: object, **kwargs: object) -> None:
+        raise load.NotClean
+
+    monkeypatch.setattr(load, "_load_clean", no_clean_load)
+    other = tmp_path / "again" / "ks2.csv"
+    other.parent.mkdir()
+    other.write_text("\n".join(lines) + "\n\n", encoding="utf-8")
+    (checked,) = collect(context, [other], Options()).receipts
+    assert (clean.records, clean.accepted, clean.quarantined, clean.queried) == (
+        checked.records, checked.accepted, checked.quarantined, checked.queried
+    )  # fmt: skip
+    assert first == _outcome(context, checked.receipt_id)

@@ -181,12 +181,18 @@ def check_rest(
     for bit, key in prepared.duplicates:
         parts = ", ".join(key)
         present = " AND ".join(f"{k} IS NOT NULL" for k in key)
-        engine.execute(
-            f"CREATE OR REPLACE TEMP TABLE {REPEATED} AS SELECT {parts} FROM (SELECT {parts} FROM {src.table} "
-            f"WHERE receipt_id = $rid UNION ALL SELECT {parts} FROM {CHECKED} WHERE reader_error IS NULL) "
-            f"WHERE {present} GROUP BY {parts} HAVING count(*) > 1",
-            {"rid": receipt.receipt_id},
+        # every record's key: those written and those checked again, or all of a file checked as it was read
+        keys = (
+            f"SELECT {parts} FROM ({staged.checked})"
+            if staged.checked is not None
+            else f"SELECT {parts} FROM {src.table} WHERE receipt_id = $rid "
+            f"UNION ALL SELECT {parts} FROM {CHECKED} WHERE reader_error IS NULL"
         )
+        sql = (
+            f"CREATE OR REPLACE TEMP TABLE {REPEATED} AS SELECT {parts} FROM ({keys}) "
+            f"WHERE {present} GROUP BY {parts} HAVING count(*) > 1"
+        )
+        engine.execute(sql, _used(sql, {"rid": receipt.receipt_id, **staged.params}) or None)
         if engine.scalar(f"SELECT count(*) FROM {REPEATED}"):
             repeats = f"EXISTS (SELECT 1 FROM {REPEATED} k WHERE {' AND '.join(f'k.{n} = c.{n}' for n in key)})"
             # the written records with a repeated key, checked again (they failed nothing else) ...
