@@ -248,3 +248,33 @@ def test_missing_wrong_and_long_values_have_the_same_outcome_as_when_loaded_reco
         checked.records, checked.accepted, checked.quarantined, checked.queried
     )  # fmt: skip
     assert first == _outcome(context, checked.receipt_id)
+
+
+def test_a_csv_file_is_typed_as_read_only_where_duckdb_keeps_the_order_of_its_rows(tmp_path: Path) -> None:
+    """A record's number is its row's place in the table it is read into, so the statement that types and
+    checks a CSV file as it reads it must be planned to keep the file's order; a source whose rules join another
+    table (the growth reference of height and weight returns) is read into a table of its text first."""
+    from pupildata.collect.direct import _keeps_order, read_csv_checked
+    from pupildata.collect.warehouse import ensure_tables
+    from pupildata.kernel.engine import DuckDBEngine
+
+    ks = tmp_path / "ks2.csv"
+    _write(ks, 10)
+    ncmp = tmp_path / "ncmp.csv"
+    ncmp.write_text(
+        "NHS_PCT,SchoolURN,Surname,Forename,DOB,Sex,Postcode,DateOfMeasurement,HeightCm,WeightKg\n"
+        "5QA,100001,SMITH,ANN,2002-03-04,2,PE1 1AA,2008-01-10,130.5,28.1\n",
+        encoding="utf-8",
+    )
+    with DuckDBEngine() as engine:
+        ensure_tables(engine)
+        with engine.transaction():
+            staged = read_csv_checked(engine, ks, None)
+            assert staged is not None
+            assert staged.checked is not None
+            numbered = engine.fetchall(f"SELECT record_index, clean FROM ({staged.checked}) ORDER BY 1", staged.params)
+            assert numbered[:2] == [(1, True), (2, True)]
+            assert read_csv_checked(engine, ncmp, None) is None
+        read = f"read_csv('{ks}', all_varchar = true)"
+        assert _keeps_order(engine, "t", f"SELECT upper(UPN) FROM {read}", {})
+        assert not _keeps_order(engine, "t", f"SELECT UPN FROM {read} r JOIN range(10) s(i) ON r.URN = s.i", {})

@@ -19,6 +19,7 @@ attempt stays, in the warehouse or its file — and the file is loaded record by
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,12 +37,15 @@ REPEATED = "collect_repeated_keys"
 CSV_CHECKED = "collect_csv_checked"
 
 
-def read_csv_checked(engine: DuckDBEngine, path: Path, given: Source | None) -> Staged:
+def read_csv_checked(engine: DuckDBEngine, path: Path, given: Source | None) -> Staged | None:
     """A UTF-8 CSV file read, typed and checked in ONE statement (in parallel, in the file's order) into a
     temporary table of the records' typed fields and whether each is ``clean`` (fails no rule, error or query) —
     not the text as sent, which only a record failing a rule needs (``check_rest`` reads the file again for it).
     A record's number is its row's ``rowid`` from the first; ``rows_set_aside`` tells whether the reader set rows
-    aside (the file is then loaded record by record)."""
+    aside (the file is then loaded record by record).
+
+    None when DuckDB would not keep the file's order in that statement (a rule joining another table, e.g. the
+    growth reference): the file is then read into a table of its text first (``csv_reader.read_csv``)."""
     read = csv_select(path, given)
     src = read.source
     prepared = plan(src.name)
@@ -53,9 +57,34 @@ def read_csv_checked(engine: DuckDBEngine, path: Path, given: Source | None) -> 
         f"SELECT {', '.join(src.names)}, errors = 0 AND queries = 0 AS clean "
         f"FROM ({over(checked_sql(src.name), relation)})"
     )
-    first = read_in_order(engine, CSV_CHECKED, select, _used(select, {**prepared.params, **read.params}))
+    params = _used(select, {**prepared.params, **read.params})
+    # a long IN list is otherwise made a join, and a join does not keep the order of the rows
+    engine.execute("SET disabled_optimizers = 'in_clause'")
+    try:
+        if not _keeps_order(engine, CSV_CHECKED, select, params):
+            return None
+        first = read_in_order(engine, CSV_CHECKED, select, params)
+    finally:
+        engine.execute("RESET disabled_optimizers")
     checked = f"SELECT rowid - $csv_checked_first + 1 AS record_index, * FROM {CSV_CHECKED}"
     return Staged(src, "csv", None, notes=read.notes, params={"csv_checked_first": first}, checked=checked)
+
+
+#: Whether DuckDB keeps the order of the rows in a statement, by statement (its plan depends on nothing else).
+_ORDER_KEPT: dict[str, bool] = {}
+
+
+def _keeps_order(engine: DuckDBEngine, table: str, select: str, params: dict[str, Any]) -> bool:
+    """Whether DuckDB plans ``CREATE TEMP TABLE table AS select`` to insert the rows in the order they are read
+    (its ``BATCH_CREATE_TABLE_AS``, in parallel), as a row's number is taken from its place in the table. Asked
+    once per statement (the plan of so long a statement takes a few hundredths of a second)."""
+    if select not in _ORDER_KEPT:
+        engine.execute("SET preserve_insertion_order = true")
+        plan_json = engine.fetchone(f"EXPLAIN (FORMAT JSON) CREATE TEMP TABLE {table} AS {select}", params or None)
+        assert plan_json is not None
+        root = json.loads(str(plan_json[1]))
+        _ORDER_KEPT[select] = bool(root) and root[0].get("name") == "BATCH_CREATE_TABLE_AS"
+    return _ORDER_KEPT[select]
 
 
 def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -257,9 +257,8 @@ def _read(
             "UTF-8, or give its encoding, e.g. --encoding windows-1252.",
         )
     try:
-        if checked:
-            staged = read_csv_checked(engine, path, options.source)
-            return _Reading(staged, None, transcoded, partial(read_csv, engine, path, staged.source))
+        if checked and (typed := read_csv_checked(engine, path, options.source)) is not None:
+            return _Reading(typed, None, transcoded, partial(read_csv, engine, path, typed.source))
         staged = read_csv(engine, path, options.source)
     except BaseException:
         if transcoded is not None:
