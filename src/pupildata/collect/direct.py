@@ -70,21 +70,23 @@ def read_csv_checked(engine: DuckDBEngine, path: Path, given: Source | None) -> 
     return Staged(src, "csv", None, notes=read.notes, params={"csv_checked_first": first}, checked=checked)
 
 
-#: Whether DuckDB keeps the order of the rows in a statement, by statement (its plan depends on nothing else).
-_ORDER_KEPT: dict[str, bool] = {}
+#: Whether DuckDB keeps the order of the rows in a statement, by statement and number of threads (its plan
+#: depends on nothing else).
+_ORDER_KEPT: dict[tuple[str, int], bool] = {}
 
 
 def _keeps_order(engine: DuckDBEngine, table: str, select: str, params: dict[str, Any]) -> bool:
     """Whether DuckDB plans ``CREATE TEMP TABLE table AS select`` to insert the rows in the order they are read
     (its ``BATCH_CREATE_TABLE_AS``, in parallel), as a row's number is taken from its place in the table. Asked
     once per statement (the plan of so long a statement takes a few hundredths of a second)."""
-    if select not in _ORDER_KEPT:
+    key = (select, int(engine.scalar("SELECT current_setting('threads')")))
+    if key not in _ORDER_KEPT:
         engine.execute("SET preserve_insertion_order = true")
         plan_json = engine.fetchone(f"EXPLAIN (FORMAT JSON) CREATE TEMP TABLE {table} AS {select}", params or None)
         assert plan_json is not None
         root = json.loads(str(plan_json[1]))
-        _ORDER_KEPT[select] = bool(root) and root[0].get("name") == "BATCH_CREATE_TABLE_AS"
-    return _ORDER_KEPT[select]
+        _ORDER_KEPT[key] = bool(root) and root[0].get("name") == "BATCH_CREATE_TABLE_AS"
+    return _ORDER_KEPT[key]
 
 
 def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
