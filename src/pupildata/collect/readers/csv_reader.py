@@ -8,6 +8,9 @@ its own inside a transaction). Rows with too few or too many columns do not stop
 (``store_rejects``); when it has, the stage table is made from the text table, where those rows become records
 failing ``CSV-ROW-01`` with the row exactly as sent (so they can be quarantined and corrected) and every other
 row keeps its true number.
+
+The clean load reads the same query (``csv_select``) into a table of typed and checked records instead
+(``direct.read_csv_checked``), numbered the same way, where DuckDB keeps the rows' order in that statement.
 """
 
 from __future__ import annotations
