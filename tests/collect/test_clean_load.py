@@ -204,3 +204,77 @@ def test_a_messy_file_has_the_same_outcome_as_when_loaded_record_by_record(
     assert [row[:2] for row in first[1] if row[0] > 60] == [
         (61, ["KS-GEN-03", "KS-UPN-06"]), (62, ["KS-UPN-06"]), (63, ["KS-UPN-06"])
     ]  # fmt: skip
+
+
+def test_missing_wrong_and_long_values_have_the_same_outcome_as_when_loaded_record_by_record(
+    context: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CSV file is typed and checked as it is read, and read again as text for the records that fail a rule:
+    blank, blank-looking and impossible dates, texts too long in characters (not only in bytes) and padded
+    values give the same records, quarantine, issues and counts as the record-by-record load."""
+    path = tmp_path / "ks2.csv"
+    _write(path, 40)
+    lines = _lines(path)
+
+    def with_field(row: int, column: int, value: str) -> None:
+        parts = lines[row + 1].split(",")
+        parts[column] = value
+        lines[row + 1] = ",".join(parts)
+
+    with_field(3, 3, "")  # record 4: no date of birth
+    with_field(5, 3, "   ")  # only spaces
+    with_field(7, 3, "31/02/2001")  # not a date
+    with_field(9, 3, "\u00a012/03/2001\u00a0")  # padded with no-break spaces: a date
+    with_field(11, 5, "87420011")  # LAEstab one character too long
+    with_field(13, 1, "É" * 100)  # 100 characters, 200 bytes: not too long
+    with_field(15, 1, "É" * 101)  # too long
+    with_field(17, 2, " Ann ")  # padded
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (clean,) = collect(context, [path], Options()).receipts
+    first = _outcome(context, clean.receipt_id)
+    codes = sorted((row[0], row[1]) for row in first[2])
+    assert codes == [(4, "KS-DOB-01"), (6, "KS-DOB-01"), (8, "KS-DOB-02"), (12, "KS-EST-04"), (16, "KS-SUR-04")]
+    assert (clean.records, clean.accepted, clean.quarantined, clean.queried) == (40, 35, 5, 0)
+
+    def no_clean_load(*args: object, **kwargs: object) -> None:
+        raise load.NotClean
+
+    monkeypatch.setattr(load, "_load_clean", no_clean_load)
+    other = tmp_path / "again" / "ks2.csv"
+    other.parent.mkdir()
+    other.write_text("\n".join(lines) + "\n\n", encoding="utf-8")
+    (checked,) = collect(context, [other], Options()).receipts
+    assert (clean.records, clean.accepted, clean.quarantined, clean.queried) == (
+        checked.records, checked.accepted, checked.quarantined, checked.queried
+    )  # fmt: skip
+    assert first == _outcome(context, checked.receipt_id)
+
+
+def test_a_csv_file_is_typed_as_read_only_where_duckdb_keeps_the_order_of_its_rows(tmp_path: Path) -> None:
+    """A record's number is its row's place in the table it is read into, so the statement that types and
+    checks a CSV file as it reads it must be planned to keep the file's order; a source whose rules join another
+    table (the growth reference of height and weight returns) is read into a table of its text first."""
+    from pupildata.collect.direct import _keeps_order, read_csv_checked
+    from pupildata.collect.warehouse import ensure_tables
+    from pupildata.kernel.engine import DuckDBEngine
+
+    ks = tmp_path / "ks2.csv"
+    _write(ks, 10)
+    ncmp = tmp_path / "ncmp.csv"
+    ncmp.write_text(
+        "NHS_PCT,SchoolURN,Surname,Forename,DOB,Sex,Postcode,DateOfMeasurement,HeightCm,WeightKg\n"
+        "5QA,100001,SMITH,ANN,2002-03-04,2,PE1 1AA,2008-01-10,130.5,28.1\n",
+        encoding="utf-8",
+    )
+    with DuckDBEngine() as engine:
+        ensure_tables(engine)
+        with engine.transaction():
+            staged = read_csv_checked(engine, ks, None)
+            assert staged is not None
+            assert staged.checked is not None
+            numbered = engine.fetchall(f"SELECT record_index, clean FROM ({staged.checked}) ORDER BY 1", staged.params)
+            assert numbered[:2] == [(1, True), (2, True)]
+            assert read_csv_checked(engine, ncmp, None) is None
+        read = f"read_csv('{ks}', all_varchar = true)"
+        assert _keeps_order(engine, "t", f"SELECT upper(UPN) FROM {read}", {})
+        assert not _keeps_order(engine, "t", f"SELECT UPN FROM {read} r JOIN range(10) s(i) ON r.URN = s.i", {})

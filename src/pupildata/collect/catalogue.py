@@ -70,7 +70,15 @@ def _declared(src: Source) -> list[r.Rule]:
     for f in src.fields:
         if f.mandatory:
             blank_is_null = f.kind is Kind.text and f.normalise != "postcode"  # see checks.typed_sql
-            found.append(r.mandatory(_code(src, f.name, 1), f.name, f.label, null_when_blank=blank_is_null))
+            found.append(
+                r.mandatory(
+                    _code(src, f.name, 1),
+                    f.name,
+                    f.label,
+                    null_when_blank=blank_is_null,
+                    typed_from_trimmed=f.kind is not Kind.text,
+                )
+            )
         if f.kind is not Kind.text:
             found.append(r.of_type(_code(src, f.name, 2), f.name, f.label, str(f.kind)))
         if f.code_set:

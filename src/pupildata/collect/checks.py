@@ -79,13 +79,20 @@ class Plan:
         return {"error_codes": list(self.error_codes), "query_codes": list(self.query_codes)}
 
 
-def _mask(predicates: list[str], first_bit: int) -> str:
-    if not predicates:
-        return "0::UBIGINT"
-    return " | ".join(
-        f"CASE WHEN ({predicate}) THEN {1 << (first_bit + k)}::UBIGINT ELSE 0::UBIGINT END"
-        for k, predicate in enumerate(predicates)
-    )
+def _mask(rules: list[r.Rule], first_bit: int) -> str:
+    """SQL for the bits of the rules a record fails (rule k: bit ``first_bit`` + k). The rules with a guard are
+    tested only when one of their guards holds (most records fail none of them)."""
+    bits = [
+        f"CASE WHEN ({'false' if rule.duplicate_key else rule.predicate}) THEN {1 << (first_bit + k)}::UBIGINT "
+        "ELSE 0::UBIGINT END"
+        for k, rule in enumerate(rules)
+    ]
+    plain = [bit for bit, rule in zip(bits, rules, strict=True) if not rule.guard]
+    guarded = [bit for bit, rule in zip(bits, rules, strict=True) if rule.guard]
+    if guarded:
+        guards = " OR ".join(f"({rule.guard})" for rule in rules if rule.guard)
+        plain.append(f"CASE WHEN {guards} THEN {' | '.join(guarded)} ELSE 0::UBIGINT END")
+    return " | ".join(plain) if plain else "0::UBIGINT"
 
 
 @cache
@@ -101,15 +108,14 @@ def plan(source_name: str) -> Plan:
     helpers = [(name, expr) for rule in rules.rules for name, expr in rule.columns]
     derived = "".join(f", {expr} AS {name}" for name, expr in helpers)
     kept = f"d.* EXCLUDE ({', '.join(name for name, _ in helpers)})" if helpers else "d.*"
-    predicates = [rule.predicate if not rule.duplicate_key else "false" for rule in errors]
     sql = (
         f"CREATE TEMP TABLE {CHECKED} AS "
         f"WITH typed AS (SELECT s.*, {typed} FROM {STAGE} s), "
         f"derived AS (SELECT t.*{derived} FROM typed t {' '.join(rules.joins)}) "
         f"SELECT {kept}, "
-        f"CASE WHEN d.reader_error IS NOT NULL THEN 1::UBIGINT ELSE {_mask(predicates, 1)} END AS errors, "
+        f"CASE WHEN d.reader_error IS NOT NULL THEN 1::UBIGINT ELSE {_mask(errors, 1)} END AS errors, "
         f"CASE WHEN d.reader_error IS NOT NULL THEN 0::UBIGINT "
-        f"ELSE {_mask([rule.predicate for rule in queries], 0)} END AS queries FROM derived d"
+        f"ELSE {_mask(queries, 0)} END AS queries FROM derived d"
     )
     params = {name: value for name, value in rules.params().items() if f"${name}" in sql}
     duplicates = tuple((k + 1, rule.duplicate_key) for k, rule in enumerate(errors) if rule.duplicate_key)

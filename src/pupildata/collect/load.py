@@ -24,7 +24,7 @@ import pyarrow as pa
 from pupildata.collect.archive import Archived, archive_file
 from pupildata.collect.checks import CHECKED, Plan, check, drop_checked, plan
 from pupildata.collect.corrections import correctable, mark_duplicates_in_return, resolve
-from pupildata.collect.direct import NotClean, check_rest, facts_clean, write_clean
+from pupildata.collect.direct import CSV_CHECKED, NotClean, check_rest, facts_clean, read_csv_checked, write_clean
 from pupildata.collect.readers import Rejected, Staged, drop_stage
 from pupildata.collect.readers.census_xml import BATCH_VIEW, Parsed, census_batch, parse_census, stage_census
 from pupildata.collect.readers.csv_reader import drop_rejects, read_csv, restage, rows_set_aside, transcode
@@ -224,9 +224,20 @@ class _Reading:
     staged: Staged
     restage: Callable[[], Staged] | None = None
     transcoded: Path | None = None
+    #: the file read again as text (a CSV file typed and checked as it was read)
+    texts: Callable[[], Staged] | None = None
 
 
-def _read(engine: DuckDBEngine, archived: Archived, root: Path, options: Options, parsed: Parsed | None) -> _Reading:
+def _read(
+    engine: DuckDBEngine,
+    archived: Archived,
+    root: Path,
+    options: Options,
+    parsed: Parsed | None,
+    *,
+    checked: bool = False,
+) -> _Reading:
+    """Read a file for its load; ``checked``: a CSV file typed and checked as it is read (the clean load)."""
     fmt = detect_format(archived.head, archived.size)
     path = archived.path
     if fmt == "xml":
@@ -246,6 +257,8 @@ def _read(engine: DuckDBEngine, archived: Archived, root: Path, options: Options
             "UTF-8, or give its encoding, e.g. --encoding windows-1252.",
         )
     try:
+        if checked and (typed := read_csv_checked(engine, path, options.source)) is not None:
+            return _Reading(typed, None, transcoded, partial(read_csv, engine, path, typed.source))
         staged = read_csv(engine, path, options.source)
     except BaseException:
         if transcoded is not None:
@@ -293,10 +306,12 @@ def _load_clean(engine: DuckDBEngine, archived: Archived, root: Path, base: Rece
     ``NotClean`` — having rolled back — when a key repeats or a CSV row was set aside."""
     with engine.transaction():
         _signal_loading()
-        reading = _read(engine, archived, root, options, None)
+        reading = _read(engine, archived, root, options, None, checked=True)
         try:
             staged = reading.staged
-            if staged.relation is None or (staged.format == "csv" and rows_set_aside(engine)):
+            if (staged.relation is None and staged.checked is None) or (
+                staged.format == "csv" and rows_set_aside(engine)
+            ):
                 raise NotClean
             src = staged.source
             try:
@@ -305,7 +320,7 @@ def _load_clean(engine: DuckDBEngine, archived: Archived, root: Path, base: Rece
                     raise NotClean
                 receipt = _receipt(engine, src, staged, facts, base, options=options)
                 written = write_clean(engine, src, staged, receipt)
-                receipt = check_rest(engine, src, staged, receipt, written)
+                receipt = check_rest(engine, src, staged, receipt, written, texts=reading.texts)
             except EngineError:
                 if staged.format == "parquet":
                     raise NotClean from None  # refused with its reason by the record-by-record load
@@ -313,6 +328,7 @@ def _load_clean(engine: DuckDBEngine, archived: Archived, root: Path, base: Rece
             receipt = _write(engine, src, plan(src.name), receipt, 0)
             drop_checked(engine)
             drop_rejects(engine)
+            engine.execute(f"DROP TABLE IF EXISTS temp.{CSV_CHECKED}")
         finally:
             if reading.transcoded is not None:
                 os.unlink(reading.transcoded)

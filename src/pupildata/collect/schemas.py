@@ -179,6 +179,9 @@ KS_YEAR_START = (
     "(year(dob) + CASE WHEN month(dob) >= 9 THEN 1 ELSE 0 END + 4 + "
     "CASE key_stage WHEN '1' THEN 2 WHEN '2' THEN 6 WHEN '3' THEN 9 WHEN '4' THEN 11 END)"
 )
+#: The commonest key stage and academic year of a file's results (the name of the collection is made from them
+#: once, not once per record; the one aggregate, written three times, is computed once).
+KS_MODE = f"(mode({{'k': key_stage, 'y': {KS_YEAR_START}}}) FILTER (WHERE {KS_YEAR_START} IS NOT NULL))"
 
 KS = Source(
     name="ks",
@@ -189,8 +192,7 @@ KS = Source(
     duplicate_key=("upn",),
     header_constants=_ks_key_stage,
     collection_sql=(
-        f"mode('ks' || key_stage || '-' || {KS_YEAR_START} || '-' || "
-        f"lpad((({KS_YEAR_START} + 1) % 100)::VARCHAR, 2, '0'))"
+        f"'ks' || {KS_MODE}.k || '-' || {KS_MODE}.y || '-' || lpad((({KS_MODE}.y + 1) % 100)::VARCHAR, 2, '0')"
     ),
     fields=(
         *_person(upn=True, forename="Forenames"),

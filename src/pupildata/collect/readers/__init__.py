@@ -46,6 +46,9 @@ class Staged:
     #: into the stage table first (CSV and Parquet), and its parameters
     relation: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    #: a query giving the records already typed and checked as they were read (a CSV file's clean load, see
+    #: ``direct``): their typed fields, ``record_index``, and ``clean`` (failing no rule, error or query)
+    checked: str | None = None
 
 
 def raw_columns(src: Source) -> list[str]:

@@ -8,6 +8,9 @@ its own inside a transaction). Rows with too few or too many columns do not stop
 (``store_rejects``); when it has, the stage table is made from the text table, where those rows become records
 failing ``CSV-ROW-01`` with the row exactly as sent (so they can be quarantined and corrected) and every other
 row keeps its true number.
+
+The clean load reads the same query (``csv_select``) into a table of typed and checked records instead
+(``direct.read_csv_checked``), numbered the same way, where DuckDB keeps the rows' order in that statement.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from __future__ import annotations
 import codecs
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pupildata.collect.readers import CORRECTION_COLUMNS, STAGE, Rejected, Staged, create_stage, raw_columns
 from pupildata.collect.readers.sniff import choose_source, csv_header
@@ -56,9 +61,20 @@ def transcode(path: Path, encoding: str, workdir: Path) -> Path:
     return Path(name)
 
 
-def read_csv(engine: DuckDBEngine, path: Path, given: Source | None) -> Staged:
-    """A UTF-8 CSV file read into the text table; the stage is a query over it (then ``rows_set_aside`` tells
-    whether rows had to be set aside, and ``restage`` must make the stage table after all)."""
+@dataclass(frozen=True)
+class CsvSelect:
+    """How a CSV file is read: its source, a query giving each field's text (``r_<field>``) in file order, with
+    its parameters, and notes for the sender."""
+
+    source: Source
+    select: str
+    params: dict[str, Any]
+    notes: list[str]
+
+
+def csv_select(path: Path, given: Source | None) -> CsvSelect:
+    """The query reading a UTF-8 CSV file's fields as text (rows with too few or too many columns set aside in
+    ``collect_csv_rejects``), from its header; or a refusal when the header does not fit a source."""
     header = csv_header(path)
     src = choose_source(header, given, "csv")
     positions = src.match_headers(header)
@@ -78,26 +94,11 @@ def read_csv(engine: DuckDBEngine, path: Path, given: Source | None) -> Staged:
         else f"NULL::VARCHAR AS r_{name}"
         for name in src.names
     )
-    drop_rejects(engine)
-    # insertion order is preserved (the default, and set here in case a caller changed it): rowid is file order
-    engine.execute("SET preserve_insertion_order = true")
-    engine.execute(
-        f"CREATE TEMP TABLE {RAW} AS SELECT {picks} FROM read_csv($path, header = true, "
+    select = (
+        f"SELECT {picks} FROM read_csv($path, header = true, "
         f"auto_detect = false, columns = {columns}, delim = ',', quote = '\"', escape = '\"', "
         f"store_rejects = true, rejects_table = '{REJECTS}', rejects_scan = '{SCANS}', "
-        f"max_line_size = {MAX_LINE}, strict_mode = true)",
-        {"path": str(path), **used},
-    )
-    # rows made in a transaction are numbered from a base of DuckDB's, in order: the first row's is read once,
-    # and the numbers are checked to run without a gap (else record numbers would not be row numbers)
-    numbers = engine.fetchone(f"SELECT coalesce(min(rowid), 0), coalesce(max(rowid), -1), count(*) FROM {RAW}")
-    assert numbers is not None
-    first, last, count = (int(n) for n in numbers)
-    if last - first + 1 != count:
-        raise RuntimeError(f"the rows of a CSV file were not numbered in one run ({count} rows, {first} to {last})")
-    relation = (
-        f"SELECT 0 AS batch_file, rowid - $csv_first_row + 1 AS record_index, NULL::VARCHAR AS reader_error, "
-        f"NULL::VARCHAR AS raw_line, {', '.join(raw_columns(src))} FROM {RAW}"
+        f"max_line_size = {MAX_LINE}, strict_mode = true)"
     )
     notes = []
     unused = [
@@ -107,7 +108,38 @@ def read_csv(engine: DuckDBEngine, path: Path, given: Source | None) -> Staged:
     ]
     if unused:
         notes.append(f"Columns not used by this return were ignored: {', '.join(unused)[:300]}.")
-    return Staged(src, "csv", None, notes=notes, relation=relation, params={"csv_first_row": first})
+    return CsvSelect(src, select, {"path": str(path), **used}, notes)
+
+
+def read_in_order(engine: DuckDBEngine, table: str, select: str, params: dict[str, Any]) -> int:
+    """Make the temporary ``table`` from ``select`` (which reads a CSV file), its rows in the file's order; the
+    ``rowid`` of its first row (a row's number in the file is its ``rowid`` - that + 1)."""
+    drop_rejects(engine)
+    engine.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    # insertion order is preserved (the default, and set here in case a caller changed it): rowid is file order
+    engine.execute("SET preserve_insertion_order = true")
+    engine.execute(f"CREATE TEMP TABLE {table} AS {select}", params)
+    # rows made in a transaction are numbered from a base of DuckDB's, in order: the first row's is read once,
+    # and the numbers are checked to run without a gap (else record numbers would not be row numbers)
+    numbers = engine.fetchone(f"SELECT coalesce(min(rowid), 0), coalesce(max(rowid), -1), count(*) FROM {table}")
+    assert numbers is not None
+    first, last, count = (int(n) for n in numbers)
+    if last - first + 1 != count:
+        raise RuntimeError(f"the rows of a CSV file were not numbered in one run ({count} rows, {first} to {last})")
+    return first
+
+
+def read_csv(engine: DuckDBEngine, path: Path, given: Source | None) -> Staged:
+    """A UTF-8 CSV file read into the text table; the stage is a query over it (then ``rows_set_aside`` tells
+    whether rows had to be set aside, and ``restage`` must make the stage table after all)."""
+    read = csv_select(path, given)
+    src = read.source
+    first = read_in_order(engine, RAW, read.select, read.params)
+    relation = (
+        f"SELECT 0 AS batch_file, rowid - $csv_first_row + 1 AS record_index, NULL::VARCHAR AS reader_error, "
+        f"NULL::VARCHAR AS raw_line, {', '.join(raw_columns(src))} FROM {RAW}"
+    )
+    return Staged(src, "csv", None, notes=read.notes, relation=relation, params={"csv_first_row": first})
 
 
 def restage(engine: DuckDBEngine, staged: Staged) -> Staged:
