@@ -13,12 +13,15 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import queue
+import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from pupildata.collect.archive import Archived, archive_files
 from pupildata.collect.collections import ensure_collection
@@ -44,6 +47,8 @@ SKIPPED_FILES = {"manifest.json"}
 #: Census XML files loaded as one batch (staged and checked together; each still written in its own transaction).
 BATCH_FILES = 64
 BATCH_BYTES = 64 << 20
+#: The first batch is smaller: the load begins while the parse workers are still starting.
+FIRST_BATCH_FILES = 16
 #: Census XML files archived together (copied, then flushed to disk together) before they are sent to be parsed.
 ARCHIVE_GROUP = 16
 #: Receipts are copied to the registry (one transaction for all those not yet there) at most this often during a
@@ -52,6 +57,7 @@ ARCHIVE_GROUP = 16
 MIRROR_EVERY = 2.0
 #: (file name, done, total) after each file.
 Progress = Callable[[str, int, int], None]
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -146,9 +152,11 @@ def _received(
         assert handing is not None
         return _Parsing(path, handing.submit(pool.submit, parse_census, path))
 
-    ahead: deque[tuple[Path, Archived | None, _Parsing | None]] = deque()
-    items = _archived_ahead(files, root, options, parse if pool is not None else None)
+    # archived (and handed to the pool) by a thread of their own, ahead of the load, so that the load begins
+    # with the first files archived, not the last
+    items = _prefetched(_archived_ahead(files, root, options, parse if pool is not None else None), 2 * BATCH_FILES)
     batch: list[tuple[Path, Archived, _Parsing | None]] = []
+    limit = FIRST_BATCH_FILES
 
     def flush() -> Iterator[list[tuple[Path, Receipt]]]:
         if not batch:
@@ -160,16 +168,12 @@ def _received(
         yield list(zip((p for p, _, _ in entries), receive_census_batch(engine, entries, options), strict=True))
 
     try:
-        while True:
-            while len(ahead) < 2 * BATCH_FILES and (item := next(items, None)) is not None:
-                ahead.append(item)
-            if not ahead:
-                break
-            path, archived, parsing = ahead.popleft()
+        for path, archived, parsing in items:
             if archived is not None and (parsing is not None or pool is None) and _is_xml_format(archived):
                 batch.append((path, archived, parsing))
-                if len(batch) >= BATCH_FILES or sum(a.size for _, a, _ in batch) >= BATCH_BYTES:
+                if len(batch) >= limit or sum(a.size for _, a, _ in batch) >= BATCH_BYTES:
                     yield from flush()
+                    limit = BATCH_FILES
                 continue
             yield from flush()
             if archived is None:
@@ -178,10 +182,50 @@ def _received(
                 yield [(path, receive_archived(engine, path, archived, root, options, parsed=None))]
         yield from flush()
     finally:
+        items.close()
         if handing is not None:
             handing.shutdown(cancel_futures=True)
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+
+
+def _prefetched(items: Iterator[_T], ahead: int) -> Generator[_T]:
+    """``items`` in order, made by a thread of their own up to ``ahead`` before they are taken (an exception in
+    the thread is raised here, in its place). Closing this generator stops the thread (it ends its group)."""
+    made: queue.Queue[tuple[_T | None, BaseException | None, bool]] = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+
+    def put(entry: tuple[_T | None, BaseException | None, bool]) -> None:
+        while not stop.is_set():
+            with suppress(queue.Full):
+                made.put(entry, timeout=0.05)
+                return
+
+    def make() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                put((item, None, False))
+        except BaseException as exc:  # raised again in the taking thread, in its place
+            put((None, exc, True))
+            return
+        put((None, None, True))
+
+    thread = threading.Thread(target=make, name="collect-archiving", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error, done = made.get()
+            if error is not None:
+                raise error
+            if done:
+                return
+            assert item is not None
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 class _Parsing:
