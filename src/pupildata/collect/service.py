@@ -3,9 +3,10 @@ run.
 
 Files are loaded one at a time (the warehouse has one writer), in a stable order, so the outcome does not depend
 on how many workers parsed them. Census XML files — typically hundreds of small files, one per school — are
-archived first (16 at a time, flushed together), then parsed from their archived copies in worker processes a
-batch or two ahead (this process parses any file of its next batch that no worker has begun), and loaded in
-batches: a batch is checked in one statement, then written (see ``load.receive_census_batch``). The registry
+archived by a thread of their own ahead of the load (16 at a time, flushed together), then parsed from their
+archived copies in worker processes ahead of the load (this process parses any file of its next batch that no
+worker has begun), and loaded in batches: a batch is checked in one statement, then written (see
+``load.receive_census_batch``). The registry
 (receipts for the portal, collections) is written in a few transactions per run, not several per file."""
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ instructions, UTF-8, the header under the root and the pupils one level below a 
 a file is checked by libxml2 (the same hardened parser, building no tree: well-formed, valid characters in its
 encoding) and its tags are found with numpy: every ``<`` opens a tag and the first ``>`` after it closes it, and
 the text after an opening tag is exactly the element's own text (lxml's ``.text``: what comes before its first
-child), because nothing but tags can interrupt it. Depths, parents and which pupil each tag belongs to are
-running sums over the tags; each field is then one selection, and its texts are cut from the file's bytes
-straight into an Arrow column.
+child), because nothing but tags can interrupt it. Depths are a running sum over the tags; the rest works on the
+elements' start tags only (closing tags are half of them): parents and which pupil each element belongs to are
+running maxima and sums, each field is one selection, and its texts are taken by Arrow (``take``) from the
+file's bytes seen, without a copy, as a string array of alternate pieces: each tag, then the text after it.
 
 Anything else — another encoding, an entity or character reference, an attribute or namespace, a comment, a
 pupil or header somewhere unusual — returns None, and the file is read by the streaming parser instead, which
