@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import multiprocessing.context
 import os
 import queue
 import threading
@@ -21,6 +22,7 @@ from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
+from multiprocessing import forkserver
 from pathlib import Path
 from typing import TypeVar
 
@@ -131,23 +133,40 @@ def _is_xml_format(archived: Archived) -> bool:
         return False
 
 
-def _parse_pool(workers: int) -> ProcessPoolExecutor:
-    """Parse workers forked from a server that has imported the parser once (and the main module, so that no
-    worker imports it again): a worker is ready at once rather than after importing it all itself."""
+def _parse_context() -> multiprocessing.context.ForkServerContext:
+    """The fork server parse workers come from: it imports the parser once (and the main module, so that no
+    worker imports it again), and a worker is ready at once rather than after importing it all itself."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["__main__", "pupildata.collect.readers.census_xml", "pupildata.collect.workers"])
+    return context
+
+
+def _start_parse_server() -> None:
+    """Start the fork server now (its imports take about 0.3 s), so that it imports while the run is set up."""
+    _parse_context()
+    forkserver.ensure_running()
+
+
+def _parse_pool(workers: int) -> ProcessPoolExecutor:
+    """Parse workers forked from the fork server (``_parse_context``)."""
+    context = _parse_context()
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=exit_with, initargs=(os.getpid(),))
+
+
+def _census_count(files: list[Path], options: Options) -> int:
+    """How many of the files are census XML files to parse in workers."""
+    return sum(_is_xml(f) for f in files) if options.source in (None, CENSUS) and options.corrects is None else 0
 
 
 def _received(
     engine: DuckDBEngine, files: list[Path], root: Path, options: Options, workers: int
 ) -> Iterator[list[tuple[Path, Receipt]]]:
     """Every file's receipt, in the files' order, in groups: a batch of census XML files (archived, parsed from
-    the archive in worker processes a batch or two ahead of the load, and loaded together), or one other file."""
-    xml = sum(_is_xml(f) for f in files) if options.source in (None, CENSUS) and options.corrects is None else 0
+    the archive in worker processes ahead of the load, and loaded together), or one other file. ``workers``: how
+    many parse workers (none below 2)."""
     # Workers come from a fork server, not a fork of this process: the warehouse's threads (and any library's)
     # may hold locks at the moment of a fork, and a forked child can then die or hang.
-    pool = _parse_pool(workers) if workers >= 2 and xml >= 2 else None
+    pool = _parse_pool(workers) if workers >= 2 else None
     # Files are handed to the pool by a thread of their own: the first hand-over waits for the fork server to
     # start (and import the parser), and meanwhile this thread archives the next files.
     handing = ThreadPoolExecutor(max_workers=1) if pool is not None else None
@@ -266,6 +285,11 @@ def collect(ctx: Context, paths: list[Path], options: Options, progress: Progres
     files = expand(paths)
     if not files:
         raise UsageError("There are no files to collect under the paths given.")
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2 or _census_count(files, options) < 2:
+        workers = 0  # no census files to parse side by side
+    else:
+        _start_parse_server()  # while the warehouse and the run are set up
     engine = ctx.warehouse
     engine.execute("SET enable_progress_bar = false")
     ensure_tables(engine)
@@ -273,7 +297,6 @@ def collect(ctx: Context, paths: list[Path], options: Options, progress: Progres
     if options.corrects is not None:
         options = _correcting(engine, files, options)
     summary = Summary()
-    workers = min(os.cpu_count() or 1, 8)
     parameters = {
         "source": options.source.name if options.source else None,
         "collection": options.collection,
