@@ -6,8 +6,8 @@ on how many workers parsed them. Census XML files — typically hundreds of smal
 archived by a thread of their own ahead of the load (16 at a time, flushed together), then parsed from their
 archived copies in worker processes ahead of the load (this process parses any file of its next batch that no
 worker has begun), and loaded in batches: a batch is checked in one statement, then written (see
-``load.receive_census_batch``). The registry
-(receipts for the portal, collections) is written in a few transactions per run, not several per file."""
+``load.receive_census_batch``). The registry (receipts for the portal, collections) is written in a few
+transactions per run, not several per file."""
 
 from __future__ import annotations
 
