@@ -5,12 +5,13 @@ one, refused files refused — even when all of that happens within one batch.""
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pupildata.collect import Options, collect, load
+from pupildata.collect import Options, collect, load, service
 from pupildata.collect.load import receive
 from pupildata.collect.warehouse import ensure_tables
 from pupildata.kernel.context import Context
@@ -118,3 +119,28 @@ def test_a_batch_written_in_one_transaction_ends_as_its_files_loaded_one_at_a_ti
     assert batched == alone
     superseded = [row[10] for row in batched["receipts"]]
     assert superseded == [r.receipt_id for r in again.receipts] + [None] * 6
+
+
+def test_a_file_that_cannot_be_archived_stops_the_run_at_its_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Census files are archived by a thread of their own, ahead of the load: a failure there is raised in the
+    collecting thread when the load reaches the group that failed, after the groups before it are loaded."""
+    groups = 0
+    archive = service.archive_files
+
+    def failing(sources: list[Path], root: Path) -> Any:
+        nonlocal groups
+        groups += 1
+        if groups == 2:
+            raise OSError("the disk is full")
+        return archive(sources, root)
+
+    monkeypatch.setattr(service, "archive_files", failing)
+    _schools(tmp_path / "returns", service.ARCHIVE_GROUP + 3)
+    with Context(Settings(home=tmp_path / "home")) as ctx:
+        with pytest.raises(OSError, match="the disk is full"):
+            collect(ctx, [tmp_path / "returns"], Options())
+        loaded = ctx.warehouse.fetchall("SELECT file_name FROM collect_receipt ORDER BY receipt_id")
+    assert len(loaded) == service.FIRST_BATCH_FILES  # the first group's files, in their batch
+    assert not any(t.name == "collect-archiving" for t in threading.enumerate())

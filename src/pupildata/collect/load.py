@@ -11,8 +11,8 @@ drops out of the ``_current`` views.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -92,7 +92,8 @@ def receive_census_batch(
     if table is not None:  # checked as it is read from the parsed files (not copied into a stage table first)
         engine.register(BATCH_VIEW, table)
         try:
-            prepared = check(engine, CENSUS, f"SELECT * FROM {BATCH_VIEW}")
+            with _one_thread(engine):
+                prepared = check(engine, CENSUS, f"SELECT * FROM {BATCH_VIEW}")
         finally:
             engine.unregister(BATCH_VIEW)
     facts = _facts_by_file(engine, CENSUS, given_collection=options.collection) if staged else {}
@@ -108,6 +109,19 @@ def receive_census_batch(
     drop_checked(engine)
     drop_stage(engine)
     return receipts
+
+
+@contextmanager
+def _one_thread(engine: DuckDBEngine) -> Iterator[None]:
+    """Run the statements inside on one DuckDB thread: the checking statement of a census batch is not split over
+    threads anyway (it reads the parsed files' Arrow tables), and a second thread only costs CPU (a third more)
+    that the parse workers need."""
+    threads = int(engine.scalar("SELECT current_setting('threads')"))
+    engine.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        engine.execute(f"SET threads = {threads}")
 
 
 @dataclass

@@ -5,9 +5,10 @@ instructions, UTF-8, the header under the root and the pupils one level below a 
 a file is checked by libxml2 (the same hardened parser, building no tree: well-formed, valid characters in its
 encoding) and its tags are found with numpy: every ``<`` opens a tag and the first ``>`` after it closes it, and
 the text after an opening tag is exactly the element's own text (lxml's ``.text``: what comes before its first
-child), because nothing but tags can interrupt it. Depths, parents and which pupil each tag belongs to are
-running sums over the tags; each field is then one selection, and its texts are cut from the file's bytes
-straight into an Arrow column.
+child), because nothing but tags can interrupt it. Depths are a running sum over the tags; the rest works on the
+elements' start tags only (closing tags are half of them): parents and which pupil each element belongs to are
+running maxima and sums, each field is one selection, and its texts are taken by Arrow (``take``) from the
+file's bytes seen, without a copy, as a string array of alternate pieces: each tag, then the text after it.
 
 Anything else — another encoding, an entity or character reference, an attribute or namespace, a comment, a
 pupil or header somewhere unusual — returns None, and the file is read by the streaming parser instead, which
@@ -70,7 +71,7 @@ def read_plain(
     known = list(
         dict.fromkeys([*roots, *records, "Header", "Address", *header_fields, *(t for f in fields for t in f)])
     )
-    if any(len(name) > _LONGEST or not name.isascii() for name in known):
+    if len(known) > _NAMES or any(len(name) > _LONGEST or not name.isascii() for name in known):
         return None  # names this reading cannot tell apart exactly
     body = _plain_body(data)
     tags = _tokens(body, known) if body is not None else None
@@ -111,46 +112,65 @@ def _tokens(body: bytes, known: Sequence[str]) -> _Tags | None:  # noqa: PLR0911
         body = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     raw = np.frombuffer(body + bytes(8), dtype=np.uint8)  # 8 bytes more: a name's last 8 bytes can be read
     size = len(body)
-    lt = np.flatnonzero(raw == ord("<"))
-    gt = np.flatnonzero(raw == ord(">"))
-    if len(lt) < 2 or raw[: lt[0]].tobytes().strip():
+    text = raw[:size]
+    lt = np.flatnonzero(text == ord("<"))
+    gt = np.flatnonzero(text == ord(">"))
+    if len(lt) < 2 or not len(gt) or raw[: lt[0]].tobytes().strip():
         return None
-    after = np.searchsorted(gt, lt)  # each tag's '>'
-    if not len(gt) or after[-1] >= len(gt):
-        return None
-    ends = gt[after]
+    if len(gt) == len(lt) and (gt > lt).all() and (lt[1:] > gt[:-1]).all():
+        ends = gt  # as in nearly every file: no '>' in any text, so each '<' is followed by its own '>'
+    else:
+        after = np.searchsorted(gt, lt)  # each tag's '>'
+        if after[-1] >= len(gt):
+            return None
+        ends = gt[after]
     starts = lt + 1
-    if _MARKUP[raw[starts]].any():  # <! (comments, CDATA, a document type) and <? (processing instructions)
+    first = raw[starts]
+    if ((first == ord("!")) | (first == ord("?"))).any():  # comments, CDATA, a document type; instructions
         return None
     # no white space in any tag: then (the file being well-formed, which libxml2 checks) no attribute either, and
     # each tag is '/'? name '/'? — a closing tag's '/' first, an empty element's last; and no ':' (a namespace
-    # prefix, which would need a declaration, an attribute)
-    bounds = np.empty(2 * len(lt), dtype=np.int64)
-    bounds[0::2], bounds[1::2] = starts, ends
-    if np.add.reduceat(_SPACE[raw[:size]], bounds, dtype=np.int32)[0::2].any():
-        return None
-    closing = raw[starts] == ord("/")
+    # prefix, which would need a declaration, an attribute). A run of white space never spans a '<' or a '>', so
+    # the first character of each run tells whether the run is in a tag. (Every other character below a space is
+    # refused by libxml2 anyway.)
+    space = (text <= ord(" ")) | (text == ord(":"))
+    runs = np.flatnonzero(space[1:] & ~space[:-1]) + 1
+    if space[0]:
+        runs = np.concatenate([[0], runs])
+    if len(runs):
+        tag = np.searchsorted(lt, runs) - 1  # the last tag begun before each run
+        begun = tag >= 0
+        if (runs[begun] < ends[tag[begun]]).any():
+            return None
+    closing = first == ord("/")
     empty = raw[ends - 1] == ord("/")
-    name_start = starts + closing
-    name_end = ends - empty
-    if (name_end <= name_start).any() or (closing & empty).any():
+    if (closing & empty).any() or closing[0]:
         return None
-    text_end = np.append(lt[1:], size)
+    start = np.flatnonzero(~closing)  # the tags an element starts at (an empty element is all of it)
+    name_start = starts[start]
+    name_end = ends[start] - empty[start]
+    if (name_end <= name_start).any() or (ends[closing] <= starts[closing] + 1).any():
+        return None
+    text_end = np.empty_like(lt)
+    text_end[:-1] = lt[1:]
+    text_end[-1] = size
+    # the body as alternate pieces, zero-copy: each tag, then the text after it (an empty element's none: its
+    # tag's piece runs on to the next tag), so that the text after tag k is piece 2k + 1
+    pieces = np.empty(2 * len(lt) + 1, dtype=np.int32)  # a file is far smaller than 2 GB (MAX_BYTES)
+    pieces[0:-1:2] = lt
+    pieces[1::2] = np.where(empty, text_end, ends + 1)
+    pieces[-1] = size
+    texts = pa.StringArray.from_buffers(2 * len(lt), pa.py_buffer(pieces), pa.py_buffer(raw))
     codes = _codes(raw, name_start, name_end, known)
-    return _Tags(raw, codes, known, ends + 1, text_end, closing, empty)
+    step = (~closing).astype(np.int8) - closing - empty  # +1 opening, -1 closing, 0 an empty element
+    depth = np.cumsum(step, dtype=np.int32)[start] - step[start]  # each element's ancestors
+    return _Tags(texts, codes, known, 2 * start + 1, depth, empty[start])
 
 
-def _classes() -> tuple[np.ndarray, np.ndarray]:
-    markup = np.zeros(256, dtype=bool)
-    markup[[ord("!"), ord("?")]] = True
-    space = np.zeros(256, dtype=np.uint8)
-    space[[ord(" "), ord("\t"), ord("\n"), ord("\r"), ord(":")]] = 1
-    return markup, space
-
-
-_MARKUP, _SPACE = _classes()
 #: Names are told apart by their length and first and last 8 bytes: exact for names of up to 16 bytes.
 _LONGEST = 16
+#: At most this many names are told apart (each one's number is a byte).
+_NAMES = 254
 _LOW = np.array([(1 << (8 * n)) - 1 if n < 8 else (1 << 64) - 1 for n in range(9)], dtype=np.uint64)
 
 
@@ -176,7 +196,7 @@ def _codes(raw: np.ndarray, start: np.ndarray, end: np.ndarray, known: Sequence[
     at = np.minimum(np.searchsorted(k_hash[order], hashes), len(known) - 1)
     candidate = order[at]
     same = (k_length[candidate] == length) & (k_head[candidate] == head) & (k_tail[candidate] == tail)
-    return np.where(same, candidate + 1, 0).astype(np.int32)
+    return np.where(same, candidate + 1, 0).astype(np.uint8)  # few names: a stable sort of them is a radix sort
 
 
 def _hash(length: np.ndarray, head: np.ndarray, tail: np.ndarray) -> np.ndarray:
@@ -184,30 +204,25 @@ def _hash(length: np.ndarray, head: np.ndarray, tail: np.ndarray) -> np.ndarray:
 
 
 class _Tags:
-    """The tags of a plain file, in document order: each one's name and the text after it (as spans of the
-    body), depth and kind."""
+    """The elements of a plain file, in document order (each where its start tag is): its name, depth, whether it
+    is empty, and where its text is among the file's pieces."""
 
-    def __init__(  # noqa: PLR0917 - the tags' columns
+    def __init__(  # noqa: PLR0917 - the elements' columns
         self,
-        raw: np.ndarray,
+        texts: pa.StringArray,
         codes: np.ndarray,
         known: Sequence[str],
-        text_start: np.ndarray,
-        text_end: np.ndarray,
-        closing: np.ndarray,
+        text_at: np.ndarray,
+        depth: np.ndarray,
         empty: np.ndarray,
     ) -> None:
-        self.raw = raw
+        self.texts = texts
         self.codes = codes
         self.known = {name: code for code, name in enumerate(known, start=1)}
-        self.text_start = text_start
-        self.text_end = text_end
-        self.opening = ~closing & ~empty
+        self.text_at = text_at
+        self.depth = depth
         self.empty = empty
-        self.starts = ~closing  # an element starts here (an empty element is all of it)
-        step = self.opening.astype(np.int64) - closing.astype(np.int64)
-        self.depth = np.cumsum(step) - step  # the number of ancestors of the element a tag opens (or closes)
-        self.depth[closing] -= 1
+        self.opening = ~empty
         self._parents: dict[int, np.ndarray] = {}
 
     def named(self, *names: str) -> np.ndarray:
@@ -217,7 +232,7 @@ class _Tags:
         return found
 
     def parent_at(self, level: int) -> np.ndarray:
-        """For each tag, the index of the element opened last at ``level`` before it (-1: none yet)."""
+        """For each element, the index of the element opened last at ``level`` before it (-1: none yet)."""
         if level not in self._parents:
             opened = self.opening & (self.depth == level)
             last = np.where(opened, np.arange(len(self.depth)), -1)
@@ -225,19 +240,10 @@ class _Tags:
         return self._parents[level]
 
     def text_of(self, at: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
-        """The text of the elements starting at ``at`` (an empty element's is the empty string), as one Arrow
-        string array (NULL where ``valid`` is False)."""
-        begin = self.text_start[at]
-        length = np.where(self.empty[at], 0, self.text_end[at] - begin)
-        if valid is not None:
-            length = np.where(valid, length, 0)
-        offsets = np.zeros(len(at) + 1, dtype=np.int64)
-        np.cumsum(length, out=offsets[1:])
-        picks = np.repeat(begin - offsets[:-1], length) + np.arange(offsets[-1], dtype=np.int64)
-        data = self.raw[picks]
-        bitmap = None if valid is None else pa.array(valid, pa.bool_()).buffers()[1]
-        small = offsets.astype(np.int32)  # a file is far smaller than 2 GB (MAX_BYTES)
-        return pa.StringArray.from_buffers(len(at), pa.py_buffer(small), pa.py_buffer(data), bitmap)
+        """The text of the elements ``at`` (an empty element's is the empty string), as one Arrow string array
+        (NULL where ``valid`` is False): cut from the file's pieces."""
+        mask = None if valid is None else ~valid
+        return self.texts.take(pa.array(self.text_at[at], mask=mask))
 
     def read(
         self,
@@ -246,28 +252,28 @@ class _Tags:
         header_fields: Sequence[str],
         fields: Sequence[Sequence[str]],
     ) -> tuple[dict[str, str], list[pa.Array]] | None:
-        depth, starts = self.depth, self.starts
+        depth = self.depth
         if not self.opening[0] or not self.named(*roots)[0]:
             return None
         is_record = self.named(*records)
         is_header = self.named("Header")
         # pupils exactly two levels down, headers one: no pupil or header inside another, so the streaming
         # parser's order (the end of each) is document order and it has read every element before clearing any
-        if (is_record & starts & (depth != 2)).any() or (is_header & starts & (depth != 1)).any():
+        if (is_record & (depth != 2)).any() or (is_header & (depth != 1)).any():
             return None
         first = self.parent_at(1)
         under_header = np.zeros(len(depth), dtype=bool)
         header_opened = is_header & self.opening & (depth == 1)
         inside = (first >= 0) & (depth >= 2)  # a descendant of an element under the root
         under_header[inside] = header_opened[first[inside]]
-        record_starts = is_record & starts
+        record_starts = is_record
         if (record_starts & under_header).any() or not record_starts.any():
             return None
         header = self._header(header_fields, under_header)
         count = int(record_starts.sum())
-        number = np.cumsum(record_starts) - 1  # for each tag, the pupil last started
+        number = np.cumsum(record_starts) - 1  # for each element, the pupil last started
         second = self.parent_at(2)
-        child = starts & (depth == 3) & (second >= 0)
+        child = (depth == 3) & (second >= 0)
         child[child] = record_starts[second[child]]  # a pupil's own element
         own = np.flatnonzero(child)  # the pupils' own elements, grouped by name (each group in document order)
         order = np.argsort(self.codes[own], kind="stable")
@@ -283,7 +289,7 @@ class _Tags:
         return header, columns
 
     def _header(self, header_fields: Sequence[str], under_header: np.ndarray) -> dict[str, str]:
-        at = np.flatnonzero(self.starts & under_header & self.named(*header_fields))
+        at = np.flatnonzero(under_header & self.named(*header_fields))
         names = {code: name for name, code in self.known.items()}
         texts = self.text_of(at).to_pylist()
         return dict(zip((names[c] for c in self.codes[at]), texts, strict=True))  # the last of each, as streamed
@@ -312,7 +318,7 @@ class _Tags:
         """``Address/PostCode`` (the first in the last address that has one), else the pupil's first own
         ``PostCode`` (``own``: the pupils' own postcode elements; ``addresses``: their own address elements)."""
         third = self.parent_at(3)
-        in_address = self.starts & (self.depth == 4) & (third >= 0) & self.named(*tags)
+        in_address = (self.depth == 4) & (third >= 0) & self.named(*tags)
         is_address = np.zeros(len(self.depth), dtype=bool)
         is_address[addresses] = True
         in_address[in_address] = is_address[third[in_address]] & self.opening[third[in_address]]
