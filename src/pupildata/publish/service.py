@@ -138,7 +138,10 @@ class _Pipeline:
         self.workers = Workers(workers) if workers > 0 else None
         try:
             for key, spec in enumerate(specs):
-                self.releases.append(self._prepare(key, spec))
+                release = self._prepare(key, spec)
+                self.releases.append(release)
+                if isinstance(release.outcome, Exception) and not self.keep_going:
+                    break  # it will stop the releases after it: build no more
                 self._finish(block=False)
             self._finish(block=True)
         finally:

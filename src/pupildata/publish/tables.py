@@ -160,21 +160,16 @@ def _build(engine: DuckDBEngine, spec: TableSpec, year: int, views: sources.View
         extra = [breakdown] if breakdown else []
         name = f"{spec.name}/{breakdown.name if breakdown else 'total'}"
         dims = [*geos, *filters, *extra]
-        rows = builder.query(view, breakdown.name if breakdown else None, "count(*)", outcome=True)
+        rows = builder.query(view, breakdown.name if breakdown else None, outcome=True)
         built.tables.append(_fill(name, built.measure, [*dims, *([outcome] if outcome else [])], rows, uncrossed))
         for column, _, _ in spec.means:
             measure = f"{base}:sum:{column}"
             built.sums[column] = measure
-            rows = builder.query(
-                view,
-                breakdown.name if breakdown else None,
-                f"sum(v.{column}), count(v.{column}), max(v.{column}, 2)",
-                outcome=False,
-            )
+            rows = builder.query(view, breakdown.name if breakdown else None, outcome=False, magnitude=column)
             built.tables.append(_fill(f"{name}/{column}", measure, dims, rows, uncrossed))
         if spec.eligible:
             built.eligible = f"{spec.eligible}[{restriction}]:n"
-            rows = builder.query(eligible_view, breakdown.name if breakdown else None, "count(*)", outcome=False)
+            rows = builder.query(eligible_view, breakdown.name if breakdown else None, outcome=False)
             built.tables.append(_fill(f"{name}/eligible", built.eligible, dims, rows, uncrossed))
     built.places = places
     return built
