@@ -119,6 +119,7 @@ class _Release:
     run: AbstractContextManager[RunHandle]
     handle: RunHandle
     outcome: Protected | Exception | None  # None: in a worker
+    closed: bool = False  # its run is recorded as finished
 
 
 class _Pipeline:
@@ -147,8 +148,9 @@ class _Pipeline:
         finally:
             if self.workers is not None:
                 self.workers.close()
-            for release in self.releases[len(self.results) :]:  # started, never finished: recorded as stopped
-                self._close(release, _Stopped(f"Release {release.spec.name} was not published: an earlier failed."))
+            for release in self.releases:  # started, never finished: recorded as stopped
+                stopped = f"Release {release.spec.name} was not published: publishing stopped before it was done."
+                self._close(release, _Stopped(stopped))
         return self.results
 
     def _prepare(self, key: int, spec: ReleaseSpec) -> _Release:
@@ -201,6 +203,9 @@ class _Pipeline:
         return _result(written, release.handle.id)
 
     def _close(self, release: _Release, exc: BaseException | None) -> None:
+        if release.closed:
+            return
+        release.closed = True
         if exc is None:
             release.run.__exit__(None, None, None)
         else:
