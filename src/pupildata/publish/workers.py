@@ -43,6 +43,8 @@ class Workers:
     def __init__(self, count: int) -> None:
         self.count = max(1, count)
         self.context = multiprocessing.get_context("forkserver")
+        # a server started here imports disclosure control once, not each worker (no effect on one running)
+        self.context.set_forkserver_preload(["__main__", __name__])
         self.waiting: deque[tuple[int, Prepared, Disclosure]] = deque()
         self.running: dict[int, tuple[BaseProcess, Connection, str]] = {}
         self.done: dict[int, Result] = {}
