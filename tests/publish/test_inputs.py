@@ -18,7 +18,7 @@ from pupildata.collect import Options, collect
 from pupildata.errors import DataError
 from pupildata.kernel.context import Context
 from pupildata.kernel.reference.tables import install_reference_tables
-from pupildata.publish.inputs import install_release_inputs
+from pupildata.publish.inputs import install_release_inputs, release_inputs
 from pupildata.publish.releases import RELEASES
 from pupildata.publish.service import latest_year, publish_recorded
 from pupildata.publish.sources import prepare
@@ -54,6 +54,35 @@ def test_one_pupil_year_row_per_pupil_and_year(linked: tuple[Settings, Path, dic
     [(rows, distinct)] = _rows(settings, "SELECT count(*), count(DISTINCT (pmr, year)) FROM pupil_year")
     assert rows == distinct == counts["pupil_year"]
     assert _rows(settings, "SELECT count(*) FROM pupil_year WHERE la_code IS NULL OR school_urn IS NULL") == [(0,)]
+
+
+def test_contract_tables_are_kept_only_while_their_inputs_are_unchanged(
+    linked: tuple[Settings, Path, dict[str, int]],
+) -> None:
+    settings, _, counts = linked
+    with Context(settings) as ctx:
+        engine = ctx.warehouse
+        first = release_inputs(engine)
+        again = release_inputs(engine)
+        assert again.reused
+        assert again.counts == first.counts == counts
+        [(key, pmr)] = engine.fetchall(
+            "SELECT m.record_key, m.pmr FROM link_member m JOIN pupil_year p USING (pmr) "
+            "WHERE m.record_key LIKE 'census:%' ORDER BY 1 LIMIT 1"
+        )
+        try:  # matched differently: made again, with the new PMR
+            engine.execute("UPDATE link_member SET pmr = 'P-moved' WHERE record_key = ?", [key])
+            moved = release_inputs(engine)
+            assert not moved.reused
+            assert moved.fingerprint != again.fingerprint
+            assert engine.fetchall("SELECT count(*) FROM pupil_year WHERE pmr = 'P-moved'") != [(0,)]
+        finally:
+            engine.execute("UPDATE link_member SET pmr = ? WHERE record_key = ?", [pmr, key])
+        restored = release_inputs(engine)
+        assert not restored.reused
+        assert restored.fingerprint == again.fingerprint
+        assert restored.counts == counts
+        assert engine.fetchall("SELECT count(*) FROM pupil_year WHERE pmr = 'P-moved'") == [(0,)]
 
 
 def test_characteristics_are_the_truths(linked: tuple[Settings, Path, dict[str, int]]) -> None:

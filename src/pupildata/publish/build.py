@@ -114,16 +114,45 @@ class Builder:
             self._part = part
         return selects, groups
 
-    def query(self, view: str, breakdown: str | None, aggregates: str, outcome: bool) -> list[tuple[object, ...]]:
+    def _fine(self, breakdown: str | None, outcome: bool) -> list[str]:
+        """The columns of the finest cells: each geography's own, the filters, the breakdown, the outcome and its
+        parts — every total is a sum of these."""
+        columns = [
+            "v.la_code" if expr == "ra.region_code" else expr
+            for geography in self.spec.geography
+            for _, expr in _GEOGRAPHY[geography][1]
+        ]
+        columns += [f"v.{f.field}" for f in self.filters] + ([f"v.{breakdown}"] if breakdown else [])
+        if outcome and self.spec.outcome:
+            columns += [f"v.{self.spec.outcome.field}", *(f"v.{c}" for c, _, _ in self.spec.outcome.parts)]
+        return list(dict.fromkeys(columns))
+
+    def query(
+        self, view: str, breakdown: str | None, outcome: bool, magnitude: str | None = None
+    ) -> list[tuple[object, ...]]:
+        """Every cell of one table: the count of rows (``magnitude``: the sum, the count and the two largest
+        values of that column instead), with every total of the geographies, filters, breakdown and outcome.
+
+        The rows are first counted at the finest cells (one scan of the source); the grouping sets then roll
+        those few rows up, so each grouping set does not scan the source again.
+        """
         selects, groups = self._groups(breakdown, outcome)
         where, params = self.where_clause()
         having = (
             f" HAVING grouping({self._part}) = 1 OR {self._part} IS NOT NULL" if outcome and self.spec.outcome else ""
         )
+        fine = self._fine(breakdown, outcome)
+        if magnitude is None:
+            inner, outer = "count(*) AS n_", "sum(v.n_)"
+        else:
+            inner = f"sum(v.{magnitude}) AS s_, count(v.{magnitude}) AS c_, max(v.{magnitude}, 2) AS t_"
+            top = "list_sort(flatten(list(v.t_) FILTER (v.t_ IS NOT NULL)), 'DESC')"
+            outer = f"sum(v.s_), sum(v.c_), list_slice({top}, 1, 2)"
         join = _JOIN_LA if any(g in ("la", "school") for g in self.spec.geography) else ""
+        names = ", ".join(f"{c} AS {c.removeprefix('v.')}" for c in fine)
         sql = (
-            f"SELECT {', '.join(selects)}, {aggregates} FROM {view} v {join} WHERE {where} "
-            f"GROUP BY {', '.join(groups)}{having}"
+            f"WITH fine AS (SELECT {names}, {inner} FROM {view} v WHERE {where} GROUP BY ALL) "
+            f"SELECT {', '.join(selects)}, {outer} FROM fine v {join} GROUP BY {', '.join(groups)}{having}"
         )
         return self.engine.fetchall(sql, params)
 

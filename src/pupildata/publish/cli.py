@@ -25,7 +25,7 @@ def publish_command(
 
     from pupildata.kernel.context import Context
     from pupildata.publish.releases import RELEASES
-    from pupildata.publish.service import latest_year, prepare_inputs, publish_recorded
+    from pupildata.publish.service import latest_year, prepare_inputs, publish_releases
     from pupildata.publish.specs import validate
 
     names = list(releases or RELEASES)
@@ -36,14 +36,20 @@ def publish_command(
     with Context(settings_for(home)) as ctx:
         for name in names:  # every spec is checked before anything is built
             validate(RELEASES[name], ctx.policy.disclosure)
-        prepare_inputs(ctx)
+        inputs = prepare_inputs(ctx)
         chosen = year if year is not None else latest_year(ctx.warehouse)
         with Progress(transient=True, disable=json_out) as progress:
             task = progress.add_task("Publishing", total=len(names))
-            for name in names:
-                progress.update(task, description=f"Publishing {name}")
-                results.append(publish_recorded(ctx, RELEASES[name], chosen))
+
+            def done(name: str) -> None:
+                progress.update(task, description=f"Published {name}")
                 progress.advance(task)
+
+            published = publish_releases(ctx, [RELEASES[n] for n in names], chosen, done=done, contract=inputs)
+        made = {"seconds": round(inputs.seconds, 3), "reused": inputs.reused}  # once, for every release
+        for result in published:
+            assert not isinstance(result, Exception)  # without keep_going, the first error is raised
+            results.append({**result, "contract_tables": made})
     if json_out:
         emit_json(results)
         return

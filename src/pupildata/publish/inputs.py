@@ -44,6 +44,13 @@ through Python. The choices:
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
+import sys
+import time
+from dataclasses import dataclass
+
 from pupildata.collect.schemas import KS_YEAR_START
 from pupildata.kernel.engine import DuckDBEngine
 from pupildata.kernel.growth import FIRST_DAY, LAST_DAY
@@ -195,15 +202,86 @@ def _post16_learner(engine: DuckDBEngine) -> None:
         FROM latest l LEFT JOIN learning g ON g.pmr = l.pmr AND g.year = l.year""")
 
 
-def install_release_inputs(engine: DuckDBEngine) -> dict[str, int]:
-    """Create (or replace) the contract tables from the collected records and the spine; their row counts."""
+#: The warehouse table that records what the contract tables were made from (one row).
+STATE = "publish_contract_state"
+_MAKERS = (_schools, _pupil_year, _ks_result, _ncmp_measurement, _post16_learner)
+#: What the contract tables are made from: collection's tables (and their receipts: a superseded return leaves
+#: its records, so the receipts say which are current), the spine and the reference tables read.
+_SOURCES = ("collect_census", "collect_ks", "collect_ncmp", "collect_ilr")
+_REFERENCE = ("ref_code", "ref_health_area_la")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The contract tables' row counts, and how they came to be: made now (``seconds``) or kept (``reused``)
+    because nothing they are made from has changed since they were made (same ``fingerprint``)."""
+
+    counts: dict[str, int]
+    seconds: float
+    reused: bool = False
+    fingerprint: str = ""
+
+
+def fingerprint(engine: DuckDBEngine) -> str:
+    """A digest of everything the contract tables are made from: the code that makes them, each collection
+    table's rows and receipts (with what superseded each), every spine row (record key and PMR) and the
+    reference rows read. Any record added, removed, superseded or matched differently changes it."""
+    try:
+        code = inspect.getsource(sys.modules[__name__])
+    except OSError:  # no source to read (an installation without it): never the same, so always made again
+        code = str(time.time_ns())
+    parts = [code, record_key_sql("census", "c"), KS_YEAR_START]
+    parts += [str(FIRST_DAY), str(LAST_DAY)]
+    for table in _SOURCES:
+        parts += [str(r) for r in engine.fetchall(f"SELECT count(*) FROM {table}")]
+    parts += [
+        str(r)
+        for r in engine.fetchall(
+            "SELECT count(*), bit_xor(hash(receipt_id, source, status, superseded_by)) FROM collect_receipt"
+        )
+    ]
+    parts += [str(r) for r in engine.fetchall("SELECT count(*), bit_xor(hash(record_key, pmr)) FROM link_member")]
+    for table in _REFERENCE:
+        parts += [str(r) for r in engine.fetchall(f"SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM {table}")]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _kept(engine: DuckDBEngine, digest: str) -> dict[str, int] | None:
+    """The counts of contract tables made from exactly these inputs, if they are still there as made."""
+    known = {r[0] for r in engine.fetchall("SELECT table_name FROM information_schema.tables")}
+    if STATE not in known or not all(t in known for t in TABLES):
+        return None
+    rows = engine.fetchall(f"SELECT counts FROM {STATE} WHERE fingerprint = ?", [digest])
+    if not rows:
+        return None
+    counts: dict[str, int] = json.loads(rows[0][0])
+    made = {name: int(engine.fetchall(f"SELECT count(*) FROM {name}")[0][0]) for name in TABLES}
+    return counts if made == counts else None
+
+
+def release_inputs(engine: DuckDBEngine, *, reuse: bool = True) -> Inputs:
+    """The contract tables, made from the collected records and the spine — or, with ``reuse``, kept as they
+    are when nothing they are made from has changed since they were last made here."""
+    start = time.perf_counter()
+    digest = fingerprint(engine)
+    if reuse:
+        kept = _kept(engine, digest)
+        if kept is not None:
+            return Inputs(kept, time.perf_counter() - start, True, digest)
+    counts = install_release_inputs(engine, digest)
+    return Inputs(counts, time.perf_counter() - start, False, digest)
+
+
+def install_release_inputs(engine: DuckDBEngine, digest: str | None = None) -> dict[str, int]:
+    """Create (or replace) the contract tables from the collected records and the spine; their row counts.
+    With ``digest`` (their inputs' ``fingerprint``), it is recorded with them in the same transaction."""
     with engine.transaction():
-        _schools(engine)
-        _pupil_year(engine)
-        _ks_result(engine)
-        _ncmp_measurement(engine)
-        _post16_learner(engine)
+        for make in _MAKERS:
+            make(engine)
         counts = {name: int(engine.fetchall(f"SELECT count(*) FROM {name}")[0][0]) for name in TABLES}
         engine.execute("DROP TABLE IF EXISTS pub_census")
         engine.execute("DROP TABLE IF EXISTS pub_school")
+        engine.execute(f"CREATE OR REPLACE TABLE {STATE} (fingerprint VARCHAR, made_at TIMESTAMPTZ, counts VARCHAR)")
+        if digest is not None:
+            engine.execute(f"INSERT INTO {STATE} VALUES (?, now(), ?)", [digest, json.dumps(counts)])
     return counts

@@ -34,7 +34,7 @@ from pupildata.publish.sdc import (
     suppress,
 )
 from pupildata.publish.specs import ReleaseSpec, TableSpec, threshold, validate
-from pupildata.publish.tables import NoRecords, build
+from pupildata.publish.tables import NoRecords, build, views_for
 
 Published = dict[CellKey, float | None]  # None: hidden
 
@@ -47,6 +47,7 @@ class Outcome:
     files: list[str]
     disclosure: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # tables not available, and why
+    stages: dict[str, float] = field(default_factory=dict)  # seconds of each step (tables, problem, ...)
 
 
 def time_period(year: int) -> str:
@@ -64,26 +65,64 @@ def hierarchy(builts: list[Built]) -> Dimension | None:
     return Dimension("geo", parent)
 
 
+@dataclass
+class Prepared:
+    """A release's tables, built in the warehouse and ready for disclosure control. Holds no connection, so it
+    can be sent to another process."""
+
+    spec: ReleaseSpec
+    year: int
+    builts: list[Built]
+    missing: dict[str, str]  # table -> why its indicators are not available
+    stages: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Protected:
+    """A protected, audited and rendered release: the files to write and what the record says."""
+
+    spec: ReleaseSpec
+    time_period: str
+    files: dict[str, str]
+    disclosure: dict[str, Any]
+    notes: list[str]
+    stages: dict[str, float]
+
+
+def _add(stages: dict[str, float], name: str, since: float) -> float:
+    now = time.perf_counter()
+    stages[name] = stages.get(name, 0.0) + now - since
+    return now
+
+
 def _protect(
     tables: list[Table],
     rules: tuple[Rule, ...],
     disclosure: Disclosure,
     rounding: bool,
-    tree: Dimension | None = None,
+    tree: Dimension | None,
+    *,
+    stages: dict[str, float],
 ) -> tuple[Published, dict[str, Any]]:
+    clock = time.perf_counter()
     problem = build_problem(tables)
     primary = apply_rules(problem, rules, disclosure.protection_percent)
+    clock = _add(stages, "problem", clock)
     limit = disclosure.solver_time_limit_seconds
     facts: dict[str, Any] = {"cells": problem.size, "primary": int(primary.unsafe.sum())}
     if rounding:
         rounded = controlled_round(problem, disclosure.rounding_base, limit)
+        _add(stages, "suppression", clock)
         facts["method"] = f"controlled rounding to base {disclosure.rounding_base}"
         return {k: (None if problem.hidden[i] else float(rounded[i])) for i, k in enumerate(problem.keys)}, facts
     pattern = suppress(problem, primary, limit, hierarchy=tree)
+    clock = _add(stages, "suppression", clock)
     try:
         result = audit(problem, pattern.hidden, primary, limit)
     except AttackerError as exc:
         raise DataError(f"The audit could not finish ({exc}); nothing was published.") from None
+    finally:
+        _add(stages, "audit", clock)
     if not result.passed:
         raise DataError(
             f"The audit found {len(result.unsafe)} hidden cells that could be narrowed below their protection; "
@@ -102,23 +141,36 @@ def _protect(
     return {k: (None if hidden[i] else float(problem.value[i])) for i, k in enumerate(problem.keys)}, facts
 
 
-def publish(engine: DuckDBEngine, spec: ReleaseSpec, year: int, disclosure: Disclosure, outputs: Path) -> Outcome:
+def prepare(engine: DuckDBEngine, spec: ReleaseSpec, year: int, disclosure: Disclosure) -> Prepared:
+    """Check the spec and build every table of the release from the warehouse (the only step that reads it)."""
     validate(spec, disclosure)
     start = time.perf_counter()
     builts: list[Built] = []
-    missing: dict[str, str] = {}  # table -> why its indicators are not available
-    for table in spec.tables:
-        try:
-            builts.append(build(engine, table, year))
-        except NoRecords as exc:
-            if table.source not in sources.PRIOR:
-                raise
-            missing[table.name] = (
-                f"{table.title}: not available (x) for {year}/{str(year + 1)[2:]}: no pupil has both results, as "
-                f"{sources.PRIOR[table.source]} is from a year not collected. {exc}"
-            )
+    missing: dict[str, str] = {}
+    views = views_for(engine, spec.tables, year)
+    try:
+        for table in spec.tables:
+            try:
+                builts.append(build(engine, table, year, views))
+            except NoRecords as exc:
+                if table.source not in sources.PRIOR:
+                    raise
+                missing[table.name] = (
+                    f"{table.title}: not available (x) for {year}/{str(year + 1)[2:]}: no pupil has both results, "
+                    f"as {sources.PRIOR[table.source]} is from a year not collected. {exc}"
+                )
+    finally:
+        views.drop()
     if not builts:
         raise DataError(f"Release {spec.name} has nothing to publish for {year}: " + " ".join(missing.values()))
+    return Prepared(spec, year, builts, missing, {"tables": time.perf_counter() - start})
+
+
+def protect(prepared: Prepared, disclosure: Disclosure) -> Protected:
+    """Disclosure control, the audit and the files of a prepared release; reads nothing but ``prepared``, so it
+    may run in a worker process. One sentence (a ``DataError``) when the release cannot be protected."""
+    spec, year, builts, missing = prepared.spec, prepared.year, prepared.builts, prepared.missing
+    stages = dict(prepared.stages)
     limit = max(threshold(table, disclosure) for table in spec.tables)
     counts = [t for b in builts for t in b.tables if ":sum:" not in t.measure]
     sums = [t for b in builts for t in b.tables if ":sum:" in t.measure]
@@ -126,7 +178,8 @@ def publish(engine: DuckDBEngine, spec: ReleaseSpec, year: int, disclosure: Disc
     facts: dict[str, Any] = {"threshold": limit, "rules": []}
     count_rules: tuple[Rule, ...] = (MinFrequency(limit),)
     tree = hierarchy(builts)
-    published_counts, facts["counts"] = _protect(counts, count_rules, disclosure, disclosure.method == "rounding", tree)
+    rounding = disclosure.method == "rounding"
+    published_counts, facts["counts"] = _protect(counts, count_rules, disclosure, rounding, tree, stages=stages)
     published |= published_counts
     if sums:
         magnitude_rules: tuple[Rule, ...] = (
@@ -134,15 +187,16 @@ def publish(engine: DuckDBEngine, spec: ReleaseSpec, year: int, disclosure: Disc
             Dominance(disclosure.dominance_n, disclosure.dominance_k),
             PPercent(disclosure.p_percent),
         )
-        published_sums, facts["magnitudes"] = _protect(sums, magnitude_rules, disclosure, False, tree)
+        published_sums, facts["magnitudes"] = _protect(sums, magnitude_rules, disclosure, False, tree, stages=stages)
         published |= published_sums
         count_rules += magnitude_rules[1:]
     facts["rules"] = [{"code": r.code, "explanation": r.explain()} for r in count_rules]
+    clock = time.perf_counter()
     period = time_period(year)
     files: dict[str, str] = {}
     tables_meta = []
     for table in spec.tables:
-        built = next((b for b in builts if b.spec is table), None)
+        built = next((b for b in builts if b.spec is table or b.spec == table), None)
         if built is None:
             rows, columns = rows_for(_stand_in(table, builts), {}, period, available=False)
         else:
@@ -154,7 +208,8 @@ def publish(engine: DuckDBEngine, spec: ReleaseSpec, year: int, disclosure: Disc
         if table.name in missing:
             entry |= {"available": False, "note": missing[table.name]}
         tables_meta.append(entry)
-    facts["seconds"] = round(time.perf_counter() - start, 3)
+    _add(stages, "files", clock)
+    facts["seconds"] = round(sum(stages.values()), 3)
     manifest = {
         "release": spec.name,
         "title": spec.title,
@@ -166,9 +221,30 @@ def publish(engine: DuckDBEngine, spec: ReleaseSpec, year: int, disclosure: Disc
         "disclosure": facts,
     }
     files["release.json"] = json.dumps(manifest, indent=2, default=_plain) + "\n"
-    folder = outputs / "releases" / spec.name / period
-    write_atomically(folder, files)
-    return Outcome(spec.name, period, folder, sorted(files), facts, list(missing.values()))
+    rounded = {name: round(seconds, 3) for name, seconds in stages.items()}
+    return Protected(spec, period, files, facts, list(missing.values()), rounded)
+
+
+def write(protected: Protected, outputs: Path) -> Outcome:
+    """Write the release's folder in one step (a temporary folder beside it, moved into place)."""
+    clock = time.perf_counter()
+    folder = outputs / "releases" / protected.spec.name / protected.time_period
+    write_atomically(folder, protected.files)
+    stages = protected.stages | {"write": round(time.perf_counter() - clock, 3)}
+    return Outcome(
+        protected.spec.name,
+        protected.time_period,
+        folder,
+        sorted(protected.files),
+        protected.disclosure,
+        protected.notes,
+        stages,
+    )
+
+
+def publish(engine: DuckDBEngine, spec: ReleaseSpec, year: int, disclosure: Disclosure, outputs: Path) -> Outcome:
+    """Build, protect, audit and write one release, in this process."""
+    return write(protect(prepare(engine, spec, year, disclosure), disclosure), outputs)
 
 
 def _stand_in(table: TableSpec, builts: list[Built]) -> Built:

@@ -71,8 +71,9 @@ def exists(engine: DuckDBEngine, name: str) -> bool:
     return bool(rows[0][0])
 
 
-def prepare(engine: DuckDBEngine, source: str) -> str:
-    """Make the view ``pub_<source>`` for this run and return its name."""
+def prepare(engine: DuckDBEngine, source: str, year: int | None = None) -> str:
+    """Make the view ``pub_<source>`` for this run and return its name; with ``year``, child measurements are
+    classified for that year alone (the others are not read)."""
     missing = [view for view in NEEDS[source] if not exists(engine, view)]
     if missing:
         raise DataError(
@@ -80,16 +81,17 @@ def prepare(engine: DuckDBEngine, source: str) -> str:
         )
     name = f"pub_{source}"
     if source == "ncmp":
-        _classify(engine, name)
+        _classify(engine, name, year)
     else:
         engine.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {SQL[source]}")
     return name
 
 
-def _classify(engine: DuckDBEngine, name: str) -> None:
+def _classify(engine: DuckDBEngine, name: str, year: int | None) -> None:
     measured = engine.arrow(
         "SELECT *, weight_kg / ((height_cm / 100) ^ 2) AS bmi FROM ncmp_measurement "
-        "WHERE height_cm > 0 AND weight_kg > 0"
+        "WHERE height_cm > 0 AND weight_kg > 0 AND (CAST(? AS INTEGER) IS NULL OR year = ?)",
+        [year, year],
     )
     if measured.num_rows == 0:
         engine.execute(
@@ -116,3 +118,35 @@ def _classify(engine: DuckDBEngine, name: str) -> None:
         engine.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _ncmp_classified")
     finally:
         engine.unregister("_ncmp_classified")
+
+
+class Views:
+    """The sources of one release for one year, each made once as the narrow rows its tables read.
+
+    Each source's rows of the year, with only the columns the release's tables name (``columns``: source → its
+    columns), are copied once into a temporary table, so the several grouping queries of its tables scan a few
+    narrow columns of one year instead of joining the contract tables again each time. ``drop`` removes them.
+    """
+
+    def __init__(self, engine: DuckDBEngine, year: int, columns: dict[str, list[str]]) -> None:
+        self.engine, self.year, self.columns = engine, year, columns
+        self.made: dict[str, str] = {}
+
+    def rows(self, source: str) -> str:
+        if source not in self.made:
+            view = prepare(self.engine, source, self.year)
+            known = set(COLUMNS[source])
+            chosen = list(dict.fromkeys(c for c in ("year", *self.columns.get(source, ())) if c in known))
+            name = f"pub_rows_{source}"
+            self.engine.execute(
+                f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {', '.join(f'v.{c}' for c in chosen)} "
+                f"FROM {view} v WHERE v.year = ?",
+                [self.year],
+            )
+            self.made[source] = name
+        return self.made[source]
+
+    def drop(self) -> None:
+        for name in self.made.values():
+            self.engine.execute(f"DROP TABLE IF EXISTS {name}")
+        self.made.clear()

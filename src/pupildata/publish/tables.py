@@ -97,10 +97,48 @@ def _fill(
     return table
 
 
-def build(engine: DuckDBEngine, spec: TableSpec, year: int) -> Built:
+_GEOGRAPHY_COLUMNS = {
+    "la": ("la_code",),
+    "school": ("la_code", "school_urn", "school_laestab", "school_name"),
+    "health_area": ("health_area_code",),
+}
+
+
+def _columns(spec: TableSpec) -> list[str]:
+    """Every column a table reads: its geographies', its ``where``, filters, breakdowns, outcome and means."""
+    named = [c for g in spec.geography for c in _GEOGRAPHY_COLUMNS[g]]
+    named += [c for c, _ in spec.where] + [f.field for f in spec.filters] + list(spec.breakdowns)
+    if spec.outcome:
+        named += [spec.outcome.field, *(c for c, _, _ in spec.outcome.parts)]
+    named += [c for c, _, _ in spec.means]
+    return named
+
+
+def views_for(engine: DuckDBEngine, specs: Iterable[TableSpec], year: int) -> sources.Views:
+    """The sources ``specs`` read for ``year``, each with the columns any of them names."""
+    columns: dict[str, list[str]] = {}
+    for spec in specs:
+        for source in (spec.source, *([spec.eligible] if spec.eligible else [])):
+            columns.setdefault(source, []).extend(_columns(spec))
+    return sources.Views(engine, year, columns)
+
+
+def build(engine: DuckDBEngine, spec: TableSpec, year: int, views: sources.Views | None = None) -> Built:
+    """The additive tables of one table spec for ``year``; ``views`` shares the release's sources between its
+    tables (made here and dropped after when not given)."""
     if not sources.exists(engine, "ref_local_authority"):
         install_reference_tables(engine)
-    view = sources.prepare(engine, spec.source)
+    own = views is None
+    views = views or views_for(engine, [spec], year)
+    try:
+        return _build(engine, spec, year, views)
+    finally:
+        if own:
+            views.drop()
+
+
+def _build(engine: DuckDBEngine, spec: TableSpec, year: int, views: sources.Views) -> Built:
+    view = views.rows(spec.source)
     geos, places = _places(engine, spec, view, year)
     if not places or len(places) == 1:
         raise NoRecords(f"Table {spec.name} has no records for {year}/{str(year + 1)[2:]} in {spec.source}.")
@@ -113,30 +151,25 @@ def build(engine: DuckDBEngine, spec: TableSpec, year: int) -> Built:
     outcome = _outcome_dimension(spec)
     builder.check_codes([*filters, *breakdowns])
     uncrossed = frozenset(d.name for d in geos) if len(geos) > 1 else frozenset()
-    where = ",".join(f"{c}={v}" for c, v in spec.where)
-    base = f"{spec.source}[{where}]"
+    restriction = ",".join(f"{c}={v}" for c, v in spec.where)
+    base = f"{spec.source}[{restriction}]"
     built = Built(spec, [], geos, filters, breakdowns, outcome, f"{base}:n")
+    eligible_view = views.rows(spec.eligible) if spec.eligible else ""
     choices: list[Dimension | None] = [*breakdowns] or [None]
     for breakdown in choices:
         extra = [breakdown] if breakdown else []
         name = f"{spec.name}/{breakdown.name if breakdown else 'total'}"
         dims = [*geos, *filters, *extra]
-        rows = builder.query(view, breakdown.name if breakdown else None, "count(*)", outcome=True)
+        rows = builder.query(view, breakdown.name if breakdown else None, outcome=True)
         built.tables.append(_fill(name, built.measure, [*dims, *([outcome] if outcome else [])], rows, uncrossed))
         for column, _, _ in spec.means:
             measure = f"{base}:sum:{column}"
             built.sums[column] = measure
-            rows = builder.query(
-                view,
-                breakdown.name if breakdown else None,
-                f"sum(v.{column}), count(v.{column}), max(v.{column}, 2)",
-                outcome=False,
-            )
+            rows = builder.query(view, breakdown.name if breakdown else None, outcome=False, magnitude=column)
             built.tables.append(_fill(f"{name}/{column}", measure, dims, rows, uncrossed))
         if spec.eligible:
-            eligible_view = sources.prepare(engine, spec.eligible)
-            built.eligible = f"{spec.eligible}[{where}]:n"
-            rows = builder.query(eligible_view, breakdown.name if breakdown else None, "count(*)", outcome=False)
+            built.eligible = f"{spec.eligible}[{restriction}]:n"
+            rows = builder.query(eligible_view, breakdown.name if breakdown else None, outcome=False)
             built.tables.append(_fill(f"{name}/eligible", built.eligible, dims, rows, uncrossed))
     built.places = places
     return built
