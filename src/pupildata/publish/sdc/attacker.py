@@ -14,6 +14,7 @@ proved a cell under-protected give weights ``w`` with ``Σ w_i x_i ≥ protectio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,8 +140,18 @@ class _Group:
 
 
 class Attacker:
-    def __init__(self, problem: Problem, hidden: BoolArray, time_limit: float) -> None:
+    """The attacker's LPs for one pattern. ``accept``, when given, is asked about every point an LP finds (the
+    group's cells and their values) before what it reaches is remembered: a point it refuses proves nothing."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        hidden: BoolArray,
+        time_limit: float,
+        accept: Callable[[IntArray, FloatArray], bool] | None = None,
+    ) -> None:
         self.problem = problem
+        self.accept = accept
         self.columns = np.flatnonzero(hidden)
         self.group_of = np.full(problem.size, -1, dtype=np.int64)
         self.position = np.full(problem.size, -1, dtype=np.int64)
@@ -165,20 +176,25 @@ class Attacker:
         if values is None:
             self.seen_high[cell] = np.inf
             return group
+        self._see(group, values)
+        return group
+
+    def _see(self, group: _Group, values: FloatArray) -> None:
+        if self.accept is not None and not self.accept(group.columns, values):
+            return
         self.seen_low[group.columns] = np.minimum(self.seen_low[group.columns], values)
         self.seen_high[group.columns] = np.maximum(self.seen_high[group.columns], values)
-        return group
 
     def seen(self, cell: int) -> tuple[float, float]:
         """Values the hidden ``cell`` is known to reach (an inner bound on its interval)."""
         return max(0.0, float(self.seen_low[cell])), float(self.seen_high[cell])
 
-    def certify(self, cells: IntArray, upper: FloatArray, lower: FloatArray) -> None:
+    def certify(self, cells: IntArray, upper: FloatArray, lower: FloatArray, at_least: int = JOINT_CELLS) -> None:
         """Prove protection for many cells at once, before any LP of their own: per group, one LP moving every
         cell up towards its protection (``upper``, by cell) together, and one moving every cell down (``lower``)
         — ``_Group.joint``. Each solution is a point the attacker cannot exclude, so what it reaches is remembered
         as seen; a cell it leaves short is settled by its own LPs (``check``, ``interval``) as before."""
-        if cells.size < JOINT_CELLS:
+        if cells.size < at_least:
             return
         for sense, needed in ((1.0, upper), (-1.0, lower)):
             value = self.problem.value[cells]
@@ -189,8 +205,7 @@ class Attacker:
                 mine = short[self.group_of[short] == k]
                 values = group.joint(self.position[mine], np.full(mine.size, sense), needed[mine])
                 if values is not None:
-                    self.seen_low[group.columns] = np.minimum(self.seen_low[group.columns], values)
-                    self.seen_high[group.columns] = np.maximum(self.seen_high[group.columns], values)
+                    self._see(group, values)
 
     def interval(self, cell: int) -> tuple[float, float]:
         """The smallest and largest value the hidden ``cell`` can take, given everything published."""
