@@ -95,15 +95,24 @@ class _Group:
 
     def _add_rows(self, highs: Any) -> None:
         problem, hidden = self.problem, self.hidden
-        for cells, coefs in self.rows:
-            inside = hidden[cells]
-            outside = ~inside
-            rhs = -float(coefs[outside] @ problem.value[cells[outside]])
-            # Sums of magnitudes are additive only up to floating-point rounding (about 1e-14 of the line's
-            # largest value), which can make the equalities inconsistent: each may be off by that much.
-            slack = ROUNDING * max(1.0, float(np.abs(problem.value[cells]).max()))
-            idx = self.position[cells[inside]].astype(np.int32)
-            highs.addRow(rhs - slack, rhs + slack, idx.size, idx, coefs[inside])
+        if not self.rows:
+            return
+        cells = np.concatenate([c for c, _ in self.rows])
+        coefs = np.concatenate([k for _, k in self.rows])
+        sizes = np.array([c.size for c, _ in self.rows], dtype=np.int64)
+        row = np.repeat(np.arange(len(self.rows)), sizes)
+        inside = hidden[cells]
+        # the published cells' values, on the right-hand side
+        rhs = -np.bincount(row[~inside], weights=coefs[~inside] * problem.value[cells[~inside]], minlength=sizes.size)
+        # Sums of magnitudes are additive only up to floating-point rounding (about 1e-14 of the line's largest
+        # value), which can make the equalities inconsistent: each may be off by that much.
+        largest = np.zeros(sizes.size)
+        np.maximum.at(largest, row, np.abs(problem.value[cells]))
+        slack = ROUNDING * np.maximum(1.0, largest)
+        counts = np.bincount(row[inside], minlength=sizes.size)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
+        index = self.position[cells[inside]].astype(np.int32)
+        highs.addRows(sizes.size, rhs - slack, rhs + slack, index.size, starts, index, coefs[inside].astype(np.float64))
 
     def joint(self, cols: IntArray, signs: FloatArray, needed: FloatArray) -> FloatArray | None:
         """One point of the attacker's region that moves each cell ``cols[k]`` in the direction ``signs[k]`` (1 up,
@@ -214,18 +223,19 @@ class Attacker:
         self._solve(cell, -1.0)
         return max(0.0, float(self.seen_low[cell])), float(self.seen_high[cell])
 
-    def check(self, cell: int, upper: float, lower: float, tol: float = 1e-7) -> list[Cut]:
-        """Cuts for each direction in which ``cell`` is less protected than required (none when it is safe)."""
-        cuts = []
+    def check(self, cell: int, upper: float, lower: float, tol: float = 1e-7, *, cuts: bool = True) -> list[Cut]:
+        """Cuts for each direction in which ``cell`` is less protected than required (none when it is safe); with
+        ``cuts`` false, the LPs only, and their solutions remembered as seen."""
+        found = []
         value = float(self.problem.value[cell])
         for sense, needed in ((-1.0, upper), (1.0, lower)):
             slack = tol * max(1.0, needed)
             if needed <= 0 or self._reach(cell, sense, value) >= needed - slack:
                 continue
             group = self._solve(cell, sense)
-            if self._reach(cell, sense, value) < needed - slack:
-                cuts.append(self._cut(group, needed))
-        return cuts
+            if cuts and self._reach(cell, sense, value) < needed - slack:
+                found.append(self._cut(group, needed))
+        return found
 
     def _reach(self, cell: int, sense: float, value: float) -> float:
         return float(self.seen_high[cell] - value if sense < 0 else value - self.seen_low[cell])

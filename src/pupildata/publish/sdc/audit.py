@@ -65,6 +65,8 @@ class AuditResult:
 #: LPs over the whole release, ``Attacker.certify``, then the cell's own LPs for any left short) and records for the
 #: other cells the values they were seen to reach.
 EXACT_CELLS = 5_000
+#: In a neighbourhood, joint LPs are repeated (on the cells still short) at most this many times.
+JOINT_ROUNDS = 4
 
 
 def audit(
@@ -133,13 +135,6 @@ def _prove_locally(
     places = Neighbourhoods(problem, tree)
     low, high = seen
     lock = threading.Lock()
-    value = problem.value
-
-    def short(of: IntArray) -> IntArray:
-        tol = 1e-7 * np.maximum(1.0, primary.upper[of])
-        up = high[of] - value[of] >= primary.upper[of] - tol
-        down = value[of] - np.maximum(low[of], 0.0) >= primary.lower[of] - tol
-        return of[~(up & down)]
 
     def prove(near: IntArray, mine: IntArray) -> None:
         part, marks, edge = restrict(problem, primary, near, mine)
@@ -150,9 +145,14 @@ def _prove_locally(
 
         attacker = Attacker(part, inside, np.inf, accept)
         local = np.flatnonzero(marks.unsafe & inside)
-        attacker.certify(local, marks.upper, marks.lower, at_least=2)
+        for _ in range(JOINT_ROUNDS):  # joint LPs while they carry more cells far enough
+            before = local.size
+            attacker.certify(local, marks.upper, marks.lower, at_least=1)
+            local = _short(part, marks, attacker.seen_low, attacker.seen_high, local)
+            if local.size in {0, before}:
+                break
         for c in local.tolist():
-            attacker.check(c, float(marks.upper[c]), float(marks.lower[c]))
+            attacker.check(c, float(marks.upper[c]), float(marks.lower[c]), cuts=False)
         columns = attacker.columns
         with lock:
             low[near[columns]] = np.minimum(low[near[columns]], attacker.seen_low[columns])
@@ -160,14 +160,21 @@ def _prove_locally(
 
     left = cells
     for lift in range(tree.depth_of_tree() + 1):
-        for narrow in (True, False):
-            todo = left if narrow else places.wider(left)
-            if todo.size:
-                each(prove, places.group(todo, lift, narrow), workers)
-                left = short(left)
-            if not left.size:
-                return left
+        each(prove, places.group(left, lift), workers)
+        left = _short(problem, primary, low, high, left)
+        if not left.size:
+            break
     return left
+
+
+def _short(problem: Problem, primary: Primary, low: FloatArray, high: FloatArray, of: IntArray) -> IntArray:
+    """The cells of ``of`` whose values seen (``low``, ``high``) do not reach their protection both ways."""
+    value = problem.value[of]
+    tol = 1e-7 * np.maximum(1.0, primary.upper[of])
+    up = high[of] - value >= primary.upper[of] - tol
+    down = value - np.maximum(low[of], 0.0) >= primary.lower[of] - tol
+    short: IntArray = of[~(up & down)]
+    return short
 
 
 __all__ = ["AttackerError", "AuditResult", "Interval", "audit"]

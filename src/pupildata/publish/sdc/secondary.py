@@ -99,7 +99,7 @@ EARLY_GAP = 0.05
 #: A component of more cells than this is protected neighbourhood by neighbourhood (``_by_neighbourhoods``).
 LOCAL_CELLS = 20_000
 #: What the rounds of a sweep may spend (in cells hidden) to move one more cell by its protection.
-SWEEP_CREDITS = (1.5, 3.0, 6.0, 12.0, 24.0, 1000.0)
+SWEEP_CREDITS = (4.0, 1000.0)
 #: Completing a pattern asks the attacker again after this many cells, to drop those protected meanwhile.
 RECHECK_EVERY = 8
 PRESOLVE = "on"
