@@ -82,7 +82,7 @@ def audit(
     given its exact interval. Raises ``AttackerError`` only if an LP does not solve in time."""
     start = time.perf_counter()
     suppressed = np.flatnonzero(hidden & ~problem.hidden)  # not the never-published links
-    exact = suppressed.size <= EXACT_CELLS
+    exact = int(hidden.sum()) <= EXACT_CELLS  # the never-published cells too: they are the LPs' columns
     upper = np.where(primary.unsafe, primary.upper, 0.0)
     lower = np.where(primary.unsafe, primary.lower, 0.0)
     seen_low, seen_high = problem.value.copy(), problem.value.copy()

@@ -100,6 +100,8 @@ EARLY_GAP = 0.05
 LOCAL_CELLS = 20_000
 #: What the rounds of a sweep may spend (in cells hidden) to move one more cell by its protection.
 SWEEP_CREDITS = (4.0, 1000.0)
+#: With no one geography, a component of more cells than this is protected by sweeps over it all (``_by_sweeps``).
+SWEPT_CELLS = 10_000
 #: Completing a pattern asks the attacker again after this many cells, to drop those protected meanwhile.
 RECHECK_EVERY = 8
 PRESOLVE = "on"
@@ -268,7 +270,6 @@ def _by_neighbourhoods(
     to it."""
     start = time.perf_counter()
     hidden = problem.hidden | primary.unsafe
-    fixed_on = primary.unsafe | problem.hidden
     left = np.flatnonzero(primary.unsafe)
     places = Neighbourhoods(problem, tree)
     lock = threading.Lock()
@@ -293,15 +294,34 @@ def _by_neighbourhoods(
         mine = left[places.scopes.measure[left] == measure]
         near = np.flatnonzero(places.scopes.measure == measure)
         part, marks, edge = restrict(problem, primary, near, mine)
-        short: list[int] = []
-        done = _sweep_each(part, marks, hidden[near] & ~edge, short)
-        if short:  # one cell at a time; a cell that cannot be protected at all stops the release
-            unsafe = np.zeros(part.size, dtype=bool)
-            unsafe[short] = True
-            done = _protect_each(
-                part, Primary(unsafe, marks.upper, marks.lower, marks.reasons), done, np.inf, ask=False
-            )
-        hidden[near[done]] = True
+        hidden[near[_sweep_all(part, marks, hidden[near] & ~edge)]] = True
+    return _record(problem, primary, hidden, start, time_limit)
+
+
+def _by_sweeps(problem: Problem, primary: Primary, time_limit: float) -> Pattern:
+    """A protected pattern for a large problem with no one geography (``_sweep_all`` over it all), with no claim
+    of optimality; recorded as ``_by_neighbourhoods`` records its pattern."""
+    start = time.perf_counter()
+    hidden = _sweep_all(problem, primary, problem.hidden | primary.unsafe)
+    return _record(problem, primary, hidden, start, time_limit)
+
+
+def _sweep_all(problem: Problem, primary: Primary, hidden: BoolArray) -> BoolArray:
+    """A pattern containing ``hidden`` that protects every primary cell: sweeps first (``_sweep_each``), then one
+    cell at a time for those they leave short; a cell that cannot be protected at all stops the release."""
+    short: list[int] = []
+    done = _sweep_each(problem, primary, hidden, short)
+    if short:
+        unsafe = np.zeros(problem.size, dtype=bool)
+        unsafe[short] = True
+        marks = Primary(unsafe, primary.upper, primary.lower, primary.reasons)
+        done = _protect_each(problem, marks, done, np.inf, ask=False)
+    return done
+
+
+def _record(problem: Problem, primary: Primary, hidden: BoolArray, start: float, time_limit: float) -> Pattern:
+    """The pattern of one part not proven optimal, with the linear relaxation's bound and the gap to it."""
+    fixed_on = primary.unsafe | problem.hidden
     costs = np.where(fixed_on, 0.0, cell_costs(problem))
     cost = float(costs[hidden].sum())
     bound = min(_line_bound(problem, primary, max(time_limit - (time.perf_counter() - start), 1.0)), cost)
@@ -545,18 +565,21 @@ def suppress(
     deadline = start + time_limit
     hidden = problem.hidden.copy()
     parts = [c for c in components(problem) if primary.unsafe[c].any()]
-    large = [c for c in parts if hierarchy is not None and c.size > LOCAL_CELLS]
+    large = [c for c in parts if c.size > (LOCAL_CELLS if hierarchy is not None else SWEPT_CELLS)]
     if len(parts) <= 1 and not large:
         return _suppress(problem, primary, time_limit, mip_rel_gap)
-    parts = large + [c for c in parts if hierarchy is None or c.size <= LOCAL_CELLS]
+    parts = large + [c for c in parts if not any(c is g for g in large)]
     weights = [float(primary.unsafe[c].sum()) for c in parts]
     rounds = cuts = 0
     records: list[Part] = []
     for k, cells in enumerate(parts):
         part, marks, index = _part(problem, primary, cells)
         if k < len(large):
-            assert hierarchy is not None
-            pattern = _by_neighbourhoods(part, marks, hierarchy, max(deadline - time.perf_counter(), 0.01), workers)
+            left = max(deadline - time.perf_counter(), 0.01)
+            if hierarchy is None:
+                pattern = _by_sweeps(part, marks, left)
+            else:
+                pattern = _by_neighbourhoods(part, marks, hierarchy, left, workers)
         else:
             share = (deadline - time.perf_counter()) * weights[k] / sum(weights[k:])
             pattern = _suppress(part, marks, max(share, 0.01), mip_rel_gap)
