@@ -81,7 +81,7 @@ def _protect(
         return {k: (None if problem.hidden[i] else float(rounded[i])) for i, k in enumerate(problem.keys)}, facts
     pattern = suppress(problem, primary, limit, hierarchy=tree)
     try:
-        result = audit(problem, pattern.hidden, primary, limit)
+        result = audit(problem, pattern.hidden, primary, limit, hierarchy=tree)
     except AttackerError as exc:
         raise DataError(f"The audit could not finish ({exc}); nothing was published.") from None
     if not result.passed:

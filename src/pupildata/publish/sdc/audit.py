@@ -94,8 +94,12 @@ def audit(
     attacker: Attacker | None = None
     if exact or todo.size:
         attacker = Attacker(problem, hidden, max(time_limit - (time.perf_counter() - start), 0.01))
-        if not exact:
-            attacker.certify(todo, upper, lower)
+        for _ in range(0 if exact else JOINT_ROUNDS):  # joint LPs while they carry more cells far enough
+            before = todo.size
+            attacker.certify(todo, upper, lower, at_least=1)
+            todo = _short(problem, primary, attacker.seen_low, attacker.seen_high, todo)
+            if todo.size in {0, before}:
+                break
     intervals = []
     for c in suppressed.tolist():
         value = float(problem.value[c])
