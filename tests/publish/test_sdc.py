@@ -21,7 +21,7 @@ from pupildata.publish.sdc import (
     secondary,
     suppress,
 )
-from pupildata.publish.sdc.local import Lines, Scopes, neighbourhoods
+from pupildata.publish.sdc.local import Lines, neighbourhoods
 from pupildata.publish.sdc.secondary import components
 
 from .attack import ranges
@@ -182,23 +182,6 @@ def test_a_point_that_breaks_a_line_of_the_whole_release_proves_nothing() -> Non
     assert not lines.keeps(problem, hidden, cycle, np.array([8.0, 0.0, 0.0, 8.0]) - 4.5)  # below 0
     hidden[cycle[0]] = False
     assert not lines.keeps(problem, hidden, cycle, np.array([5.0, 3.0, 3.0, 5.0]))  # a published cell moves
-
-
-def test_the_tables_that_hold_a_cell_are_its_own_or_all_that_share_its_margin() -> None:
-    geo = geography([2])
-    by_sex = aggregate("a", "pupils", (geo, SEX), dict.fromkeys(leaf_cells((geo, SEX)), 3))
-    by_year = aggregate("b", "pupils", (geo, YEAR), dict.fromkeys(leaf_cells((geo, YEAR)), 2))
-    problem = build_problem([by_sex, by_year])
-    scopes = Scopes(problem, "geo")
-    keys = problem.index()
-    inside = keys[("pupils", (("geo", "L00"), ("sex", "M")))]
-    margin = keys[("pupils", (("geo", "L00"),))]
-    dims = [{d for d, _ in coords} for _, coords in problem.keys]
-    own = scopes.cells(scopes.of(inside, narrow=True))
-    assert set(np.flatnonzero(own).tolist()) == {i for i, d in enumerate(dims) if "year" not in d}
-    assert scopes.cells(scopes.of(margin, narrow=True)).all()
-    assert scopes.whole[scopes.scope[margin]]
-    assert not scopes.whole[scopes.scope[inside]]
 
 
 def test_a_cell_is_protected_among_its_siblings_and_a_total_with_its_parts() -> None:

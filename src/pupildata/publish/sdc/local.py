@@ -4,8 +4,8 @@ proven) on its own, and a check of a movement against every constraint of the wh
 A release's tables share a geography (places in authorities in regions) and each crosses it with a few other
 dimensions; tables of one release share margins (e.g. authority × age in an authority × age × sex table and in an
 authority × age × ethnicity table). A cell is protected, or proven protected, in its *neighbourhood*: the cells at
-its place and its place's siblings (and their parent; for a place with parts, its parts too), in the tables that
-hold it (``Scopes``). ``restrict`` makes that a problem of its own in which every cell on a constraint reaching
+its place and its place's siblings (and their parent; for a place with parts, its parts too), in every table of
+its measure. ``restrict`` makes that a problem of its own in which every cell on a constraint reaching
 outside is a published constant, so that a movement found there keeps every constraint of the whole problem.
 """
 
@@ -18,51 +18,6 @@ import numpy as np
 
 from pupildata.publish.sdc.rules import Primary
 from pupildata.publish.sdc.table import BoolArray, Dimension, FloatArray, IntArray, Problem
-
-
-class Scopes:
-    """Which cells of a problem belong to the tables that hold a given cell.
-
-    A cell's *shape* is its measure and the dimensions at which it is not a total (the geography aside). A table is
-    a maximal shape (no other shape of its measure contains it); the cells of a table are those whose shape it
-    contains. The *scope* of a cell is the set of tables containing its shape: one table for a cell inside a table,
-    several for a margin the tables share. Different measures never share a constraint.
-    """
-
-    def __init__(self, problem: Problem, geography: str) -> None:
-        shapes: dict[tuple[str, frozenset[str]], int] = {}
-        shape_of = np.empty(problem.size, dtype=np.int64)
-        for i, (measure, coords) in enumerate(problem.keys):
-            shape = (measure, frozenset(d for d, _ in coords if d != geography))
-            shape_of[i] = shapes.setdefault(shape, len(shapes))
-        listed = list(shapes)
-        tables = [s for s in listed if not any(o[0] == s[0] and s[1] < o[1] for o in listed)]
-        scopes: dict[frozenset[int], int] = {}
-        scope_of_shape = []
-        for measure, dims in listed:
-            holding = frozenset(t for t, (m, d) in enumerate(tables) if m == measure and dims <= d)
-            scope_of_shape.append(scopes.setdefault(holding, len(scopes)))
-        #: per scope: which shapes lie in one of its tables, and whether it is every table of its measure
-        self.members: list[BoolArray] = []
-        self.whole: list[bool] = []
-        for holding in scopes:
-            inside = np.array(
-                [any(m == tables[t][0] and d <= tables[t][1] for t in holding) for m, d in listed], dtype=bool
-            )
-            self.members.append(inside[shape_of])
-            measure = tables[next(iter(holding))][0]
-            self.whole.append(holding == frozenset(t for t, (m, _) in enumerate(tables) if m == measure))
-        self.scope = np.array(scope_of_shape, dtype=np.int64)[shape_of]
-        measures: dict[str, int] = {}
-        self.measure = np.array([measures.setdefault(m, len(measures)) for m, _ in problem.keys], dtype=np.int64)
-
-    def of(self, cell: int, narrow: bool) -> tuple[int, int]:
-        """A key for the cells ``cell`` may move with: its scope (narrow) or its whole measure."""
-        return (0, int(self.scope[cell])) if narrow else (1, int(self.measure[cell]))
-
-    def cells(self, key: tuple[int, int]) -> BoolArray:
-        narrow, k = key
-        return self.members[k] if narrow == 0 else self.measure == k
 
 
 def _members(problem: Problem, tree: Dimension) -> dict[str, IntArray]:
@@ -86,46 +41,41 @@ class Neighbourhoods:
         self.members = _members(problem, tree)
         self.kids = tree.children()
         self.code_of = [dict(coords).get(tree.name, tree.root) for _, coords in problem.keys]
-        self.scopes = Scopes(problem, tree.name)
+        measures: dict[str, int] = {}
+        #: each cell's measure, numbered: different measures never share a line
+        self.measure = np.array([measures.setdefault(m, len(measures)) for m, _ in problem.keys], dtype=np.int64)
 
-    def group(self, cells: IntArray, lift: int = 0, narrow: bool = False) -> list[tuple[IntArray, IntArray]]:
+    def group(self, cells: IntArray, lift: int = 0) -> list[tuple[IntArray, IntArray]]:
         """A cell at a code of the hierarchy is protected in the subtable of its parent (a school among its
         authority's schools) and, when the code has children, in its own subtable and theirs too (a region with
-        its authorities and their schools: a total can move only with its parts). With ``narrow``, only in the
-        tables that hold it (``Scopes``); without, in every table of its measure. One (neighbourhood, its cells of
-        ``cells``) pair per group; cells at the children of one code share one neighbourhood. With ``lift``,
-        that of the code's ancestor ``lift`` levels up (or the top), which holds it: a wider neighbourhood for a
-        cell its own cannot protect."""
+        its authorities and their schools: a total can move only with its parts), in every table of its measure.
+        One (neighbourhood, its cells of ``cells``) pair per group; cells at the children of one code share one
+        neighbourhood. With ``lift``, that of the code's ancestor ``lift`` levels up (or the top), which holds
+        it: a wider neighbourhood for a cell its own cannot protect."""
         tree, members = self.tree, self.members
-        grouped: dict[tuple[tuple[str, ...], tuple[int, int]], list[int]] = {}
+        grouped: dict[tuple[tuple[str, ...], int], list[int]] = {}
         for c in cells:
             code = self.code_of[int(c)]
             for _ in range(lift):
                 code = tree.parent.get(code, code)
             place = tuple(k for k in (tree.parent.get(code), code, *self.kids.get(code, ())) if k in members)
-            grouped.setdefault((place, self.scopes.of(int(c), narrow)), []).append(int(c))
+            grouped.setdefault((place, int(self.measure[c])), []).append(int(c))
         out = []
-        for (place, scope), mine in grouped.items():
+        for (place, measure), mine in grouped.items():
             if place:
                 near = np.unique(np.concatenate([members[k] for k in place]))
-                near = near[self.scopes.cells(scope)[near]]
+                near = near[self.measure[near] == measure]
             else:
                 near = np.array(mine, dtype=np.int64)
             out.append((near, np.array(mine, dtype=np.int64)))
         return out
 
-    def wider(self, cells: IntArray) -> IntArray:
-        """Those of ``cells`` whose narrow neighbourhood is not already every table of their measure."""
-        whole = np.array(self.scopes.whole, dtype=bool)
-        keep: BoolArray = ~whole[self.scopes.scope[cells]]
-        return cells[keep]
-
 
 def neighbourhoods(
-    problem: Problem, tree: Dimension, cells: IntArray, lift: int = 0, narrow: bool = False
+    problem: Problem, tree: Dimension, cells: IntArray, lift: int = 0
 ) -> list[tuple[IntArray, IntArray]]:
     """``Neighbourhoods.group`` for one call."""
-    return Neighbourhoods(problem, tree).group(cells, lift, narrow)
+    return Neighbourhoods(problem, tree).group(cells, lift)
 
 
 def restrict(

@@ -290,9 +290,9 @@ def _by_neighbourhoods(
         left = np.array(sorted(set(failed)), dtype=np.int64)
         if not left.size:
             break
-    for measure in np.unique(places.scopes.measure[left]):
-        mine = left[places.scopes.measure[left] == measure]
-        near = np.flatnonzero(places.scopes.measure == measure)
+    for measure in np.unique(places.measure[left]):
+        mine = left[places.measure[left] == measure]
+        near = np.flatnonzero(places.measure == measure)
         part, marks, edge = restrict(problem, primary, near, mine)
         hidden[near[_sweep_all(part, marks, hidden[near] & ~edge)]] = True
     return _record(problem, primary, hidden, start, time_limit)
