@@ -27,8 +27,9 @@ pattern is completed one under-protected primary cell at a time (``_protect_each
 again — and the part is recorded as not proven optimal, with its gap to the bound.
 
 A component of national size (more than ``LOCAL_CELLS`` cells) is not given to the integer programme: each primary
-cell is protected in its neighbourhood down the release's geography (``_by_neighbourhoods``), with the linear
-relaxation's bound and the gap to it recorded.
+cell is protected in its neighbourhood down the release's geography (``_by_neighbourhoods``) by sweeps, LPs that
+move many primary cells at once (``_sweep``); with no one geography, a component of more than ``SWEPT_CELLS``
+is swept whole (``_by_sweeps``). Either way the linear relaxation's bound and the gap to it are recorded.
 """
 
 from __future__ import annotations
@@ -258,16 +259,16 @@ def _by_neighbourhoods(
 ) -> Pattern:
     """A protected pattern for a national-scale problem, quickly, with no claim of optimality.
 
-    Each primary cell is protected in its neighbourhood (``Neighbourhoods``: its place among its siblings, in the
-    tables that hold it) as a problem of its own (``restrict``), completing the pattern one under-protected cell at
-    a time (``_protect_each``): what protects a cell there protects it in the whole problem, and hiding more never
-    lessens any cell's protection, so the union is protected with no check of the whole. A cell its neighbourhood
-    cannot protect (its published edge leaves no room) is tried with every table of its measure, then in the
-    neighbourhood of its parent, and so on up; one that no neighbourhood protects is completed over all cells of
-    its measure. With ``workers`` > 1, neighbourhoods are protected in that many threads at once (HiGHS solves
-    without holding the interpreter): each starts from the cells hidden when it starts, which is sound for the
-    same reason. The record is one part, with the linear relaxation's lower bound (``_line_bound``) and the gap
-    to it."""
+    Each primary cell is protected in its neighbourhood (``Neighbourhoods``: its place among its siblings, in every
+    table of its measure) as a problem of its own (``restrict``), by sweeps that move many primary cells at once
+    (``_sweep_each``): what protects a cell there protects it in the whole problem, and hiding more never lessens
+    any cell's protection, so the union is protected with no check of the whole. A cell the sweeps of its
+    neighbourhood cannot move (its published edge leaves no room, or its movement conflicts with another's) is
+    tried in the neighbourhood of its parent, and so on up; one that no neighbourhood protects is protected over
+    all cells of its measure (``_sweep_all``). With ``workers`` > 1, neighbourhoods are protected in that many
+    threads at once (HiGHS solves without holding the interpreter): each starts from the cells hidden when it
+    starts, which is sound for the same reason. The record is one part, with the linear relaxation's lower bound
+    (``_line_bound``) and the gap to it (``_record``)."""
     start = time.perf_counter()
     hidden = problem.hidden | primary.unsafe
     left = np.flatnonzero(primary.unsafe)
@@ -381,7 +382,8 @@ def _protect_each(
     cells that keeps every constraint: ``u`` up, ``v`` down (never below 0), cells already hidden free, others at
     their cost per unit of protection, empty published cells fixed. The cells that move are hidden: the movement
     then stays open to the attacker whatever else is hidden, so ``p`` keeps that protection. Cells are only ever
-    added, so every primary cell ends protected (the attacker's check confirms it).
+    added, so every primary cell ends protected (the attacker's check confirms it). With ``ask`` false the attacker
+    is never asked which cells are short (in a large problem its LPs cost as much as the movements).
     """
     n = problem.size
     hidden = hidden.copy()
