@@ -21,7 +21,8 @@ from pupildata.publish.sdc import (
     secondary,
     suppress,
 )
-from pupildata.publish.sdc.secondary import components, neighbourhoods
+from pupildata.publish.sdc.local import Lines, neighbourhoods
+from pupildata.publish.sdc.secondary import components
 
 from .attack import ranges
 from .builders import aggregate, geography, leaf_cells
@@ -120,6 +121,67 @@ def test_large_tables_protected_neighbourhood_by_neighbourhood_are_protected_as_
         _assert_protected(tables, hierarchy=geo)
     finally:
         secondary.LOCAL_CELLS = limit
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(release(two_tables=True), st.sampled_from([1, 2]))
+def test_a_large_release_is_audited_in_neighbourhoods_and_each_proof_is_a_point_of_the_whole(
+    tables: list[Table], workers: int
+) -> None:
+    # As for a national release: protected neighbourhood by neighbourhood (in one or two threads), and audited by
+    # proofs found in neighbourhoods. Every interval the audit gives lies within the exact one of the independent
+    # attacker (a proof is a point the whole release allows), and every primary cell reaches its protection.
+    geo = tables[0].dimensions[0]
+    limit, exact = secondary.LOCAL_CELLS, audit_module.EXACT_CELLS
+    secondary.LOCAL_CELLS, audit_module.EXACT_CELLS = 0, 0
+    try:
+        problem = build_problem(tables)
+        primary = apply_rules(problem, (MinFrequency(THRESHOLD),), PROTECTION)
+        pattern = suppress(problem, primary, time_limit=30, hierarchy=geo, workers=workers)
+        result = audit(problem, pattern.hidden, primary, time_limit=30, hierarchy=geo, workers=workers)
+    finally:
+        secondary.LOCAL_CELLS, audit_module.EXACT_CELLS = limit, exact
+    assert result.passed
+    published = ~pattern.hidden
+    attacked = ranges(tables, {key: bool(published[i]) for key, i in problem.index().items()})
+    for interval in result.intervals:
+        low, high = attacked[problem.keys[interval.cell]]
+        assert interval.low >= low - 1e-6
+        assert interval.high <= high + 1e-6
+    assert {i.cell for i in result.intervals} == set(np.flatnonzero(pattern.hidden).tolist())
+
+
+def test_the_audit_in_neighbourhoods_still_blocks_a_revealed_cell() -> None:
+    geo = geography([3, 2])
+    leaf = {("L00", "M"): 2, ("L00", "F"): 20, ("L01", "M"): 30, ("L01", "F"): 25, ("L02", "M"): 40, ("L02", "F"): 8}
+    leaf |= {("L10", "M"): 12, ("L10", "F"): 14, ("L11", "M"): 16, ("L11", "F"): 18}
+    problem = build_problem([aggregate("a", "pupils", (geo, SEX), leaf)])
+    primary = apply_rules(problem, (MinFrequency(10),), 10.0)
+    exact = audit_module.EXACT_CELLS
+    audit_module.EXACT_CELLS = 0
+    try:
+        blocked = audit(problem, primary.unsafe.copy(), primary, time_limit=10, hierarchy=geo)
+    finally:
+        audit_module.EXACT_CELLS = exact
+    assert not blocked.passed
+    assert {problem.keys[i.cell] for i in blocked.unsafe} == {problem.keys[i] for i in np.flatnonzero(primary.unsafe)}
+    assert all(i.exact and i.high - i.low < 1e-6 for i in blocked.unsafe)
+
+
+def test_a_point_that_breaks_a_line_of_the_whole_release_proves_nothing() -> None:
+    geo = geography([2])
+    problem = build_problem([aggregate("a", "pupils", (geo, SEX), dict.fromkeys(leaf_cells((geo, SEX)), 4))])
+    lines = Lines.of(problem)
+    keys = problem.index()
+    cell = {(g, s): keys[("pupils", (("geo", g), ("sex", s)))] for g in ("L00", "L01") for s in ("M", "F")}
+    cycle = np.array([cell[("L00", "M")], cell[("L00", "F")], cell[("L01", "M")], cell[("L01", "F")]])
+    hidden = np.zeros(problem.size, dtype=bool)
+    hidden[cycle] = True
+    assert lines.keeps(problem, hidden, cycle, np.array([5.0, 3.0, 3.0, 5.0]))  # a rectangle moved by one
+    assert not lines.keeps(problem, hidden, cycle, np.array([5.0, 4.0, 3.0, 5.0]))  # a line's sum moves
+    assert not lines.keeps(problem, hidden, cycle, np.array([8.0, 0.0, 0.0, 8.0]) - 4.5)  # below 0
+    hidden[cycle[0]] = False
+    assert not lines.keeps(problem, hidden, cycle, np.array([5.0, 3.0, 3.0, 5.0]))  # a published cell moves
 
 
 def test_a_cell_is_protected_among_its_siblings_and_a_total_with_its_parts() -> None:

@@ -118,7 +118,7 @@ def _protect(
     pattern = suppress(problem, primary, limit, hierarchy=tree)
     clock = _add(stages, "suppression", clock)
     try:
-        result = audit(problem, pattern.hidden, primary, limit)
+        result = audit(problem, pattern.hidden, primary, limit, hierarchy=tree)
     except AttackerError as exc:
         raise DataError(f"The audit could not finish ({exc}); nothing was published.") from None
     finally:

@@ -14,6 +14,7 @@ proved a cell under-protected give weights ``w`` with ``Σ w_i x_i ≥ protectio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,15 +95,24 @@ class _Group:
 
     def _add_rows(self, highs: Any) -> None:
         problem, hidden = self.problem, self.hidden
-        for cells, coefs in self.rows:
-            inside = hidden[cells]
-            outside = ~inside
-            rhs = -float(coefs[outside] @ problem.value[cells[outside]])
-            # Sums of magnitudes are additive only up to floating-point rounding (about 1e-14 of the line's
-            # largest value), which can make the equalities inconsistent: each may be off by that much.
-            slack = ROUNDING * max(1.0, float(np.abs(problem.value[cells]).max()))
-            idx = self.position[cells[inside]].astype(np.int32)
-            highs.addRow(rhs - slack, rhs + slack, idx.size, idx, coefs[inside])
+        if not self.rows:
+            return
+        cells = np.concatenate([c for c, _ in self.rows])
+        coefs = np.concatenate([k for _, k in self.rows])
+        sizes = np.array([c.size for c, _ in self.rows], dtype=np.int64)
+        row = np.repeat(np.arange(len(self.rows)), sizes)
+        inside = hidden[cells]
+        # the published cells' values, on the right-hand side
+        rhs = -np.bincount(row[~inside], weights=coefs[~inside] * problem.value[cells[~inside]], minlength=sizes.size)
+        # Sums of magnitudes are additive only up to floating-point rounding (about 1e-14 of the line's largest
+        # value), which can make the equalities inconsistent: each may be off by that much.
+        largest = np.zeros(sizes.size)
+        np.maximum.at(largest, row, np.abs(problem.value[cells]))
+        slack = ROUNDING * np.maximum(1.0, largest)
+        counts = np.bincount(row[inside], minlength=sizes.size)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
+        index = self.position[cells[inside]].astype(np.int32)
+        highs.addRows(sizes.size, rhs - slack, rhs + slack, index.size, starts, index, coefs[inside].astype(np.float64))
 
     def joint(self, cols: IntArray, signs: FloatArray, needed: FloatArray) -> FloatArray | None:
         """One point of the attacker's region that moves each cell ``cols[k]`` in the direction ``signs[k]`` (1 up,
@@ -139,8 +149,18 @@ class _Group:
 
 
 class Attacker:
-    def __init__(self, problem: Problem, hidden: BoolArray, time_limit: float) -> None:
+    """The attacker's LPs for one pattern. ``accept``, when given, is asked about every point an LP finds (the
+    group's cells and their values) before what it reaches is remembered: a point it refuses proves nothing."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        hidden: BoolArray,
+        time_limit: float,
+        accept: Callable[[IntArray, FloatArray], bool] | None = None,
+    ) -> None:
         self.problem = problem
+        self.accept = accept
         self.columns = np.flatnonzero(hidden)
         self.group_of = np.full(problem.size, -1, dtype=np.int64)
         self.position = np.full(problem.size, -1, dtype=np.int64)
@@ -165,20 +185,25 @@ class Attacker:
         if values is None:
             self.seen_high[cell] = np.inf
             return group
+        self._see(group, values)
+        return group
+
+    def _see(self, group: _Group, values: FloatArray) -> None:
+        if self.accept is not None and not self.accept(group.columns, values):
+            return
         self.seen_low[group.columns] = np.minimum(self.seen_low[group.columns], values)
         self.seen_high[group.columns] = np.maximum(self.seen_high[group.columns], values)
-        return group
 
     def seen(self, cell: int) -> tuple[float, float]:
         """Values the hidden ``cell`` is known to reach (an inner bound on its interval)."""
         return max(0.0, float(self.seen_low[cell])), float(self.seen_high[cell])
 
-    def certify(self, cells: IntArray, upper: FloatArray, lower: FloatArray) -> None:
+    def certify(self, cells: IntArray, upper: FloatArray, lower: FloatArray, at_least: int = JOINT_CELLS) -> None:
         """Prove protection for many cells at once, before any LP of their own: per group, one LP moving every
         cell up towards its protection (``upper``, by cell) together, and one moving every cell down (``lower``)
         — ``_Group.joint``. Each solution is a point the attacker cannot exclude, so what it reaches is remembered
         as seen; a cell it leaves short is settled by its own LPs (``check``, ``interval``) as before."""
-        if cells.size < JOINT_CELLS:
+        if cells.size < at_least:
             return
         for sense, needed in ((1.0, upper), (-1.0, lower)):
             value = self.problem.value[cells]
@@ -189,8 +214,7 @@ class Attacker:
                 mine = short[self.group_of[short] == k]
                 values = group.joint(self.position[mine], np.full(mine.size, sense), needed[mine])
                 if values is not None:
-                    self.seen_low[group.columns] = np.minimum(self.seen_low[group.columns], values)
-                    self.seen_high[group.columns] = np.maximum(self.seen_high[group.columns], values)
+                    self._see(group, values)
 
     def interval(self, cell: int) -> tuple[float, float]:
         """The smallest and largest value the hidden ``cell`` can take, given everything published."""
@@ -199,18 +223,19 @@ class Attacker:
         self._solve(cell, -1.0)
         return max(0.0, float(self.seen_low[cell])), float(self.seen_high[cell])
 
-    def check(self, cell: int, upper: float, lower: float, tol: float = 1e-7) -> list[Cut]:
-        """Cuts for each direction in which ``cell`` is less protected than required (none when it is safe)."""
-        cuts = []
+    def check(self, cell: int, upper: float, lower: float, tol: float = 1e-7, *, cuts: bool = True) -> list[Cut]:
+        """Cuts for each direction in which ``cell`` is less protected than required (none when it is safe); with
+        ``cuts`` false, the LPs only, and their solutions remembered as seen."""
+        found = []
         value = float(self.problem.value[cell])
         for sense, needed in ((-1.0, upper), (1.0, lower)):
             slack = tol * max(1.0, needed)
             if needed <= 0 or self._reach(cell, sense, value) >= needed - slack:
                 continue
             group = self._solve(cell, sense)
-            if self._reach(cell, sense, value) < needed - slack:
-                cuts.append(self._cut(group, needed))
-        return cuts
+            if cuts and self._reach(cell, sense, value) < needed - slack:
+                found.append(self._cut(group, needed))
+        return found
 
     def _reach(self, cell: int, sense: float, value: float) -> float:
         return float(self.seen_high[cell] - value if sense < 0 else value - self.seen_low[cell])

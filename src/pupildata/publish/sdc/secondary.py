@@ -27,12 +27,14 @@ pattern is completed one under-protected primary cell at a time (``_protect_each
 again — and the part is recorded as not proven optimal, with its gap to the bound.
 
 A component of national size (more than ``LOCAL_CELLS`` cells) is not given to the integer programme: each primary
-cell is protected in its neighbourhood down the release's geography (``_by_neighbourhoods``), with the linear
-relaxation's bound and the gap to it recorded.
+cell is protected in its neighbourhood down the release's geography (``_by_neighbourhoods``) by sweeps, LPs that
+move many primary cells at once (``_sweep``); with no one geography, a component of more than ``SWEPT_CELLS``
+is swept whole (``_by_sweeps``). Either way the linear relaxation's bound and the gap to it are recorded.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +45,7 @@ import numpy as np
 from pupildata.errors import DataError
 from pupildata.publish.sdc._highs import INF, is_optimal, new_model, status_name
 from pupildata.publish.sdc.attacker import JOINT_CELLS, Attacker, AttackerError, Cut, groups
+from pupildata.publish.sdc.local import Neighbourhoods, each, restrict
 from pupildata.publish.sdc.rules import Primary
 from pupildata.publish.sdc.table import BoolArray, Dimension, FloatArray, IntArray, Problem
 
@@ -96,6 +99,10 @@ class Pattern:
 EARLY_GAP = 0.05
 #: A component of more cells than this is protected neighbourhood by neighbourhood (``_by_neighbourhoods``).
 LOCAL_CELLS = 20_000
+#: What the rounds of a sweep may spend (in cells hidden) to move one more cell by its protection.
+SWEEP_CREDITS = (4.0, 1000.0)
+#: With no one geography, a component of more cells than this is protected by sweeps over it all (``_by_sweeps``).
+SWEPT_CELLS = 10_000
 #: Completing a pattern asks the attacker again after this many cells, to drop those protected meanwhile.
 RECHECK_EVERY = 8
 PRESOLVE = "on"
@@ -234,81 +241,6 @@ def _part(problem: Problem, primary: Primary, cells: IntArray) -> tuple[Problem,
     return part, marks, index
 
 
-def _members(problem: Problem, tree: Dimension) -> dict[str, IntArray]:
-    """For each code with children, the cells of its subtable: at that code or at one of its children."""
-    kids = tree.children()
-    members: dict[str, list[int]] = {}
-    for i, (_, coords) in enumerate(problem.keys):
-        code = dict(coords).get(tree.name, tree.root)
-        if code in kids:
-            members.setdefault(code, []).append(i)
-        if code != tree.root:
-            members.setdefault(tree.parent[code], []).append(i)
-    return {code: np.array(sorted(cells), dtype=np.int64) for code, cells in members.items()}
-
-
-def neighbourhoods(
-    problem: Problem, tree: Dimension, cells: IntArray, lift: int = 0
-) -> list[tuple[IntArray, IntArray]]:
-    """``cells`` grouped by where they are protected: a cell at a code of the hierarchy in the subtable of its
-    parent (a school among its authority's schools) and, when the code has children, in its own subtable and
-    theirs too (a region with its authorities and their schools: a total can move only with its parts), every
-    other dimension whole. One (neighbourhood, its cells of ``cells``) pair per group; cells at the children of
-    one code share one neighbourhood. With ``lift``, that of the code's ancestor ``lift`` levels up (or the
-    top), which holds it: a wider neighbourhood for a cell its own cannot protect."""
-    members = _members(problem, tree)
-    kids = tree.children()
-    code_of = [dict(coords).get(tree.name, tree.root) for _, coords in problem.keys]
-    grouped: dict[tuple[str, ...], list[int]] = {}
-    for c in cells:
-        code = code_of[int(c)]
-        for _ in range(lift):
-            code = tree.parent.get(code, code)
-        key = tuple(k for k in (tree.parent.get(code), code, *kids.get(code, ())) if k in members)
-        grouped.setdefault(key, []).append(int(c))
-    out = []
-    for key, mine in grouped.items():
-        near = np.unique(np.concatenate([members[k] for k in key])) if key else np.array(mine, dtype=np.int64)
-        out.append((near, np.array(mine, dtype=np.int64)))
-    return out
-
-
-def restrict(
-    problem: Problem, primary: Primary, cells: IntArray, marked: IntArray
-) -> tuple[Problem, Primary, BoolArray]:
-    """``cells`` as a problem of their own in which only ``marked`` are primary: the constraints wholly inside, and
-    every cell that also lies on a constraint outside made a published constant (neither hidden nor movable).
-
-    A movement of this problem's cells that keeps its constraints moves no cell of a constraint outside it, so it
-    keeps every constraint of the whole problem: what the attacker can reach here it can reach there, and a
-    pattern that protects ``marked`` here protects them in the whole problem. Returns the problem, its primary
-    cells and which of its cells are such published constants."""
-    mine = np.zeros(problem.size, dtype=bool)
-    mine[cells] = True
-    new = np.full(problem.size, -1, dtype=np.int64)
-    new[cells] = np.arange(cells.size)
-    rows, edge = [], np.zeros(problem.size, dtype=bool)
-    for c, k in problem.rows:
-        inside = mine[c]
-        if inside.all():
-            rows.append((new[c], k))
-        elif inside.any():
-            edge[c[inside]] = True
-    unsafe = np.zeros(problem.size, dtype=bool)
-    unsafe[marked] = True
-    part = Problem(
-        [problem.keys[int(i)] for i in cells],
-        problem.value[cells],
-        np.where(edge[cells], 0, problem.count[cells]),
-        [problem.top[int(i)] for i in cells],
-        problem.hidden[cells] & ~edge[cells],
-        rows,
-        problem.tolerance,
-    )
-    marks = Primary(unsafe[cells], primary.upper[cells], primary.lower[cells], [primary.reasons[int(i)] for i in cells])
-    return part, marks, edge[cells]
-
-
 def _line_bound(problem: Problem, primary: Primary, time_limit: float) -> float:
     """A lower bound on the cost of every protecting pattern: the linear relaxation with each line's cuts."""
     fixed_on = primary.unsafe | problem.hidden
@@ -322,35 +254,75 @@ def _line_bound(problem: Problem, primary: Primary, time_limit: float) -> float:
     return float(highs.getInfo().objective_function_value) if is_optimal(highs) else 0.0
 
 
-def _by_neighbourhoods(problem: Problem, primary: Primary, tree: Dimension, time_limit: float) -> Pattern:
+def _by_neighbourhoods(
+    problem: Problem, primary: Primary, tree: Dimension, time_limit: float, workers: int = 1
+) -> Pattern:
     """A protected pattern for a national-scale problem, quickly, with no claim of optimality.
 
-    Each primary cell is protected in its neighbourhood (``neighbourhoods``) as a problem of its own (``restrict``),
-    completing the pattern one under-protected cell at a time (``_protect_each``): what protects a cell there
-    protects it in the whole problem, and hiding more never lessens any cell's protection, so the union is
-    protected with no check of the whole. A cell its neighbourhood cannot protect (its published edge leaves no
-    room) is tried in the wider neighbourhood of its parent, and so on up; one that no neighbourhood protects is
-    completed over the whole problem. The record is one part, with the linear relaxation's lower bound
-    (``_line_bound``) and the gap to it."""
+    Each primary cell is protected in its neighbourhood (``Neighbourhoods``: its place among its siblings, in every
+    table of its measure) as a problem of its own (``restrict``), by sweeps that move many primary cells at once
+    (``_sweep_each``): what protects a cell there protects it in the whole problem, and hiding more never lessens
+    any cell's protection, so the union is protected with no check of the whole. A cell the sweeps of its
+    neighbourhood cannot move (its published edge leaves no room, or its movement conflicts with another's) is
+    tried in the neighbourhood of its parent, and so on up; one that no neighbourhood protects is protected over
+    all cells of its measure (``_sweep_all``). With ``workers`` > 1, neighbourhoods are protected in that many
+    threads at once (HiGHS solves without holding the interpreter): each starts from the cells hidden when it
+    starts, which is sound for the same reason. The record is one part, with the linear relaxation's lower bound
+    (``_line_bound``) and the gap to it (``_record``)."""
     start = time.perf_counter()
     hidden = problem.hidden | primary.unsafe
-    fixed_on = primary.unsafe | problem.hidden
     left = np.flatnonzero(primary.unsafe)
+    places = Neighbourhoods(problem, tree)
+    lock = threading.Lock()
     for lift in range(tree.depth_of_tree() + 1):
         failed: list[int] = []
-        for near, mine in neighbourhoods(problem, tree, left, lift):
+
+        def protect(near: IntArray, mine: IntArray, failed: list[int] = failed) -> None:
             part, marks, edge = restrict(problem, primary, near, mine)
+            with lock:
+                before = hidden[near] & ~edge
             local: list[int] = []
-            done = _protect_each(part, marks, hidden[near] & ~edge, np.inf, local)
-            hidden[near[done]] = True
-            failed += [int(near[c]) for c in local]
+            done = _sweep_each(part, marks, before, local)
+            with lock:
+                hidden[near[done]] = True
+                failed += [int(near[c]) for c in local]
+
+        each(protect, places.group(left, lift), workers)
         left = np.array(sorted(set(failed)), dtype=np.int64)
         if not left.size:
             break
-    if left.size:
+    for measure in np.unique(places.measure[left]):
+        mine = left[places.measure[left] == measure]
+        near = np.flatnonzero(places.measure == measure)
+        part, marks, edge = restrict(problem, primary, near, mine)
+        hidden[near[_sweep_all(part, marks, hidden[near] & ~edge)]] = True
+    return _record(problem, primary, hidden, start, time_limit)
+
+
+def _by_sweeps(problem: Problem, primary: Primary, time_limit: float) -> Pattern:
+    """A protected pattern for a large problem with no one geography (``_sweep_all`` over it all), with no claim
+    of optimality; recorded as ``_by_neighbourhoods`` records its pattern."""
+    start = time.perf_counter()
+    hidden = _sweep_all(problem, primary, problem.hidden | primary.unsafe)
+    return _record(problem, primary, hidden, start, time_limit)
+
+
+def _sweep_all(problem: Problem, primary: Primary, hidden: BoolArray) -> BoolArray:
+    """A pattern containing ``hidden`` that protects every primary cell: sweeps first (``_sweep_each``), then one
+    cell at a time for those they leave short; a cell that cannot be protected at all stops the release."""
+    short: list[int] = []
+    done = _sweep_each(problem, primary, hidden, short)
+    if short:
         unsafe = np.zeros(problem.size, dtype=bool)
-        unsafe[left] = True
-        hidden = _protect_each(problem, Primary(unsafe, primary.upper, primary.lower, primary.reasons), hidden, np.inf)
+        unsafe[short] = True
+        marks = Primary(unsafe, primary.upper, primary.lower, primary.reasons)
+        done = _protect_each(problem, marks, done, np.inf, ask=False)
+    return done
+
+
+def _record(problem: Problem, primary: Primary, hidden: BoolArray, start: float, time_limit: float) -> Pattern:
+    """The pattern of one part not proven optimal, with the linear relaxation's bound and the gap to it."""
+    fixed_on = primary.unsafe | problem.hidden
     costs = np.where(fixed_on, 0.0, cell_costs(problem))
     cost = float(costs[hidden].sum())
     bound = min(_line_bound(problem, primary, max(time_limit - (time.perf_counter() - start), 1.0)), cost)
@@ -396,7 +368,13 @@ def _short_of(
 
 
 def _protect_each(
-    problem: Problem, primary: Primary, hidden: BoolArray, deadline: float, failed: list[int] | None = None
+    problem: Problem,
+    primary: Primary,
+    hidden: BoolArray,
+    deadline: float,
+    failed: list[int] | None = None,
+    *,
+    ask: bool = True,
 ) -> BoolArray:
     """A protected pattern containing ``hidden``, one primary cell and one direction at a time.
 
@@ -404,7 +382,8 @@ def _protect_each(
     cells that keeps every constraint: ``u`` up, ``v`` down (never below 0), cells already hidden free, others at
     their cost per unit of protection, empty published cells fixed. The cells that move are hidden: the movement
     then stays open to the attacker whatever else is hidden, so ``p`` keeps that protection. Cells are only ever
-    added, so every primary cell ends protected (the attacker's check confirms it).
+    added, so every primary cell ends protected (the attacker's check confirms it). With ``ask`` false the attacker
+    is never asked which cells are short (in a large problem its LPs cost as much as the movements).
     """
     n = problem.size
     hidden = hidden.copy()
@@ -414,17 +393,17 @@ def _protect_each(
     highs.setOptionValue("presolve", PRESOLVE)
     upper = np.concatenate([np.where(movable, INF, 0.0), np.where(movable, problem.value, 0.0)])
     highs.addVars(2 * n, np.zeros(2 * n), upper)
-    for cells, coefs in problem.rows:
-        idx = np.concatenate([cells, cells + n]).astype(np.int32)
-        highs.addRow(0.0, 0.0, idx.size, idx, np.concatenate([coefs, -coefs]))
+    _add_movement_rows(highs, problem)
     costs = np.zeros(2 * n)
     pairs = [(int(p), up) for p in np.flatnonzero(primary.unsafe) for up in (1, 0)]
     # With many cells to do, most are short and asking the attacker about each first costs as much as protecting
     # it: start protecting, and ask once as many have been done as are left.
-    todo = pairs if len(pairs) > 2 * JOINT_CELLS else _short_of(problem, primary, hidden, pairs, deadline)
+    # Without ``ask``, the attacker is not asked at all: a pair already protected gets a movement of hidden cells
+    # only, at no cost, which is as quick as asking.
+    todo = pairs if not ask or len(pairs) > 2 * JOINT_CELLS else _short_of(problem, primary, hidden, pairs, deadline)
     done = 0
     while todo:
-        if done >= max(RECHECK_EVERY, len(todo)):  # cells hidden since may protect those still to do: ask again
+        if ask and done >= max(RECHECK_EVERY, len(todo)):  # cells hidden since may protect those still to do: ask again
             todo, done = _short_of(problem, primary, hidden, todo, deadline), 0
             if not todo:
                 break
@@ -461,6 +440,94 @@ def _protect_each(
     return hidden
 
 
+def _sweep_each(problem: Problem, primary: Primary, hidden: BoolArray, failed: list[int]) -> BoolArray:
+    """A pattern containing ``hidden`` that protects the primary cells sweeps can move (``_sweeps``, repeated
+    while they move any): those they cannot are added to ``failed``, for a wider neighbourhood."""
+    hidden = hidden.copy()
+    pairs = [(int(p), up) for p in np.flatnonzero(primary.unsafe) for up in (1, 0)]
+    todo = _sweeps(problem, primary, hidden, pairs, 1, exhaust=True)
+    failed += sorted({p for p, _ in todo})
+    return hidden
+
+
+def _add_movement_rows(highs: Any, problem: Problem, extra: int = 0) -> None:
+    """The constraints on a movement ``u − v`` (columns ``0..n`` up, ``n..2n`` down): every line keeps its sum."""
+    n = problem.size
+    if not problem.rows:
+        return
+    sizes = np.array([c.size for c, _ in problem.rows], dtype=np.int64)
+    index = np.concatenate([np.concatenate([c, c + n]) for c, _ in problem.rows]).astype(np.int32)
+    value = np.concatenate([np.concatenate([k, -k]) for _, k in problem.rows]).astype(np.float64)
+    starts = np.concatenate([[0], np.cumsum(2 * sizes)[:-1]]).astype(np.int32)
+    m = len(problem.rows)
+    highs.addRows(m, np.zeros(m), np.zeros(m), index.size, starts, index, value)
+
+
+def _sweeps(
+    problem: Problem,
+    primary: Primary,
+    hidden: BoolArray,
+    todo: list[tuple[int, int]],
+    least: int,
+    *,
+    exhaust: bool = False,
+) -> list[tuple[int, int]]:
+    """With at least ``least`` cells to do, move many of them at once (``_sweep``), cheapest first: the cells
+    that a movement hiding few more cells covers, then those needing more, with what was hidden before free; each
+    round up and then down. With ``exhaust``, the last round is repeated while it moves some cell far enough.
+    Hides in ``hidden`` the cells moved and returns the pairs still short."""
+    cells = sorted({p for p, _ in todo})
+    if len(cells) < least:
+        return todo
+    credits = list(SWEEP_CREDITS)
+    while credits:
+        credit = credits.pop(0)
+        progress = False
+        for up in (1, 0):
+            short = sorted({p for p, u in todo if u == up})
+            if len(short) < least:
+                continue
+            d = _sweep(problem, primary, hidden, short, up=bool(up), credit=credit)
+            if d is not None:
+                hidden |= np.abs(d) > 1e-9
+                before, todo = len(todo), _still_short(problem, primary, todo, d)
+                progress |= len(todo) < before
+        if not credits and progress and exhaust:
+            credits.append(credit)  # the last credit again, until no cell is moved far enough any more
+    return todo
+
+
+def _sweep(
+    problem: Problem, primary: Primary, hidden: BoolArray, cells: list[int], *, up: bool, credit: float
+) -> FloatArray | None:
+    """One movement that moves many ``cells`` at once by their protection (up, or down), as cheaply as it can:
+    ``u − v`` keeps every line, no cell goes below 0 or above twice its value (so that the reverse movement is one
+    too), and each cell's ``t_k ≤ ±(u − v)_k``, at most its protection, earns ``credit`` per unit of protection
+    against the cost of the cells moved that are not hidden yet. None when the LP does not solve."""
+    n, k = problem.size, len(cells)
+    ids = np.array(cells, dtype=np.int64)
+    needed = primary.upper[ids] if up else primary.lower[ids]
+    bound = np.where((problem.count > 0) | problem.hidden, problem.value, 0.0)
+    highs = new_model(np.inf)
+    highs.setOptionValue("presolve", PRESOLVE)
+    unit = np.where(hidden, 0.0, cell_costs(problem))
+    highs.addVars(2 * n, np.zeros(2 * n), np.concatenate([bound, bound]))
+    highs.changeColsCost(2 * n, np.arange(2 * n, dtype=np.int32), np.concatenate([unit, unit]))
+    highs.addVars(k, np.full(k, -INF), needed.astype(np.float64))
+    highs.changeColsCost(k, np.arange(2 * n, 2 * n + k, dtype=np.int32), -credit / np.maximum(needed, 1e-9))
+    _add_movement_rows(highs, problem)
+    sign = 1.0 if up else -1.0  # t_k − sign·u_p + sign·v_p ≤ 0
+    index = np.column_stack([np.arange(2 * n, 2 * n + k), ids, ids + n]).ravel().astype(np.int32)
+    coefs = np.column_stack([np.ones(k), np.full(k, -sign), np.full(k, sign)]).ravel()
+    highs.addRows(k, np.full(k, -INF), np.zeros(k), index.size, np.arange(0, 3 * k, 3, dtype=np.int32), index, coefs)
+    highs.run()
+    if not is_optimal(highs):
+        return None
+    moved = np.asarray(highs.getSolution().col_value)
+    d: FloatArray = moved[:n] - moved[n : 2 * n]
+    return d
+
+
 def _still_short(
     problem: Problem, primary: Primary, todo: list[tuple[int, int]], d: FloatArray
 ) -> list[tuple[int, int]]:
@@ -483,30 +550,41 @@ def suppress(
     primary: Primary,
     time_limit: float,
     mip_rel_gap: float = 1e-4,
+    *,
     hierarchy: Dimension | None = None,
+    workers: int = 1,
 ) -> Pattern:
     """The optimal pattern, or when proving optimality would take too long a protected one found from the best
     integer solution so far; one clear sentence (a ``DataError``) when no protected pattern is found in time.
 
     Independent components (``components``) are solved one after another, each with a share of the time left in
     proportion to its primary cells; time a component does not use passes to the next. The cost is additive over
-    components, so the union of their optimal patterns is optimal for the whole problem.
+    components, so the union of their optimal patterns is optimal for the whole problem. With a ``hierarchy``, a
+    component of more than ``LOCAL_CELLS`` cells is protected neighbourhood by neighbourhood first
+    (``_by_neighbourhoods``, in ``workers`` threads), with no claim of optimality.
     """
     start = time.perf_counter()
     deadline = start + time_limit
     hidden = problem.hidden.copy()
     parts = [c for c in components(problem) if primary.unsafe[c].any()]
-    if hierarchy is not None and any(c.size > LOCAL_CELLS for c in parts):
-        return _by_neighbourhoods(problem, primary, hierarchy, time_limit)
-    if len(parts) <= 1:
+    large = [c for c in parts if c.size > (LOCAL_CELLS if hierarchy is not None else SWEPT_CELLS)]
+    if len(parts) <= 1 and not large:
         return _suppress(problem, primary, time_limit, mip_rel_gap)
+    parts = large + [c for c in parts if not any(c is g for g in large)]
     weights = [float(primary.unsafe[c].sum()) for c in parts]
     rounds = cuts = 0
     records: list[Part] = []
     for k, cells in enumerate(parts):
-        share = (deadline - time.perf_counter()) * weights[k] / sum(weights[k:])
         part, marks, index = _part(problem, primary, cells)
-        pattern = _suppress(part, marks, max(share, 0.01), mip_rel_gap)
+        if k < len(large):
+            left = max(deadline - time.perf_counter(), 0.01)
+            if hierarchy is None:
+                pattern = _by_sweeps(part, marks, left)
+            else:
+                pattern = _by_neighbourhoods(part, marks, hierarchy, left, workers)
+        else:
+            share = (deadline - time.perf_counter()) * weights[k] / sum(weights[k:])
+            pattern = _suppress(part, marks, max(share, 0.01), mip_rel_gap)
         hidden[index[pattern.hidden]] = True
         rounds, cuts = max(rounds, pattern.rounds), cuts + pattern.cuts
         records += pattern.parts
