@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from pupildata.collect import Options, collect, load
+from pupildata.collect.receipts import Receipt
 from pupildata.kernel.context import Context
 from pupildata.kernel.identifiers import sql_upn_expected_letter
 
@@ -170,6 +171,26 @@ def _outcome(context: Context, receipt_id: int) -> tuple[list[tuple[object, ...]
     )
 
 
+def _same_as_record_by_record(
+    context: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lines: list[str], clean: Receipt, first: object
+) -> None:
+    """The same records, sent again in another file (not recognised as identical) and loaded record by record,
+    give the same counts, records, quarantine and issues as the clean load gave."""
+
+    def no_clean_load(*args: object, **kwargs: object) -> None:
+        raise load.NotClean
+
+    monkeypatch.setattr(load, "_load_clean", no_clean_load)
+    other = tmp_path / "again" / "ks2.csv"
+    other.parent.mkdir()
+    other.write_text("\n".join(lines) + "\n\n", encoding="utf-8")
+    (checked,) = collect(context, [other], Options()).receipts
+    assert (clean.records, clean.accepted, clean.quarantined, clean.queried) == (
+        checked.records, checked.accepted, checked.quarantined, checked.queried
+    )  # fmt: skip
+    assert first == _outcome(context, checked.receipt_id)
+
+
 def test_a_messy_file_has_the_same_outcome_as_when_loaded_record_by_record(
     context: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -187,20 +208,8 @@ def test_a_messy_file_has_the_same_outcome_as_when_loaded_record_by_record(
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (clean,) = collect(context, [path], Options()).receipts
     first = _outcome(context, clean.receipt_id)
-
-    def no_clean_load(*args: object, **kwargs: object) -> None:
-        raise load.NotClean
-
-    monkeypatch.setattr(load, "_load_clean", no_clean_load)
-    other = tmp_path / "again" / "ks2.csv"  # the same records in another file (not recognised as identical)
-    other.parent.mkdir()
-    other.write_text("\n".join(lines) + "\n\n", encoding="utf-8")
-    (checked,) = collect(context, [other], Options()).receipts
-    assert (clean.records, clean.accepted, clean.quarantined, clean.queried) == (
-        checked.records, checked.accepted, checked.quarantined, checked.queried
-    )  # fmt: skip
+    _same_as_record_by_record(context, tmp_path, monkeypatch, lines, clean, first)
     assert (clean.records, clean.quarantined) == (63, 6)
-    assert first == _outcome(context, checked.receipt_id)
     assert [row[:2] for row in first[1] if row[0] > 60] == [
         (61, ["KS-GEN-03", "KS-UPN-06"]), (62, ["KS-UPN-06"]), (63, ["KS-UPN-06"])
     ]  # fmt: skip
@@ -235,19 +244,7 @@ def test_missing_wrong_and_long_values_have_the_same_outcome_as_when_loaded_reco
     codes = sorted((row[0], row[1]) for row in first[2])
     assert codes == [(4, "KS-DOB-01"), (6, "KS-DOB-01"), (8, "KS-DOB-02"), (12, "KS-EST-04"), (16, "KS-SUR-04")]
     assert (clean.records, clean.accepted, clean.quarantined, clean.queried) == (40, 35, 5, 0)
-
-    def no_clean_load(*args: object, **kwargs: object) -> None:
-        raise load.NotClean
-
-    monkeypatch.setattr(load, "_load_clean", no_clean_load)
-    other = tmp_path / "again" / "ks2.csv"
-    other.parent.mkdir()
-    other.write_text("\n".join(lines) + "\n\n", encoding="utf-8")
-    (checked,) = collect(context, [other], Options()).receipts
-    assert (clean.records, clean.accepted, clean.quarantined, clean.queried) == (
-        checked.records, checked.accepted, checked.quarantined, checked.queried
-    )  # fmt: skip
-    assert first == _outcome(context, checked.receipt_id)
+    _same_as_record_by_record(context, tmp_path, monkeypatch, lines, clean, first)
 
 
 def test_a_csv_file_is_typed_as_read_only_where_duckdb_keeps_the_order_of_its_rows(tmp_path: Path) -> None:
