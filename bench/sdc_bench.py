@@ -12,8 +12,10 @@ authority (seed fixed) so that many cells are small; minimum frequency 10, prote
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
+import sys
 import tempfile
 import time
 
@@ -128,6 +130,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2009)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if importlib.util.find_spec("pytauargus") is None:
+        sys.exit(
+            "The peer, pytauargus, is not installed: it is in the project's 'bench' dependency group "
+            "(uv sync --frozen --group bench)."
+        )
     geo, leaf = leaf_counts(args.seed)
     mine = ours(table(geo, leaf))
     theirs = tauargus(geo, leaf)
