@@ -119,6 +119,12 @@ def same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.url.netloc
 
 
+def from_portal(request: Request) -> None:
+    """Refuse (403) a form that changes state unless it comes from the portal's own pages."""
+    if not same_origin(request):
+        raise HTTPException(403, "This form can only be sent from the portal's own pages.")
+
+
 def set_session_cookie(response: Any, request: Request, token: str) -> None:
     response.set_cookie(
         COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/",
@@ -126,6 +132,17 @@ def set_session_cookie(response: Any, request: Request, token: str) -> None:
 
 
 __all__ = [
-    "COOKIE", "SignInRequired", "accounts", "actor", "current_user", "local_path", "needs", "permission_of",
-    "same_origin", "set_session_cookie", "sign_in_url", "signed_in",
+    "COOKIE",
+    "SignInRequired",
+    "accounts",
+    "actor",
+    "current_user",
+    "from_portal",
+    "local_path",
+    "needs",
+    "permission_of",
+    "same_origin",
+    "set_session_cookie",
+    "sign_in_url",
+    "signed_in",
 ]  # fmt: skip

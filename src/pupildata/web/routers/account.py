@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pupildata.kernel.audit import Event
@@ -25,11 +25,6 @@ Field = Annotated[str, Form()]
 
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     return templates().TemplateResponse(request, name, context, status_code=status_code)
-
-
-def _from_portal(request: Request) -> None:
-    if not auth.same_origin(request):
-        raise HTTPException(403, "This form can only be sent from the portal's own pages.")
 
 
 def _record(ctx: ContextDep, request: Request, actor: str, action: str, username: str, **detail: object) -> None:
@@ -57,7 +52,7 @@ def sign_in_form(request: Request, next: str = "/") -> HTMLResponse:
 def sign_in(
     request: Request, ctx: ContextDep, username: Field = "", password: Field = "", next: Field = "/"
 ) -> Response:
-    _from_portal(request)
+    auth.from_portal(request)
     errors = {}
     if not username.strip():
         errors["username"] = "Enter your username"
@@ -85,7 +80,7 @@ def sign_in_link_page(request: Request, token: str) -> HTMLResponse:
 
 @router.post("/sign-in/link", name="sign-in-link-post", dependencies=[auth.needs(PUBLIC)])
 def sign_in_with_link(request: Request, ctx: ContextDep, token: Field = "") -> Response:
-    _from_portal(request)
+    auth.from_portal(request)
     user = auth.accounts(request).holder(token, LINK)
     if user is None:
         _record(ctx, request, ANONYMOUS, "sign in refused", "", method="link")
@@ -95,7 +90,7 @@ def sign_in_with_link(request: Request, ctx: ContextDep, token: Field = "") -> R
 
 @router.post("/sign-out", name="sign-out", dependencies=[auth.needs(PUBLIC)])
 def sign_out(request: Request, ctx: ContextDep) -> Response:
-    _from_portal(request)
+    auth.from_portal(request)
     user = auth.current_user(request)
     if token := request.cookies.get(auth.COOKIE):
         auth.accounts(request).end(token)

@@ -99,16 +99,12 @@ def collection(request: Request, ctx: ContextDep, name: str, show: str = "") -> 
     return _page(request, "collect/status.html", context)
 
 
-#: How many of the latest files "Your returns" lists.
-RECENT = c.RECENT
-
-
 @router.api_route("/returns", methods=["GET", "HEAD"], name="returns", dependencies=[needs(READ_RETURNS)])
 def returns(request: Request, ctx: ContextDep) -> HTMLResponse:
     """The latest files the account may see: a sender's own, or (department staff) everyone's."""
     user = signed_in(request)
-    files = c.visible_returns(ctx, user, RECENT)
-    return _page(request, "collect/returns.html", {"files": files, "limit": RECENT, "user": user})
+    files = c.visible_returns(ctx, user)
+    return _page(request, "collect/returns.html", {"files": files, "limit": c.RECENT, "user": user})
 
 
 @router.api_route("/receipts/{receipt_id}", methods=["GET", "HEAD"], name="receipt", dependencies=[needs(READ_RETURNS)])

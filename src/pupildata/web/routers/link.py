@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from pupildata.errors import UsageError
 from pupildata.kernel.audit import Event
 from pupildata.link import review
-from pupildata.web.auth import actor, needs, same_origin
+from pupildata.web.auth import actor, from_portal, needs
 from pupildata.web.deps import ContextDep, client_address
 from pupildata.web.permissions import REVIEW_MATCHES
 from pupildata.web.templating import templates
@@ -110,8 +110,7 @@ def _decide(ctx: ContextDep, request: Request, pair_id: str, decision: str) -> r
 
 @router.post("/matching/review/{pair_id}", name="review-decide")
 def decide(request: Request, ctx: ContextDep, pair_id: str, decision: Annotated[str, Form()] = "") -> Response:
-    if not same_origin(request):
-        raise HTTPException(403, "This form can only be sent from the portal's own pages.")
+    from_portal(request)
     pair = _decide(ctx, request, pair_id, decision)
     return RedirectResponse(f"/matching/review?decided={pair.id}&decision={decision}", status_code=303)
 
