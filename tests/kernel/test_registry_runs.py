@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from pupildata.kernel.registry import Base, Registry
+from pupildata.kernel.registry import HEAD, Base, Registry
 from pupildata.kernel.runs import Runs
 
 
@@ -22,6 +24,23 @@ def test_upgrade_twice_is_harmless(registry: Registry) -> None:
     registry.upgrade()
     with registry.engine.connect() as connection:
         assert MigrationContext.configure(connection).get_current_revision() is not None
+
+
+def test_head_is_the_newest_migration(registry: Registry) -> None:
+    """An up-to-date registry skips running the migrations: only if ``HEAD`` is truly their newest."""
+    assert ScriptDirectory.from_config(registry.alembic_config()).get_current_head() == HEAD
+    assert registry.revision() == HEAD
+
+
+def test_a_registry_behind_is_brought_up_to_date(registry: Registry) -> None:
+    config = registry.alembic_config()
+    with registry.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+    assert registry.revision() == "0003"
+    registry.upgrade()
+    assert registry.revision() == HEAD
+    assert "portal_user" in inspect(registry.engine).get_table_names()
 
 
 def test_a_run_records_inputs_outputs_counts_and_timing(registry: Registry) -> None:

@@ -31,17 +31,22 @@ CHECKED = "collect_checked"
 MAX_RULES = 63
 
 
-def typed_sql(f: Field) -> str:
+#: A column of the typed query's input: whether every text of the record needs no trimming (``rules.plain_sql``).
+PLAIN = "plain_text"
+
+
+def typed_sql(f: Field, plain: str | None = None) -> str:
     """SQL for a field's value, trimmed, normalised and cast; NULL when blank or not of its type.
 
-    Every text field but a postcode is NULL exactly when its text is blank (``rules.mandatory`` relies on it)."""
+    Every text field but a postcode is NULL exactly when its text is blank (``rules.mandatory`` relies on it).
+    ``plain``: SQL true when the record's texts need no trimming (see ``rules.trim_sql``)."""
     raw = f"s.r_{f.name}"
-    text = f"nullif({r.trim_sql(raw)}, '')"
+    text = f"nullif({r.trim_sql(raw, plain)}, '')"
     by_kind = {
-        Kind.date: r.date_sql(raw),
+        Kind.date: r.date_sql(raw, plain),
         Kind.integer: f"TRY_CAST({text} AS INTEGER)",
         Kind.decimal: f"TRY_CAST({text} AS DOUBLE)",
-        Kind.boolean: r.boolean_sql(raw),
+        Kind.boolean: r.boolean_sql(raw, plain),
     }
     if f.kind in by_kind:
         return by_kind[f.kind]
@@ -50,6 +55,16 @@ def typed_sql(f: Field) -> str:
         f"ELSE upper({text}) END"
     )
     return {"postcode": r.postcode_sql(raw), "upper": f"upper({text})", "sex": sex}.get(f.normalise, text)
+
+
+def _typed(src: Source) -> str:
+    """The query over the stage giving every record's typed fields after its columns: the texts of the record
+    are tested once for needing no trimming (``rules.plain_sql``), not field by field."""
+    trimmed = [f"s.r_{f.name}" for f in src.fields if f.normalise != "postcode"]
+    typed = ", ".join(f"{typed_sql(f, f's.{PLAIN}')} AS {f.name}" for f in src.fields)
+    return (
+        f"SELECT s.* EXCLUDE ({PLAIN}), {typed} FROM (SELECT s.*, {r.plain_sql(trimmed)} AS {PLAIN} FROM {STAGE} s) s"
+    )
 
 
 @dataclass(frozen=True)
@@ -104,13 +119,12 @@ def plan(source_name: str) -> Plan:
     queries = [rule for rule in rules.rules if rule.severity is r.Severity.query]
     assert len(errors) <= MAX_RULES, f"too many error rules in {src.name}"
     assert len(queries) <= MAX_RULES, f"too many query rules in {src.name}"
-    typed = ", ".join(f"{typed_sql(f)} AS {f.name}" for f in src.fields)
     helpers = [(name, expr) for rule in rules.rules for name, expr in rule.columns]
     derived = "".join(f", {expr} AS {name}" for name, expr in helpers)
     kept = f"d.* EXCLUDE ({', '.join(name for name, _ in helpers)})" if helpers else "d.*"
     sql = (
         f"CREATE TEMP TABLE {CHECKED} AS "
-        f"WITH typed AS (SELECT s.*, {typed} FROM {STAGE} s), "
+        f"WITH typed AS ({_typed(src)}), "
         f"derived AS (SELECT t.*{derived} FROM typed t {' '.join(rules.joins)}) "
         f"SELECT {kept}, "
         f"CASE WHEN d.reader_error IS NOT NULL THEN 1::UBIGINT ELSE {_mask(errors, 1)} END AS errors, "
@@ -142,9 +156,7 @@ def checked_sql(source_name: str) -> str:
 
 def typed_sql_of(source_name: str) -> str:
     """A query over the stage giving every record's typed fields (and its text, ``reader_error`` and number)."""
-    src = source(source_name)
-    typed = ", ".join(f"{typed_sql(f)} AS {f.name}" for f in src.fields)
-    return f"SELECT s.*, {typed} FROM {STAGE} s"
+    return _typed(source(source_name))
 
 
 def over(sql: str, relation: str | None) -> str:

@@ -198,19 +198,38 @@ def postcode_sql(raw: str) -> str:
     )
 
 
-def trim_sql(raw: str) -> str:
+def trim_sql(raw: str, plain: str | None = None) -> str:
     """SQL for ``trim(raw)`` (which removes Unicode space separators from both ends), calling ``trim`` only for a
     text that may need it: an ASCII text (as many characters as bytes) that neither starts nor ends with a space
-    is already trimmed. The test costs a fraction of ``trim``, which decodes every character and copies the text."""
+    is already trimmed. The test costs a fraction of ``trim``, which decodes every character and copies the text.
+
+    ``plain``: SQL true when every text of the record is such a text (``plain_sql``): one test per record instead
+    of one per field."""
+    if plain is not None:
+        return f"CASE WHEN {plain} THEN {raw} ELSE trim({raw}) END"
     return (
         f"CASE WHEN strlen({raw}) = length({raw}) AND NOT starts_with({raw}, ' ') AND NOT ends_with({raw}, ' ') "
         f"THEN {raw} ELSE trim({raw}) END"
     )
 
 
-def date_sql(raw: str) -> str:
+def plain_sql(raws: list[str]) -> str:
+    """SQL true when every one of the texts ``raws`` is ASCII and neither starts nor ends with a space, i.e. needs
+    no trimming: the texts joined, each between two unit separators (``chr(31)``), hold only ASCII, and no space
+    next to a separator. A text that itself holds a separator can only make the test false (then each text is
+    trimmed, which is always right); a NULL text is joined as nothing, and needs no trimming."""
+    if not raws:
+        return "true"
+    joined = "concat(chr(31), " + ", chr(31), ".join(raws) + ", chr(31))"
+    return (
+        f"(strlen({joined}) = length({joined}) AND NOT contains({joined}, chr(31) || ' ') "
+        f"AND NOT contains({joined}, ' ' || chr(31)))"
+    )
+
+
+def date_sql(raw: str, plain: str | None = None) -> str:
     """A date sent as YYYY-MM-DD (the census standard), DD/MM/YYYY (as spreadsheets write it) or YYYYMMDD."""
-    text = trim_sql(raw)
+    text = trim_sql(raw, plain)
     return (
         f"CASE WHEN length({text}) = 10 AND substr({text}, 5, 1) = '-' THEN TRY_CAST({text} AS DATE) "
         f"WHEN regexp_full_match({text}, '[0-9]{{1,2}}/[0-9]{{1,2}}/[0-9]{{4}}') "
@@ -219,8 +238,8 @@ def date_sql(raw: str) -> str:
     )
 
 
-def boolean_sql(raw: str) -> str:
-    text = f"upper({trim_sql(raw)})"
+def boolean_sql(raw: str, plain: str | None = None) -> str:
+    text = f"upper({trim_sql(raw, plain)})"
     return (
         f"CASE WHEN {text} IN ('1', 'TRUE', 'T', 'Y', 'YES') THEN true "
         f"WHEN {text} IN ('0', 'FALSE', 'F', 'N', 'NO') THEN false END"
