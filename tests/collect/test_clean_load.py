@@ -251,8 +251,8 @@ def test_a_csv_file_is_typed_as_read_only_where_duckdb_keeps_the_order_of_its_ro
     """A record's number is its row's place in the table it is read into, so the statement that types and
     checks a CSV file as it reads it must be planned to keep the file's order; a source whose rules join another
     table (the growth reference of height and weight returns) is read into a table of its text first."""
-    from pupildata.collect.direct import _keeps_order, read_csv_checked
-    from pupildata.collect.warehouse import ensure_tables
+    from pupildata.collect.direct import _ORDER_KEPT, _keeps_order, read_csv_checked
+    from pupildata.collect.warehouse import PLAN_ORDER, ensure_tables
     from pupildata.kernel.engine import DuckDBEngine
 
     ks = tmp_path / "ks2.csv"
@@ -263,6 +263,7 @@ def test_a_csv_file_is_typed_as_read_only_where_duckdb_keeps_the_order_of_its_ro
         "5QA,100001,SMITH,ANN,2002-03-04,2,PE1 1AA,2008-01-10,130.5,28.1\n",
         encoding="utf-8",
     )
+    _ORDER_KEPT.clear()  # as in a new process
     with DuckDBEngine() as engine:
         ensure_tables(engine)
         with engine.transaction():
@@ -275,3 +276,10 @@ def test_a_csv_file_is_typed_as_read_only_where_duckdb_keeps_the_order_of_its_ro
         read = f"read_csv('{ks}', all_varchar = true)"
         assert _keeps_order(engine, "t", f"SELECT upper(UPN) FROM {read}", {})
         assert not _keeps_order(engine, "t", f"SELECT UPN FROM {read} r JOIN range(10) s(i) ON r.URN = s.i", {})
+        # the answers are kept in the warehouse, for the next run (another process) to read instead of asking
+        kept = engine.fetchall(f"SELECT keeps_order FROM {PLAN_ORDER} ORDER BY keeps_order")
+        assert kept == [(False,), (False,), (True,), (True,)]  # the two files' statements, and the two above
+        engine.execute(f"UPDATE {PLAN_ORDER} SET keeps_order = NOT keeps_order")
+        _ORDER_KEPT.clear()
+        assert not _keeps_order(engine, "t", f"SELECT upper(UPN) FROM {read}", {})
+        _ORDER_KEPT.clear()

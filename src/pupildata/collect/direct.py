@@ -19,16 +19,20 @@ attempt stays, in the warehouse or its file — and the file is loaded record by
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import duckdb
 
 from pupildata.collect.checks import CHECKED, checked_sql, clean_sql, over, plan, typed_sql_of
 from pupildata.collect.readers import Staged, raw_columns
 from pupildata.collect.readers.csv_reader import csv_select, read_in_order
 from pupildata.collect.receipts import Receipt
 from pupildata.collect.schemas import Source
+from pupildata.collect.warehouse import PLAN_ORDER
 from pupildata.kernel.engine import DuckDBEngine
 
 #: The keys that repeat within a file (for a duplicate rule).
@@ -71,21 +75,31 @@ def read_csv_checked(engine: DuckDBEngine, path: Path, given: Source | None) -> 
 
 
 #: Whether DuckDB keeps the order of the rows in a statement, by statement and number of threads (its plan
-#: depends on nothing else).
+#: depends on nothing else, for a given version of DuckDB).
 _ORDER_KEPT: dict[tuple[str, int], bool] = {}
 
 
 def _keeps_order(engine: DuckDBEngine, table: str, select: str, params: dict[str, Any]) -> bool:
     """Whether DuckDB plans ``CREATE TEMP TABLE table AS select`` to insert the rows in the order they are read
     (its ``BATCH_CREATE_TABLE_AS``, in parallel), as a row's number is taken from its place in the table. Asked
-    once per statement (the plan of so long a statement takes a few hundredths of a second)."""
-    key = (select, int(engine.scalar("SELECT current_setting('threads')")))
+    once per statement, version of DuckDB and number of threads (the plan of so long a statement takes a few
+    hundredths of a second), and the answer kept in the warehouse (``PLAN_ORDER``) for the next run."""
+    threads = int(engine.scalar("SELECT current_setting('threads')"))
+    key = (select, threads)
     if key not in _ORDER_KEPT:
-        engine.execute("SET preserve_insertion_order = true")
-        plan_json = engine.fetchone(f"EXPLAIN (FORMAT JSON) CREATE TEMP TABLE {table} AS {select}", params or None)
-        assert plan_json is not None
-        root = json.loads(str(plan_json[1]))
-        _ORDER_KEPT[key] = bool(root) and root[0].get("name") == "BATCH_CREATE_TABLE_AS"
+        statement = hashlib.sha256(select.encode()).hexdigest()
+        asked = [duckdb.__version__, threads, statement]
+        known = engine.fetchone(
+            f"SELECT keeps_order FROM {PLAN_ORDER} WHERE duckdb_version = ? AND threads = ? AND statement = ?", asked
+        )
+        if known is None:
+            engine.execute("SET preserve_insertion_order = true")
+            plan_json = engine.fetchone(f"EXPLAIN (FORMAT JSON) CREATE TEMP TABLE {table} AS {select}", params or None)
+            assert plan_json is not None
+            root = json.loads(str(plan_json[1]))
+            known = (bool(root) and root[0].get("name") == "BATCH_CREATE_TABLE_AS",)
+            engine.execute(f"INSERT INTO {PLAN_ORDER} VALUES (?, ?, ?, ?)", [*asked, known[0]])
+        _ORDER_KEPT[key] = bool(known[0])
     return _ORDER_KEPT[key]
 
 
