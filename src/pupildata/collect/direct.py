@@ -27,7 +27,7 @@ from typing import Any
 
 import duckdb
 
-from pupildata.collect.checks import CHECKED, checked_sql, clean_sql, over, plan, typed_sql_of
+from pupildata.collect.checks import CHECKED, checked_sql, clean_sql, over, plan, typed_sql, typed_sql_of
 from pupildata.collect.readers import Staged, raw_columns
 from pupildata.collect.readers.csv_reader import csv_select, read_in_order
 from pupildata.collect.receipts import Receipt
@@ -46,7 +46,8 @@ def read_csv_checked(engine: DuckDBEngine, path: Path, given: Source | None) -> 
     temporary table of the records' typed fields and whether each is ``clean`` (fails no rule, error or query) —
     not the text as sent, which only a record failing a rule needs (``check_rest`` reads the file again for it).
     A record's number is its row's ``rowid`` from the first; ``rows_set_aside`` tells whether the reader set rows
-    aside (the file is then loaded record by record).
+    aside (the file is then loaded record by record). A field no column of the file gives has the same value in
+    every record: it is typed once, not stored in the table (the query over it gives it, as a parameter).
 
     None when DuckDB would not keep the file's order in that statement (a rule joining another table, e.g. the
     growth reference): the file is then read into a table of its text first (``csv_reader.read_csv``)."""
@@ -57,8 +58,9 @@ def read_csv_checked(engine: DuckDBEngine, path: Path, given: Source | None) -> 
         f"SELECT 0 AS batch_file, NULL::BIGINT AS record_index, NULL::VARCHAR AS reader_error, "
         f"NULL::VARCHAR AS raw_line, * FROM ({read.select})"
     )
+    varying = [name for name in src.names if name not in read.constants]
     select = (
-        f"SELECT {', '.join(src.names)}, errors = 0 AND queries = 0 AS clean "
+        f"SELECT {', '.join(varying)}, errors = 0 AND queries = 0 AS clean "
         f"FROM ({over(checked_sql(src.name), relation)})"
     )
     params = _used(select, {**prepared.params, **read.params})
@@ -70,8 +72,29 @@ def read_csv_checked(engine: DuckDBEngine, path: Path, given: Source | None) -> 
         first = read_in_order(engine, CSV_CHECKED, select, params)
     finally:
         engine.execute("RESET disabled_optimizers")
-    checked = f"SELECT rowid - $csv_checked_first + 1 AS record_index, * FROM {CSV_CHECKED}"
-    return Staged(src, "csv", None, notes=read.notes, params={"csv_checked_first": first}, checked=checked)
+    constant = _typed_constants(engine, src, read.constants, read.params)
+    given_fields = "".join(f", $constant_{name}::{src.field(name).sql_type} AS {name}" for name in constant)
+    checked = f"SELECT rowid - $csv_checked_first + 1 AS record_index, *{given_fields} FROM {CSV_CHECKED}"
+    params = {"csv_checked_first": first, **{f"constant_{name}": value for name, value in constant.items()}}
+    return Staged(src, "csv", None, notes=read.notes, params=params, checked=checked)
+
+
+def _typed_constants(
+    engine: DuckDBEngine, src: Source, constants: dict[str, str | None], params: dict[str, Any]
+) -> dict[str, Any]:
+    """The typed value of each field whose text is the same in every record (``constants``), as the checking
+    statement types it."""
+    if not constants:
+        return {}
+    texts = ", ".join(
+        f"${name}::VARCHAR AS r_{name}" if text is not None else f"NULL::VARCHAR AS r_{name}"
+        for name, text in constants.items()
+    )
+    typed = ", ".join(f"{typed_sql(src.field(name))} AS {name}" for name in constants)
+    sql = f"SELECT {typed} FROM (SELECT {texts}) s"
+    row = engine.fetchone(sql, _used(sql, params) or None)
+    assert row is not None
+    return dict(zip(constants, row, strict=True))
 
 
 #: Whether DuckDB keeps the order of the rows in a statement, by statement and number of threads (its plan

@@ -64,12 +64,14 @@ def transcode(path: Path, encoding: str, workdir: Path) -> Path:
 @dataclass(frozen=True)
 class CsvSelect:
     """How a CSV file is read: its source, a query giving each field's text (``r_<field>``) in file order, with
-    its parameters, and notes for the sender."""
+    its parameters, and notes for the sender. ``constants``: the fields no column gives, each with the text every
+    record of the file has (the header's, e.g. a key stage results file's key stage, or None)."""
 
     source: Source
     select: str
     params: dict[str, Any]
     notes: list[str]
+    constants: dict[str, str | None]
 
 
 def csv_select(path: Path, given: Source | None) -> CsvSelect:
@@ -108,7 +110,8 @@ def csv_select(path: Path, given: Source | None) -> CsvSelect:
     ]
     if unused:
         notes.append(f"Columns not used by this return were ignored: {', '.join(unused)[:300]}.")
-    return CsvSelect(src, select, {"path": str(path), **used}, notes)
+    fixed = {name: used.get(name) for name in src.names if name not in positions}
+    return CsvSelect(src, select, {"path": str(path), **used}, notes, fixed)
 
 
 def read_in_order(engine: DuckDBEngine, table: str, select: str, params: dict[str, Any]) -> int:
