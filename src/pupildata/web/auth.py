@@ -104,13 +104,13 @@ def needs(permission: str) -> Any:
             return user
         if user is None:
             raise SignInRequired
+        if permission != OWN_ACCOUNT and must_set_up_two_factor(request, user):
+            raise TwoFactorSetupRequired
         if not user.can(permission):
             raise HTTPException(
                 403, f"Your account ({user.role_title}) does not give you access to this. Ask the service's "
                 "administrator if you need it."
             )  # fmt: skip
-        if permission != OWN_ACCOUNT and must_set_up_two_factor(request, user):
-            raise TwoFactorSetupRequired
         return user
 
     check.permission = permission  # type: ignore[attr-defined]
@@ -187,20 +187,20 @@ __all__ = [
     "TWO_FACTOR_PAGE",
     "SignInRequired",
     "TwoFactorSetupRequired",
-    "clear_pending_cookie",
-    "must_set_up_two_factor",
-    "set_pending_cookie",
-    "set_up_url",
-    "two_factor_url",
     "accounts",
     "actor",
+    "clear_pending_cookie",
     "current_user",
     "from_portal",
     "local_path",
+    "must_set_up_two_factor",
     "needs",
     "permission_of",
     "same_origin",
+    "set_pending_cookie",
     "set_session_cookie",
+    "set_up_url",
     "sign_in_url",
     "signed_in",
+    "two_factor_url",
 ]  # fmt: skip

@@ -52,7 +52,9 @@ ROLES: dict[str, Role] = {
         Role("chief-statistician", "Chief Statistician", _STATISTICIANS, all_senders=True),
         Role("data-protection-officer", "Data Protection Officer", _STAFF | {READ_AUDIT}, all_senders=True),
         Role(
-            "sender", "School, local authority or other sender", frozenset({PUBLIC, OWN_ACCOUNT, READ_RETURNS}),
+            "sender",
+            "School, local authority or other sender",
+            frozenset({PUBLIC, OWN_ACCOUNT, READ_RETURNS}),
             all_senders=False,
         ),
     )
@@ -64,6 +66,6 @@ def role_names() -> list[str]:
 
 
 __all__ = [
-    "OWN_ACCOUNT", "PERMISSIONS", "PUBLIC", "READ_AUDIT", "READ_COLLECTIONS", "READ_RETURNS", "REVIEW_MATCHES", "ROLES", "Role",
-    "role_names",
+    "OWN_ACCOUNT", "PERMISSIONS", "PUBLIC", "READ_AUDIT", "READ_COLLECTIONS", "READ_RETURNS", "REVIEW_MATCHES", "ROLES",
+    "Role", "role_names",
 ]  # fmt: skip
