@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from pupildata.errors import UsageError
 from pupildata.kernel.context import Context
 from pupildata.kernel.pseudonyms import KeyStore
+from pupildata.kernel.registry import Registry
 from pupildata.kernel.registry.models import PortalUser
 from pupildata.settings import Settings
 from pupildata.web import create_app, totp
@@ -337,3 +338,14 @@ def test_the_policy_names_the_roles(tmp_path: Path) -> None:
 
 def test_a_user_carries_whether_it_has_two_factors() -> None:
     assert not User(1, "x", "X", "statistician", ()).two_factor
+
+
+def test_two_factor_on_both_registries(registry: Registry, tmp_path: Path) -> None:
+    """The migration's columns and the row locks of checking a code, on SQLite and on PostgreSQL."""
+    accounts = Accounts(registry, KeyStore(tmp_path / "keys"))
+    secret = _enrolled(accounts, "pia", at=NOW - timedelta(minutes=10))
+    user = accounts.get("pia")
+    assert accounts.check_code(user, _code(secret, NOW), NOW).two_factor
+    with pytest.raises(CodeRefused):
+        accounts.check_code(user, _code(secret, NOW), NOW)
+    assert accounts.reset_two_factor("pia")

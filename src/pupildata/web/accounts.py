@@ -236,8 +236,9 @@ class Accounts:
             session.execute(delete(PortalSession).where(PortalSession.user_id == row.id))
 
     @staticmethod
-    def _row(session: Session, username: str) -> PortalUser:
-        row = session.scalar(select(PortalUser).where(PortalUser.username == username))
+    def _row(session: Session, username: str, *, lock: bool = False) -> PortalUser:
+        query = select(PortalUser).where(PortalUser.username == username)
+        row = session.scalar(query.with_for_update() if lock else query)
         if row is None:
             raise UsageError(f"There is no account called '{username}'.")
         return row
@@ -343,7 +344,7 @@ class Accounts:
         reloading the page keeps what was scanned), else a new one. Two-factor stays off until ``confirm``."""
         now = now or _now()
         with self.registry.session() as session:
-            row = self._row(session, username)
+            row = self._row(session, username, lock=True)
             if _two_factor_on(row):
                 raise UsageError(f"Two-factor sign-in is already on for '{username}'.")
             if row.totp_secret is not None and row.totp_created_at and _aware(row.totp_created_at) + ENROLMENT > now:
@@ -359,7 +360,7 @@ class Accounts:
         """Switch two-factor sign-in on, if ``code`` is the current code of the secret being set up."""
         now = now or _now()
         with self.registry.session() as session:
-            row = self._row(session, username)
+            row = self._row(session, username, lock=True)
             if _two_factor_on(row):
                 raise UsageError(f"Two-factor sign-in is already on for '{username}'.")
             if row.totp_secret is None or not row.totp_created_at or _aware(row.totp_created_at) + ENROLMENT <= now:
@@ -379,7 +380,7 @@ class Accounts:
         refusal: str | None = None
         found: User | None = None
         with self.registry.session() as session:
-            row = session.get(PortalUser, user.id)
+            row = session.get(PortalUser, user.id, with_for_update=True)  # two requests cannot both use one code
             if row is None or row.disabled_at is not None or not _two_factor_on(row):
                 refusal = "Your sign-in has expired. Sign in again."
             elif _locked(row, now):
@@ -399,7 +400,7 @@ class Accounts:
         now = now or _now()
         refusal: str | None = None
         with self.registry.session() as session:
-            row = self._row(session, username)
+            row = self._row(session, username, lock=True)
             if not _two_factor_on(row):
                 return
             if _locked(row, now):
@@ -418,7 +419,7 @@ class Accounts:
 
         Whether it was on."""
         with self.registry.session() as session:
-            row = self._row(session, username)
+            row = self._row(session, username, lock=True)
             was_on = _two_factor_on(row)
             self._clear(row)
             session.execute(
