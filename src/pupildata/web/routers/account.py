@@ -27,6 +27,8 @@ from pupildata.web.templating import templates
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 Field = Annotated[str, Form()]
+#: How the audit trail names the second step of signing in.
+CODE = "authenticator code"
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
@@ -43,8 +45,9 @@ def _signed_in(request: Request, ctx: ContextDep, user: User, how: str, target: 
 
     With two-factor sign-in on, a right password or link gives no session yet, only the pending secret of the
     second step. An account whose role must use two factors but has not set them up is sent to set them up."""
-    if earlier := request.cookies.get(auth.COOKIE):
-        auth.accounts(request).end(earlier)
+    for cookie in (auth.COOKIE, auth.PENDING_COOKIE):
+        if earlier := request.cookies.get(cookie):
+            auth.accounts(request).end(earlier)
     target = auth.local_path(target)
     if user.two_factor and how != CODE:
         pending = auth.accounts(request).start(user, PENDING)
@@ -61,9 +64,6 @@ def _signed_in(request: Request, ctx: ContextDep, user: User, how: str, target: 
     auth.set_session_cookie(response, request, token)
     auth.clear_pending_cookie(response)
     return response
-
-
-CODE = "authenticator code"
 
 
 def _code_url(target: str) -> str:
