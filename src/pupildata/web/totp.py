@@ -4,9 +4,9 @@ A code is six digits computed from a secret shared with the person's authenticat
 time step (HMAC-SHA1, the algorithm every authenticator app uses; pyotp computes it). The server must compute
 codes, so the secret cannot be hashed as passwords are: it is encrypted with a key of the data home's key store,
 a purpose of its own (``portal-two-factor``), which is never in the registry. A copy of the registry therefore
-holds no usable secret. The cipher is HMAC-SHA256 in counter mode under one key derived from it, authenticated
-(encrypt-then-MAC) under another, with a random 16-byte nonce for each encryption; the account's id is bound
-into the tag, so a secret copied onto another account is refused.
+holds no usable secret. The cipher is AES-256-GCM (the ``cryptography`` library) under a key derived from it, with
+a random 12-byte nonce for each encryption; the account's id is authenticated with it (associated data), so a
+secret copied onto another account is refused.
 
 A code is accepted for the step before, the step of, and the step after the server's clock (one step of drift),
 and only for a step later than the last one used, so a code that has been seen cannot be used again.
@@ -15,7 +15,6 @@ and only for a step later than the last one used, so a code that has been seen c
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 import secrets
@@ -23,6 +22,8 @@ from datetime import datetime
 from urllib.parse import quote
 
 import pyotp
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from pupildata.kernel.pseudonyms import Key
 
@@ -34,8 +35,8 @@ DRIFT = 1
 ISSUER = "Pupil data service"
 
 _VERSION = b"v1"
-_NONCE = 16
-_TAG = 32
+_NONCE = 12
+_TAG = 16
 _CODE = re.compile(rf"\d{{{DIGITS}}}")
 
 
@@ -87,28 +88,19 @@ def grouped(secret: str) -> str:
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
-def _keys(key: Key) -> tuple[bytes, bytes]:
-    return key.digest(b"two-factor encryption"), key.digest(b"two-factor authentication")
+def _cipher(key: Key) -> AESGCM:
+    return AESGCM(key.digest(b"two-factor secret"))  # 32 bytes: AES-256
 
 
-def _keystream(encryption: bytes, nonce: bytes, length: int) -> bytes:
-    blocks = (length + 31) // 32
-    return b"".join(
-        hmac.new(encryption, nonce + counter.to_bytes(4, "big"), hashlib.sha256).digest() for counter in range(blocks)
-    )[:length]
-
-
-def _tag(authentication: bytes, account_id: int, body: bytes) -> bytes:
-    return hmac.new(authentication, _VERSION + str(account_id).encode() + b"\x00" + body, hashlib.sha256).digest()
+def _associated(account_id: int) -> bytes:
+    return _VERSION + b"\x00" + str(account_id).encode("ascii")
 
 
 def seal(key: Key, secret: str, account_id: int) -> str:
     """``secret`` encrypted and authenticated for the account ``account_id``, as text for the registry."""
-    encryption, authentication = _keys(key)
     nonce = secrets.token_bytes(_NONCE)
-    plain = secret.encode("ascii")
-    body = nonce + bytes(a ^ b for a, b in zip(plain, _keystream(encryption, nonce, len(plain)), strict=True))
-    return _VERSION.decode() + "." + base64.urlsafe_b64encode(body + _tag(authentication, account_id, body)).decode()
+    sealed = _cipher(key).encrypt(nonce, secret.encode("ascii"), _associated(account_id))
+    return _VERSION.decode() + "." + base64.urlsafe_b64encode(nonce + sealed).decode()
 
 
 def unseal(key: Key, sealed: str, account_id: int) -> str:
@@ -120,12 +112,11 @@ def unseal(key: Key, sealed: str, account_id: int) -> str:
         raise TamperedSecret from None
     if version.encode() != _VERSION or len(raw) < _NONCE + _TAG:
         raise TamperedSecret
-    encryption, authentication = _keys(key)
-    body, tag = raw[:-_TAG], raw[-_TAG:]
-    if not hmac.compare_digest(tag, _tag(authentication, account_id, body)):
-        raise TamperedSecret
-    nonce, cipher = body[:_NONCE], body[_NONCE:]
-    return bytes(a ^ b for a, b in zip(cipher, _keystream(encryption, nonce, len(cipher)), strict=True)).decode("ascii")
+    try:
+        plain = _cipher(key).decrypt(raw[:_NONCE], raw[_NONCE:], _associated(account_id))
+    except InvalidTag:
+        raise TamperedSecret from None
+    return plain.decode("ascii")
 
 
 __all__ = [
