@@ -1,12 +1,14 @@
 """The policy file: the data controller's decisions, kept as data rather than code.
 
-Disclosure thresholds, time limits, ages, recipient types, legal gateways and variable sensitivity tiers live
-here, validated on load, so they can change without a release — and the privacy notice is generated from the
-same file. Every value has a default; a policy file only needs the values it changes.
+Disclosure thresholds, time limits, ages, recipient types, legal gateways, variable sensitivity tiers and the
+roles that must sign in with two factors live here, validated on load, so they can change without a release — and
+the privacy notice is generated from the same file. Every value has a default; a policy file only needs the values
+it changes.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal, Self
 
@@ -73,6 +75,22 @@ class Gateway(_Strict):
     name: str
     legislation: str
     recipient_types: tuple[str, ...] = ()
+
+
+class SignIn(_Strict):
+    """How people sign in to the portal."""
+
+    two_factor_roles: tuple[str, ...] = Field(
+        ("chief-statistician", "data-protection-officer"),
+        description="Roles whose accounts must use two-factor sign-in (an authenticator app's code).",
+    )
+
+    @model_validator(mode="after")
+    def _role_names(self) -> Self:
+        for role in self.two_factor_roles:
+            if not re.fullmatch(r"[a-z][a-z0-9-]*", role):
+                raise ValueError(f"'{role}' in sign_in.two_factor_roles is not a role's name")
+        return self
 
 
 Tier = Literal[1, 2, 3, 4]
@@ -143,6 +161,7 @@ class Policy(_Strict):
     disclosure: Disclosure = Disclosure()
     subject_access: SubjectAccess = SubjectAccess()
     ages: Ages = Ages()
+    sign_in: SignIn = SignIn()
     recipient_types: tuple[RecipientType, ...] = Field(default_factory=_default_recipient_types)
     gateways: tuple[Gateway, ...] = Field(default_factory=_default_gateways)
     variable_tiers: dict[str, Tier] = Field(

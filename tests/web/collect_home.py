@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pyotp
 from fastapi.testclient import TestClient
 
 from pupildata.collect import Options, Summary, collect
@@ -56,13 +57,28 @@ def receipt_of(summary: Summary, file_name: str) -> int:
     return next(r.receipt_id for r in summary.receipts if r.file_name == file_name)
 
 
-def sign_in(client: TestClient, settings: Settings, username: str, role: str, senders: list[str] | None = None) -> User:
-    """Make an account (unless it exists) and give ``client`` a browser session of it."""
+def sign_in(
+    client: TestClient,
+    settings: Settings,
+    username: str,
+    role: str,
+    senders: list[str] | None = None,
+    *,
+    two_factor: bool | None = None,
+) -> User:
+    """Make an account (unless it exists) and give ``client`` a browser session of it.
+
+    The account has two-factor sign-in on when ``two_factor`` says so, by default when its role must have it (as
+    after signing in with a code)."""
     with Context(settings) as ctx:
-        accounts = Accounts(ctx.registry)
+        accounts = Accounts(ctx.registry, ctx.keys)
         try:
             user = accounts.get(username)
         except UsageError:
             user = accounts.add(username, username.title(), role, senders or [])
+            if two_factor if two_factor is not None else role in ctx.policy.sign_in.two_factor_roles:
+                secret = accounts.begin_two_factor(username)
+                accounts.confirm_two_factor(username, pyotp.TOTP(secret).now())
+                user = accounts.get(username)
         client.cookies.set(COOKIE, accounts.start(user, BROWSER))
     return user

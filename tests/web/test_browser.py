@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 import uvicorn
 
@@ -148,27 +149,56 @@ def signed_in(browser: Any, collected_url: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def officer(browser: Any, collected_url: str, collected_settings: Settings) -> dict[str, Any]:
-    """A browser signed in as the Data Protection Officer with a one-time link."""
+    """A browser signed in as the Data Protection Officer, whose role must use two-factor sign-in: with a one-time
+    link, sent to set up an authenticator app (its code computed here), then signed out and in again with a new
+    link and a code."""
     with Context(collected_settings) as ctx:
         accounts = Accounts(ctx.registry)
-        token = accounts.start(accounts.get(DPO), LINK)
+        first, second = (accounts.start(accounts.get(DPO), LINK) for _ in range(2))
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.goto(f"{collected_url}/sign-in/link/{token}", wait_until="networkidle")
-        page.click("form button[type=submit]")
+        page.add_init_script(CSP_LISTENER)
+        page.goto(f"{collected_url}/sign-in/link/{first}", wait_until="networkidle")
+        page.click("main form button[type=submit]")
         page.wait_for_load_state("networkidle")
+        assert page.url == collected_url + "/account/two-factor"  # before anything else
+        assert "Your role must use two-factor sign-in" in page.inner_text("main")
+        assert page.locator(".app-qr-code svg[role=img]").count() == 1  # the QR code
+        authenticator = pyotp.TOTP((page.text_content("#setup-key") or "").replace(" ", ""))
+        page.fill("#code", "000000" if authenticator.now() != "000000" else "111111")
+        page.click("main form button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        assert "The code is not right, or has expired" in page.inner_text(".govuk-error-summary")
+        page.fill("#code", authenticator.now())
+        page.click("main form button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        assert "Two-factor sign-in is on" in page.inner_text(".govuk-notification-banner")
+        assert page.evaluate("window.__cspViolations") == []
+        page.click(".app-account button[type=submit]")  # sign out
+        page.wait_for_load_state("networkidle")
+        page.goto(f"{collected_url}/sign-in/link/{second}", wait_until="networkidle")
+        page.click("main form button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        assert page.url == collected_url + "/sign-in/code"
+        assert page.get_attribute("#code", "autocomplete") == "one-time-code"
+        assert page.evaluate("window.__cspViolations") == []
+        page.fill("#code", authenticator.at(time.time() + 30))  # the next step's: the first code is used up
+        page.click("main form button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        assert page.url == collected_url + "/"
         assert "Dana Officer" in page.inner_text(".app-account")
         state: dict[str, Any] = context.storage_state()
     finally:
         context.close()
+    assert COOKIE in {c["name"] for c in state["cookies"]}
     return state
 
 
 def test_audit_pages_are_clean_under_the_csp_and_accessible(
     browser: Any, collected_url: str, officer: dict[str, Any]
 ) -> None:
-    for path in ("/audit", "/audit?action=collect.report.view", "/audit/verify"):
+    for path in ("/audit", "/audit?action=collect.report.view", "/audit/verify", "/account/two-factor"):
         record = visit(browser, collected_url + path, state=officer)
         assert record.responses[collected_url + path] == 200, path
         assert record.csp_violations == [], path
@@ -287,7 +317,7 @@ def _axe_violations(browser: Any, url: str, state: dict[str, Any] | None = None)
 
 COLLECT_PAGES = (
     "/collections", f"/collections/{CENSUS}", "/receipts/1", "/receipts/1?page=1", "/collections/rules", "/returns",
-    "/matching/review", "/matching/review/1",
+    "/matching/review", "/matching/review/1", "/account/two-factor",
 )  # fmt: skip
 
 

@@ -5,6 +5,7 @@ import json
 import socket
 from pathlib import Path
 
+import pyotp
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -81,7 +82,7 @@ def _home(tmp_path: Path) -> list[str]:
 
 def test_user_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from pupildata.kernel.context import Context
-    from pupildata.web.accounts import API, LINK, Accounts
+    from pupildata.web.accounts import API, BROWSER, LINK, Accounts
 
     home = _home(tmp_path)
     assert main(["user", "add", "alex", "--role", "sender", "--sender", "la:857", "--name", "Alex", *home]) == 0
@@ -89,7 +90,8 @@ def test_user_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], monke
     assert "Account alex (School, local authority or other sender) created." in printed
     link = printed.split("Sign-in link (works once, for 30 minutes): ")[1].strip()
     assert link.startswith("http://127.0.0.1:8000/sign-in/link/")
-    accounts = Accounts(Context(Settings(home=tmp_path / "home")).registry)
+    ctx = Context(Settings(home=tmp_path / "home"))
+    accounts = Accounts(ctx.registry, ctx.keys)
     assert accounts.holder(link.rsplit("/", 1)[1], LINK) is not None
 
     assert main(["user", "token", "alex", "--days", "7", *home]) == 0
@@ -103,14 +105,31 @@ def test_user_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], monke
 
     assert main(["user", "list", "--json", *home]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert listed == [{"username": "alex", "name": "Alex", "role": "sender", "senders": ["la:857"], "disabled": False}]
+    assert listed == [
+        {"username": "alex", "name": "Alex", "role": "sender", "senders": ["la:857"], "disabled": False,
+         "two_factor": False}
+    ]  # fmt: skip
+
+    secret = accounts.begin_two_factor("alex")  # a lost phone: the administrator resets two-factor sign-in
+    accounts.confirm_two_factor("alex", pyotp.TOTP(secret).now())
+    browser = accounts.start(accounts.get("alex"), BROWSER)
+    assert main(["user", "list", *home]) == 0
+    assert "(two-factor sign-in)" in capsys.readouterr().out
+    assert main(["user", "two-factor-reset", "alex", *home]) == 0
+    assert capsys.readouterr().out.strip() == "Two-factor sign-in of alex turned off, and its browsers signed out."
+    assert not accounts.get("alex").two_factor
+    assert accounts.holder(browser, BROWSER) is None
+    assert accounts.holder(token, API) is not None  # API tokens are not signed out
 
     assert main(["user", "disable", "alex", *home]) == 0
     assert accounts.holder(token, API) is None
     assert accounts.get("alex").disabled
     with Context(Settings(home=tmp_path / "home")) as ctx:
         actions = {e.action for e in ctx.audit.events(object_id="alex")}
-    assert {"account created", "sign-in link made", "API token made", "password set", "account disabled"} <= actions
+    assert {
+        "account created", "sign-in link made", "API token made", "password set", "two-factor reset",
+        "account disabled",
+    } <= actions  # fmt: skip
 
 
 @pytest.mark.parametrize(

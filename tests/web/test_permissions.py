@@ -21,8 +21,9 @@ from pupildata.kernel.context import Context
 from pupildata.settings import Settings
 from pupildata.web import create_app
 from pupildata.web.accounts import API, BROWSER, LINK, MAX_FAILURES, Accounts, SignInRefused, User
+from pupildata.web.app import ROUTERS
 from pupildata.web.auth import COOKIE, local_path, permission_of
-from pupildata.web.permissions import PUBLIC, ROLES
+from pupildata.web.permissions import OWN_ACCOUNT, PUBLIC, ROLES
 from tests.web.collect_home import CENSUS, collected_home, receipt_of, sign_in
 
 PASSWORD = "correct horse battery"
@@ -54,7 +55,11 @@ def _permission(route: APIRoute) -> list[str]:
 
 
 def _routes(app: FastAPI) -> list[APIRoute]:
-    return [route for route in app.routes if isinstance(route, APIRoute)]
+    """Every route the portal serves: those of the routers ``create_app`` includes (FastAPI keeps an included
+    router's routes behind an entry of its own in ``app.routes``). Signing out comes last, as it ends the session."""
+    routes = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
+    assert len(routes) > 30  # the walk walks something
+    return sorted(routes, key=lambda route: route.path == "/sign-out")
 
 
 def test_every_route_declares_exactly_one_permission(app: FastAPI) -> None:
@@ -75,9 +80,27 @@ def _url(route: APIRoute, summary: Summary) -> str:
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values[m[1]], route.path)
 
 
-def _ask(client: TestClient, route: APIRoute, url: str) -> int:
+def _refusal(response: Any) -> str | None:
+    """How ``needs`` refused the request, if it did: sign in first, set up two-factor sign-in first, or no access.
+
+    A route's own answers (a wrong password's 401, signing out's redirect) are not refusals."""
+    location = response.headers.get("location", "")
+    if response.status_code == 303 and location.startswith("/sign-in?next="):
+        return "sign in"
+    if response.status_code == 401 and response.headers.get("www-authenticate") == "Bearer":
+        return "sign in"
+    if response.status_code == 303 and location.startswith("/account/two-factor"):
+        return "two-factor"
+    if response.status_code == 403 and "Set up two-factor sign-in first" in response.text:
+        return "two-factor"
+    if response.status_code == 403 and "does not give you access" in response.text:
+        return "no access"
+    return None
+
+
+def _ask(client: TestClient, route: APIRoute, url: str) -> Any:
     method = sorted(route.methods - {"HEAD"})[0]
-    return client.request(method, url, follow_redirects=False).status_code
+    return client.request(method, url, follow_redirects=False)
 
 
 @pytest.mark.parametrize("role", [None, *ROLES])
@@ -89,14 +112,31 @@ def test_every_route_for_every_role(app: FastAPI, collected: tuple[Settings, Sum
             sign_in(client, settings, f"walker-{role}", role, ["la:874"] if role == "sender" else None)
         for route in _routes(app):
             (permission,) = _permission(route)
-            status = _ask(client, route, _url(route, summary))
+            response = _ask(client, route, _url(route, summary))
             allowed = permission == PUBLIC or (role is not None and permission in ROLES[role].permissions)
-            if allowed:
-                assert status not in (303, 401, 403), (role, route.path, status)
-            elif role is None:
-                assert status == (401 if route.path.startswith("/api/") else 303), (route.path, status)
-            else:
-                assert status == 403, (role, route.path, status)
+            expected = None if allowed else "sign in" if role is None else "no access"
+            assert _refusal(response) == expected, (role, route.path, response.status_code)
+            if expected == "sign in":
+                assert response.status_code == (401 if route.path.startswith("/api/") else 303), route.path
+            assert response.status_code < 500, (role, route.path, response.status_code)
+
+
+@pytest.mark.parametrize("role", ["chief-statistician", "data-protection-officer"])
+def test_a_role_that_must_use_two_factors_sets_them_up_before_anything_else(
+    app: FastAPI, collected: tuple[Settings, Summary], role: str
+) -> None:
+    """Signed in without two-factor sign-in, such an account may read public pages, set up two-factor sign-in and
+    sign out; every other route sends it to set up two-factor sign-in (the API, asked from the browser: 403)."""
+    settings, summary = collected
+    with TestClient(app, raise_server_exceptions=False) as client:
+        sign_in(client, settings, f"unenrolled-{role}", role, two_factor=False)
+        page = client.get("/collections?show=x", follow_redirects=False)
+        assert page.headers["location"] == "/account/two-factor?next=%2Fcollections%3Fshow%3Dx"
+        for route in _routes(app):
+            (permission,) = _permission(route)
+            response = _ask(client, route, _url(route, summary))
+            expected = None if permission in (PUBLIC, OWN_ACCOUNT) else "two-factor"
+            assert _refusal(response) == expected, (route.path, response.status_code)
 
 
 def test_a_sender_sees_only_its_own_returns(client: TestClient, collected: tuple[Settings, Summary]) -> None:
@@ -205,7 +245,8 @@ def test_a_sign_in_link_works_once(client: TestClient, collected: tuple[Settings
     assert client.get(f"/sign-in/link/{token}").status_code == 200
     used = client.post("/sign-in/link", data={"token": token}, follow_redirects=False)
     assert used.status_code == 303
-    assert client.get("/collections").status_code == 200
+    assert used.headers["location"] == "/account/two-factor"  # the role must set up two-factor sign-in first
+    assert client.get("/account/two-factor").status_code == 200
     client.cookies.clear()
     again = client.post("/sign-in/link", data={"token": token}, follow_redirects=False)
     assert again.status_code == 401

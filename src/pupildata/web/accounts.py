@@ -4,6 +4,11 @@ Passwords are kept only as Argon2id hashes (argon2-cffi). A browser session, an 
 link are each a random secret given to the person once; the registry keeps only its SHA-256, so a copy of the
 registry signs no one in. Five wrong passwords in a row lock an account for fifteen minutes. Disabling an
 account ends its sessions and tokens at once.
+
+Two-factor sign-in (``pupildata.web.totp``): an account that has it on is signed in by its password (or a one-time
+link) and then a code from its authenticator app. The first step gives only a short-lived pending secret (kind
+``two-factor``, five minutes), held by the browser; a wrong code counts in the same lockout as a wrong password,
+and a right password alone never clears that count, so the lockout also bounds guesses at codes.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from pupildata.errors import UsageError
+from pupildata.kernel.pseudonyms import Key, KeyStore
 from pupildata.kernel.registry import Registry
 from pupildata.kernel.registry.models import PortalSession, PortalUser
+from pupildata.web import totp
 from pupildata.web.permissions import ROLES
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,99}")
@@ -33,7 +40,15 @@ LOCKOUT = timedelta(minutes=15)
 BROWSER = "browser"
 API = "api"
 LINK = "link"
-LIFETIMES = {BROWSER: timedelta(hours=8), API: timedelta(days=90), LINK: timedelta(minutes=30)}
+#: A right password (or link) waiting for its account's two-factor code.
+PENDING = "two-factor"
+LIFETIMES = {
+    BROWSER: timedelta(hours=8), API: timedelta(days=90), LINK: timedelta(minutes=30), PENDING: timedelta(minutes=5),
+}  # fmt: skip
+#: How long a secret shown for setting up two-factor sign-in waits for its first code.
+ENROLMENT = timedelta(minutes=30)
+WRONG_CODE = "The code is not right, or has expired. Enter the 6-digit code your authenticator app shows now."
+LOCKED = "This account is locked for 15 minutes after too many wrong passwords or codes. Try again later."
 
 _hasher = PasswordHasher()
 #: Checked against when the username is unknown, so that a wrong username takes as long as a wrong password.
@@ -52,6 +67,8 @@ class User:
     role: str
     scope: tuple[str, ...]
     disabled: bool = False
+    #: Whether the account signs in with a code from an authenticator app as well as its password.
+    two_factor: bool = False
 
     @property
     def actor(self) -> str:
@@ -99,7 +116,33 @@ def _digest(token: str) -> str:
 
 
 def _user(row: PortalUser) -> User:
-    return User(row.id, row.username, row.display_name, row.role, tuple(row.scope), row.disabled_at is not None)
+    return User(
+        row.id, row.username, row.display_name, row.role, tuple(row.scope), row.disabled_at is not None,
+        _two_factor_on(row),
+    )  # fmt: skip
+
+
+def _two_factor_on(row: PortalUser) -> bool:
+    return row.totp_secret is not None and row.totp_confirmed_at is not None
+
+
+def _locked(row: PortalUser, now: datetime) -> bool:
+    return row.locked_until is not None and _aware(row.locked_until) > now
+
+
+def _count_failure(row: PortalUser, now: datetime) -> None:
+    row.failed_sign_ins += 1
+    if row.failed_sign_ins >= MAX_FAILURES:
+        row.locked_until, row.failed_sign_ins = now + LOCKOUT, 0
+
+
+class CodeRefused(Exception):
+    """A two-factor code was not accepted; the message is safe to show. ``start_again``: the account is locked
+    or can no longer sign in, so a pending sign-in must start again from the password."""
+
+    def __init__(self, message: str, *, start_again: bool = False) -> None:
+        super().__init__(message)
+        self.start_again = start_again
 
 
 def check_password(password: str) -> None:
@@ -122,11 +165,22 @@ def check_scope(role: str, scope: list[str]) -> None:
             raise UsageError(f"'{entry}' is not a local authority: write la: and its three-digit number, e.g. la:857.")
 
 
+def check_two_factor_roles(roles: tuple[str, ...]) -> None:
+    """The policy's ``sign_in.two_factor_roles`` must name roles that exist (a misspelt one would protect no one)."""
+    for role in roles:
+        if role not in ROLES:
+            raise UsageError(
+                f"The policy's sign_in.two_factor_roles names '{role}', which is not a role. The roles are: "
+                f"{', '.join(ROLES)}."
+            )
+
+
 class Accounts:
     """The accounts kept in a registry."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, keys: KeyStore | None = None) -> None:
         self.registry = registry
+        self.keys = keys
 
     # --- managing accounts -------------------------------------------------------------------------------------
 
@@ -182,8 +236,9 @@ class Accounts:
             session.execute(delete(PortalSession).where(PortalSession.user_id == row.id))
 
     @staticmethod
-    def _row(session: Session, username: str) -> PortalUser:
-        row = session.scalar(select(PortalUser).where(PortalUser.username == username))
+    def _row(session: Session, username: str, *, lock: bool = False) -> PortalUser:
+        query = select(PortalUser).where(PortalUser.username == username)
+        row = session.scalar(query.with_for_update() if lock else query)
         if row is None:
             raise UsageError(f"There is no account called '{username}'.")
         return row
@@ -202,16 +257,15 @@ class Accounts:
             if row is None or row.password_hash is None:
                 self._verify(_DUMMY, password)
                 user = None
-            elif row.locked_until is not None and _aware(row.locked_until) > now:
+            elif _locked(row, now):
                 user = None
-                refusal = "This account is locked for 15 minutes after too many wrong passwords. Try again later."
+                refusal = LOCKED
             elif not self._verify(row.password_hash, password) or row.disabled_at is not None:
                 user = None
-                row.failed_sign_ins += 1
-                if row.failed_sign_ins >= MAX_FAILURES:
-                    row.locked_until, row.failed_sign_ins = now + LOCKOUT, 0
+                _count_failure(row, now)
             else:
-                row.failed_sign_ins, row.locked_until = 0, None
+                if not _two_factor_on(row):  # with two factors, only the right code clears the count
+                    row.failed_sign_ins, row.locked_until = 0, None
                 if _hasher.check_needs_rehash(row.password_hash):
                     row.password_hash = _hasher.hash(password)
                 user = _user(row)
@@ -266,5 +320,129 @@ class Accounts:
         with self.registry.session() as session:
             session.execute(delete(PortalSession).where(PortalSession.token_hash == _digest(token)))
 
+    def end_all(self, user: User, kinds: tuple[str, ...] = (BROWSER, PENDING), keep: str | None = None) -> None:
+        """End every secret of ``kinds`` that ``user`` holds (but ``keep``, this browser's own session)."""
+        with self.registry.session() as session:
+            query = delete(PortalSession).where(PortalSession.user_id == user.id, PortalSession.kind.in_(kinds))
+            if keep:
+                query = query.where(PortalSession.token_hash != _digest(keep))
+            session.execute(query)
 
-__all__ = ["API", "BROWSER", "LINK", "Accounts", "SignInRefused", "User", "check_password"]
+    # --- two-factor sign-in ------------------------------------------------------------------------------------
+
+    def _key(self) -> Key:
+        if self.keys is None:  # pragma: no cover - a programming error, not a user's
+            raise RuntimeError("two-factor sign-in needs the data home's key store: Accounts(registry, keys)")
+        return self.keys.key(totp.PURPOSE)
+
+    def _secret(self, row: PortalUser) -> str:
+        assert row.totp_secret is not None
+        return totp.unseal(self._key(), row.totp_secret, row.id)
+
+    def begin_two_factor(self, username: str, now: datetime | None = None) -> str:
+        """The secret to show for setting up an authenticator app: the one already shown if it is recent (so that
+        reloading the page keeps what was scanned), else a new one. Two-factor stays off until ``confirm``."""
+        now = now or _now()
+        with self.registry.session() as session:
+            row = self._row(session, username, lock=True)
+            if _two_factor_on(row):
+                raise UsageError(f"Two-factor sign-in is already on for '{username}'.")
+            if row.totp_secret is not None and row.totp_created_at and _aware(row.totp_created_at) + ENROLMENT > now:
+                try:
+                    return self._secret(row)
+                except totp.TamperedSecret:
+                    pass
+            secret = totp.new_secret()
+            row.totp_secret, row.totp_created_at, row.totp_last_step = totp.seal(self._key(), secret, row.id), now, None
+            return secret
+
+    def confirm_two_factor(self, username: str, code: str, now: datetime | None = None) -> None:
+        """Switch two-factor sign-in on, if ``code`` is the current code of the secret being set up."""
+        now = now or _now()
+        with self.registry.session() as session:
+            row = self._row(session, username, lock=True)
+            if _two_factor_on(row):
+                raise UsageError(f"Two-factor sign-in is already on for '{username}'.")
+            if row.totp_secret is None or not row.totp_created_at or _aware(row.totp_created_at) + ENROLMENT <= now:
+                raise CodeRefused(
+                    "The key shown for setting up has expired. Add the new key below to your app, then enter its code."
+                )
+            step = self._step(row, code, now)
+            if step is None:
+                raise CodeRefused(WRONG_CODE)
+            row.totp_confirmed_at, row.totp_last_step = now, step
+
+    def check_code(self, user: User, code: str, now: datetime | None = None) -> User:
+        """The second step of signing in: ``user`` (found by their pending secret) if ``code`` is right.
+
+        A wrong code counts in the lockout, and the refusal is raised after the unit of work commits."""
+        now = now or _now()
+        refusal: str | None = None
+        found: User | None = None
+        with self.registry.session() as session:
+            row = session.get(PortalUser, user.id, with_for_update=True)  # two requests cannot both use one code
+            if row is None or row.disabled_at is not None or not _two_factor_on(row):
+                refusal = "Your sign-in has expired. Sign in again."
+            elif _locked(row, now):
+                refusal = LOCKED
+            elif (step := self._step(row, code, now)) is None:
+                _count_failure(row, now)
+                refusal = LOCKED if _locked(row, now) else WRONG_CODE
+            else:
+                row.totp_last_step, row.failed_sign_ins, row.locked_until = step, 0, None
+                found = _user(row)
+        if found is None:
+            raise CodeRefused(refusal or WRONG_CODE, start_again=refusal != WRONG_CODE)
+        return found
+
+    def turn_off_two_factor(self, username: str, code: str, now: datetime | None = None) -> None:
+        """Switch two-factor sign-in off, if ``code`` is right (a wrong one counts in the lockout)."""
+        now = now or _now()
+        refusal: str | None = None
+        with self.registry.session() as session:
+            row = self._row(session, username, lock=True)
+            if not _two_factor_on(row):
+                return
+            if _locked(row, now):
+                refusal = LOCKED
+            elif self._step(row, code, now) is None:
+                _count_failure(row, now)
+                refusal = WRONG_CODE
+            else:
+                row.failed_sign_ins = 0
+                self._clear(row)
+        if refusal is not None:
+            raise CodeRefused(refusal)
+
+    def reset_two_factor(self, username: str) -> bool:
+        """Switch two-factor sign-in off without a code (a lost phone), ending the account's browser sessions.
+
+        Whether it was on."""
+        with self.registry.session() as session:
+            row = self._row(session, username, lock=True)
+            was_on = _two_factor_on(row)
+            self._clear(row)
+            session.execute(
+                delete(PortalSession).where(PortalSession.user_id == row.id, PortalSession.kind.in_((BROWSER, PENDING)))
+            )
+            return was_on
+
+    def _step(self, row: PortalUser, code: str, now: datetime) -> int | None:
+        digits = totp.normalise(code)
+        if digits is None:
+            return None
+        try:
+            secret = self._secret(row)
+        except totp.TamperedSecret:
+            return None
+        return totp.matching_step(secret, digits, now, row.totp_last_step)
+
+    @staticmethod
+    def _clear(row: PortalUser) -> None:
+        row.totp_secret = row.totp_created_at = row.totp_confirmed_at = row.totp_last_step = None
+
+
+__all__ = [
+    "API", "BROWSER", "LINK", "LOCKED", "PENDING", "WRONG_CODE", "Accounts", "CodeRefused", "SignInRefused", "User",
+    "check_password", "check_two_factor_roles",
+]  # fmt: skip

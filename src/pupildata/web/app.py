@@ -11,8 +11,10 @@ from collections.abc import Callable, Mapping
 from fastapi import APIRouter, FastAPI
 
 from pupildata import __version__
+from pupildata.policy import load_policy
 from pupildata.settings import Settings
 from pupildata.web import assets, errors
+from pupildata.web.accounts import check_two_factor_roles
 from pupildata.web.routers import account, api, audit, collect, collect_api, health, home, link, publish
 from pupildata.web.security import SecurityHeadersMiddleware
 from pupildata.web.templating import SERVICE_NAME
@@ -40,6 +42,7 @@ API_DESCRIPTION = (
 
 def create_app(settings: Settings, checks: Mapping[str, Callable[[], bool]] | None = None) -> FastAPI:
     """Build the portal. ``checks`` are named dependency checks reported by ``/api/v1/health``."""
+    check_two_factor_roles(load_policy(settings.policy_path).sign_in.two_factor_roles)
     app = FastAPI(
         title=f"{SERVICE_NAME} API",
         version=__version__,

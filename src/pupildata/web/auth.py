@@ -12,6 +12,12 @@ route for every role (``tests/web/test_permissions.py``).
 The session cookie is ``HttpOnly``, ``SameSite=Strict`` (so no other site can make a signed-in request) and
 ``Secure`` when the portal is served over HTTPS; requests that change state (signing in and out) must also come
 from the portal's own pages (``Origin``).
+
+Two-factor sign-in: between a right password and the code, the browser holds only a pending secret in a cookie of
+its own (``pupildata_two_factor``, same flags, sent only to ``/sign-in``). A browser signed in to an account whose
+role must use two factors (policy ``sign_in.two_factor_roles``) but which has not set them up yet is sent to set
+them up (``/account/two-factor``) by every route that needs more than ``PUBLIC`` or ``OWN_ACCOUNT``; API tokens
+are not asked for codes.
 """
 
 from __future__ import annotations
@@ -24,9 +30,13 @@ from fastapi import Depends, HTTPException, Request
 
 from pupildata.web.accounts import API, BROWSER, Accounts, User
 from pupildata.web.deps import ANONYMOUS, get_context
-from pupildata.web.permissions import PUBLIC, ROLES
+from pupildata.web.permissions import OWN_ACCOUNT, PUBLIC, ROLES
 
 COOKIE = "pupildata_session"
+#: The pending secret of a right password (or link) waiting for its two-factor code.
+PENDING_COOKIE = "pupildata_two_factor"
+PENDING_PATH = "/sign-in"
+TWO_FACTOR_PAGE = "/account/two-factor"
 _UNSET = object()
 
 
@@ -34,8 +44,20 @@ class SignInRequired(Exception):
     """Raised by ``needs`` when no one is signed in; turned into a redirect (pages) or a 401 (API)."""
 
 
+class TwoFactorSetupRequired(Exception):
+    """Raised by ``needs`` when a browser's account must set up two-factor sign-in before anything else."""
+
+
 def accounts(request: Request) -> Accounts:
-    return Accounts(get_context(request).registry)
+    ctx = get_context(request)
+    return Accounts(ctx.registry, ctx.keys)
+
+
+def must_set_up_two_factor(request: Request, user: User) -> bool:
+    """Whether ``user``, signed in by this browser, must set up two-factor sign-in before doing anything else."""
+    if user.two_factor or getattr(request.state, "by_token", False):
+        return False
+    return user.role in get_context(request).policy.sign_in.two_factor_roles
 
 
 def current_user(request: Request) -> User | None:
@@ -49,6 +71,7 @@ def current_user(request: Request) -> User | None:
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
         user = accounts(request).holder(header[7:].strip(), API)
+        state.by_token = True
     elif cookie := request.cookies.get(COOKIE):
         user = accounts(request).holder(cookie, BROWSER)
     state.user = user
@@ -81,6 +104,8 @@ def needs(permission: str) -> Any:
             return user
         if user is None:
             raise SignInRequired
+        if permission != OWN_ACCOUNT and must_set_up_two_factor(request, user):
+            raise TwoFactorSetupRequired
         if not user.can(permission):
             raise HTTPException(
                 403, f"Your account ({user.role_title}) does not give you access to this. Ask the service's "
@@ -106,9 +131,22 @@ def local_path(target: str | None) -> str:
     return target
 
 
+def _here(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
 def sign_in_url(request: Request) -> str:
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return f"/sign-in?next={quote(here, safe='')}"
+    return f"/sign-in?next={quote(_here(request), safe='')}"
+
+
+def two_factor_url(target: str) -> str:
+    """The page that sets up two-factor sign-in, and then goes on to ``target``."""
+    target = local_path(target)
+    return TWO_FACTOR_PAGE if target in ("/", TWO_FACTOR_PAGE) else f"{TWO_FACTOR_PAGE}?next={quote(target, safe='')}"
+
+
+def set_up_url(request: Request) -> str:
+    return two_factor_url(_here(request))
 
 
 def same_origin(request: Request) -> bool:
@@ -131,18 +169,38 @@ def set_session_cookie(response: Any, request: Request, token: str) -> None:
     )  # fmt: skip
 
 
+def set_pending_cookie(response: Any, request: Request, token: str) -> None:
+    """The pending secret between a right password and its code: no ``Max-Age``, it expires on the server."""
+    response.set_cookie(
+        PENDING_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
+        path=PENDING_PATH,
+    )  # fmt: skip
+
+
+def clear_pending_cookie(response: Any) -> None:
+    response.delete_cookie(PENDING_COOKIE, path=PENDING_PATH, httponly=True, samesite="strict")
+
+
 __all__ = [
     "COOKIE",
+    "PENDING_COOKIE",
+    "TWO_FACTOR_PAGE",
     "SignInRequired",
+    "TwoFactorSetupRequired",
     "accounts",
     "actor",
+    "clear_pending_cookie",
     "current_user",
     "from_portal",
     "local_path",
+    "must_set_up_two_factor",
     "needs",
     "permission_of",
     "same_origin",
+    "set_pending_cookie",
     "set_session_cookie",
+    "set_up_url",
     "sign_in_url",
     "signed_in",
+    "two_factor_url",
 ]  # fmt: skip

@@ -61,7 +61,7 @@ def _accounts(home: Path | None) -> tuple[Context, Accounts]:
     from pupildata.web.accounts import Accounts
 
     ctx = Context(settings_for(home))
-    return ctx, Accounts(ctx.registry)
+    return ctx, Accounts(ctx.registry, ctx.keys)
 
 
 def _record(ctx: Context, action: str, username: str, **detail: object) -> None:
@@ -172,9 +172,22 @@ def disable(username: str, home: HomeOpt = None) -> None:
     out.print(f"Account {username} disabled.", markup=False)
 
 
+@users.command("two-factor-reset")
+def two_factor_reset(username: str, home: HomeOpt = None) -> None:
+    """Turn off an account's two-factor sign-in (a lost phone) and sign out its browsers; it is set up again at
+    the next sign-in where the account's role must use it."""
+    ctx, accounts = _accounts(home)
+    was_on = accounts.reset_two_factor(username)
+    _record(ctx, "two-factor reset", username, was_on=was_on)
+    if was_on:
+        out.print(f"Two-factor sign-in of {username} turned off, and its browsers signed out.", markup=False)
+    else:
+        out.print(f"{username} had no two-factor sign-in on; any set-up under way is cancelled.", markup=False)
+
+
 @users.command("list")
 def list_users(home: HomeOpt = None, json_out: JsonOpt = False) -> None:
-    """Every account: username, role, what it may see, and whether it is disabled."""
+    """Every account: username, role, what it may see, whether it has two-factor sign-in, whether it is disabled."""
     _, accounts = _accounts(home)
     rows: list[dict[str, Any]] = [
         {
@@ -183,6 +196,7 @@ def list_users(home: HomeOpt = None, json_out: JsonOpt = False) -> None:
             "role": u.role,
             "senders": list(u.scope),
             "disabled": u.disabled,
+            "two_factor": u.two_factor,
         }
         for u in accounts.all()
     ]
@@ -191,7 +205,7 @@ def list_users(home: HomeOpt = None, json_out: JsonOpt = False) -> None:
         return
     for row in rows:
         scope = f" — senders {', '.join(row['senders'])}" if row["senders"] else ""
-        state = " (disabled)" if row["disabled"] else ""
+        state = (" (two-factor sign-in)" if row["two_factor"] else "") + (" (disabled)" if row["disabled"] else "")
         out.print(f"{row['username']}: {row['name']}, {row['role']}{scope}{state}", markup=False)
 
 

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from pupildata.web.auth import SignInRequired, sign_in_url
+from pupildata.web.auth import SignInRequired, TwoFactorSetupRequired, set_up_url, sign_in_url
 from pupildata.web.security import request_nonce, security_headers
 from pupildata.web.templating import templates
 
@@ -69,6 +69,14 @@ async def sign_in_required(request: Request, exc: Exception) -> Response:
     return RedirectResponse(sign_in_url(request), status_code=303)
 
 
+async def two_factor_setup_required(request: Request, exc: Exception) -> Response:
+    """The account's role must sign in with two factors, and this browser's account has not set them up yet."""
+    if wants_json(request):
+        detail = "Set up two-factor sign-in first, on the portal's page /account/two-factor."
+        return _json_error(403, detail)
+    return RedirectResponse(set_up_url(request), status_code=303)
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     """Anything unexpected: log it in full for the operators, tell the user only that something went wrong."""
     log.error("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -91,6 +99,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(SignInRequired, sign_in_required)
+    app.add_exception_handler(TwoFactorSetupRequired, two_factor_setup_required)
     app.add_exception_handler(Exception, server_error)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PUBLIC = "public"
+#: One's own account: setting up or turning off two-factor sign-in. Every role holds it.
+OWN_ACCOUNT = "account:own"
 #: Every collection, and each collection's status: who has sent, who has not, with how many errors. Names
 #: schools and bodies, never a pupil.
 READ_COLLECTIONS = "collections:read"
@@ -23,6 +25,7 @@ READ_AUDIT = "audit:read"
 
 PERMISSIONS: dict[str, str] = {
     PUBLIC: "Pages anyone may read: the service, the privacy notice, the rules, published statistics.",
+    OWN_ACCOUNT: "One's own account: setting up or turning off two-factor sign-in.",
     READ_COLLECTIONS: "Every collection's status: who has sent a return, who has not, and with how many errors.",
     READ_RETURNS: "Returns with their validation reports, which show pupils' values (a sender: only its own).",
     REVIEW_MATCHES: "Pairs of records matching was unsure of, side by side, and deciding if they are one child.",
@@ -39,7 +42,7 @@ class Role:
     all_senders: bool
 
 
-_STAFF = frozenset({PUBLIC, READ_COLLECTIONS, READ_RETURNS})
+_STAFF = frozenset({PUBLIC, OWN_ACCOUNT, READ_COLLECTIONS, READ_RETURNS})
 _STATISTICIANS = _STAFF | {REVIEW_MATCHES}
 
 ROLES: dict[str, Role] = {
@@ -48,7 +51,12 @@ ROLES: dict[str, Role] = {
         Role("statistician", "Statistician", _STATISTICIANS, all_senders=True),
         Role("chief-statistician", "Chief Statistician", _STATISTICIANS, all_senders=True),
         Role("data-protection-officer", "Data Protection Officer", _STAFF | {READ_AUDIT}, all_senders=True),
-        Role("sender", "School, local authority or other sender", frozenset({PUBLIC, READ_RETURNS}), all_senders=False),
+        Role(
+            "sender",
+            "School, local authority or other sender",
+            frozenset({PUBLIC, OWN_ACCOUNT, READ_RETURNS}),
+            all_senders=False,
+        ),
     )
 }
 
@@ -58,6 +66,6 @@ def role_names() -> list[str]:
 
 
 __all__ = [
-    "PERMISSIONS", "PUBLIC", "READ_AUDIT", "READ_COLLECTIONS", "READ_RETURNS", "REVIEW_MATCHES", "ROLES", "Role",
-    "role_names",
+    "OWN_ACCOUNT", "PERMISSIONS", "PUBLIC", "READ_AUDIT", "READ_COLLECTIONS", "READ_RETURNS", "REVIEW_MATCHES", "ROLES",
+    "Role", "role_names",
 ]  # fmt: skip

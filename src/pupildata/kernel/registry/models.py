@@ -186,6 +186,13 @@ class PortalUser(Base):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Two-factor sign-in: the authenticator's secret, encrypted with a key of the data home (never in clear),
+    #: when it was made, when its owner confirmed it with a code (on only then), and the last time step whose
+    #: code was used (a code is never accepted twice).
+    totp_secret: Mapped[str | None] = mapped_column(String(300))
+    totp_created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class PortalSession(Base):
@@ -195,6 +202,6 @@ class PortalSession(Base):
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("portal_user.id"), nullable=False, index=True)
-    kind: Mapped[str] = mapped_column(String(20), nullable=False)  # browser, api, link
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)  # browser, api, link, two-factor
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
