@@ -57,9 +57,13 @@ def typed_sql(f: Field, plain: str | None = None) -> str:
     return {"postcode": r.postcode_sql(raw), "upper": f"upper({text})", "sex": sex}.get(f.normalise, text)
 
 
-def _typed(src: Source) -> str:
-    """The query over the stage giving every record's typed fields after its columns: the texts of the record
-    are tested once for needing no trimming (``rules.plain_sql``), not field by field."""
+def _typed(src: Source, by_record: bool) -> str:
+    """The query over the stage giving every record's typed fields after its columns. ``by_record``: the texts of
+    a record are tested once for needing no trimming (``rules.plain_sql``), not field by field — cheaper for texts
+    read as they are (CSV, XML), dearer for Parquet's, which come dictionary-encoded (a test of each distinct text
+    per field, against a test of every record's texts joined)."""
+    if not by_record:
+        return f"SELECT s.*, {', '.join(f'{typed_sql(f)} AS {f.name}' for f in src.fields)} FROM {STAGE} s"
     trimmed = [f"s.r_{f.name}" for f in src.fields if f.normalise != "postcode"]
     typed = ", ".join(f"{typed_sql(f, f's.{PLAIN}')} AS {f.name}" for f in src.fields)
     return (
@@ -111,8 +115,9 @@ def _mask(rules: list[r.Rule], first_bit: int) -> str:
 
 
 @cache
-def plan(source_name: str) -> Plan:
-    """The checking of the source called ``source_name``."""
+def plan(source_name: str, by_record: bool = True) -> Plan:
+    """The checking of the source called ``source_name`` (``by_record``: see ``_typed``; the codes and parameters
+    are the same either way)."""
     src = source(source_name)
     rules = rule_set(source_name)
     errors = [rule for rule in rules.rules if rule.severity is r.Severity.error]
@@ -124,7 +129,7 @@ def plan(source_name: str) -> Plan:
     kept = f"d.* EXCLUDE ({', '.join(name for name, _ in helpers)})" if helpers else "d.*"
     sql = (
         f"CREATE TEMP TABLE {CHECKED} AS "
-        f"WITH typed AS ({_typed(src)}), "
+        f"WITH typed AS ({_typed(src, by_record)}), "
         f"derived AS (SELECT t.*{derived} FROM typed t {' '.join(rules.joins)}) "
         f"SELECT {kept}, "
         f"CASE WHEN d.reader_error IS NOT NULL THEN 1::UBIGINT ELSE {_mask(errors, 1)} END AS errors, "
@@ -137,26 +142,26 @@ def plan(source_name: str) -> Plan:
 
 
 @cache
-def clean_sql(source_name: str) -> str:
+def clean_sql(source_name: str, by_record: bool = True) -> str:
     """A query over the stage giving the records that fail no rule — error or query, the reader's included — with
     their typed fields and ``record_index``: what a file whose records all pass is loaded from, in the statement
     that writes them (see ``direct``). Duplicate rules are not per-record: they are checked on the records
     written. (The rules' bits and one test of them are cheaper than a conjunction of the rules' predicates.)"""
-    return f"SELECT * FROM ({checked_sql(source_name)}) WHERE errors = 0 AND queries = 0"
+    return f"SELECT * FROM ({checked_sql(source_name, by_record)}) WHERE errors = 0 AND queries = 0"
 
 
-def checked_sql(source_name: str) -> str:
+def checked_sql(source_name: str, by_record: bool = True) -> str:
     """The query of ``plan``'s statement: every record over the stage, typed, with its two masks (the duplicate
     rules' bits not yet set)."""
-    prepared = plan(source_name)
+    prepared = plan(source_name, by_record)
     creating = f"CREATE TEMP TABLE {CHECKED} AS "
     assert prepared.sql.startswith(creating)
     return prepared.sql.removeprefix(creating)
 
 
-def typed_sql_of(source_name: str) -> str:
+def typed_sql_of(source_name: str, by_record: bool = True) -> str:
     """A query over the stage giving every record's typed fields (and its text, ``reader_error`` and number)."""
-    return _typed(source(source_name))
+    return _typed(source(source_name), by_record)
 
 
 def over(sql: str, relation: str | None) -> str:
@@ -164,12 +169,20 @@ def over(sql: str, relation: str | None) -> str:
     return sql if relation is None else sql.replace(f"FROM {STAGE} s", f"FROM ({relation}) s", 1)
 
 
-def check(engine: DuckDBEngine, src: Source, relation: str | None = None, params: dict[str, Any] | None = None) -> Plan:
+def check(
+    engine: DuckDBEngine,
+    src: Source,
+    relation: str | None = None,
+    params: dict[str, Any] | None = None,
+    *,
+    by_record: bool = True,
+) -> Plan:
     """Build ``collect_checked`` from the stage: typed fields, and the rules each record fails (as bits).
 
     ``relation``: a query giving the stage's columns (e.g. a CSV file read by DuckDB), read by the same statement
-    instead of a stage table — the file's text is then never copied into a table of its own."""
-    prepared = plan(src.name)
+    instead of a stage table — the file's text is then never copied into a table of its own. ``by_record``: see
+    ``_typed``."""
+    prepared = plan(src.name, by_record)
     engine.execute(f"DROP TABLE IF EXISTS temp.{CHECKED}")
     engine.execute(over(prepared.sql, relation), {**prepared.params, **(params or {})} or None)
     for bit, key in prepared.duplicates:

@@ -150,7 +150,7 @@ def facts_clean(engine: DuckDBEngine, src: Source, staged: Staged, *, given_coll
     """``load._facts`` of a file read by ``staged.relation``, every record assumed to pass (then checked by
     ``write_clean``): one aggregate over the typed fields the facts need (typed as the file was read, for a CSV
     file)."""
-    typed = staged.checked or over(typed_sql_of(src.name), staged.relation)
+    typed = staged.checked or over(typed_sql_of(src.name, staged.by_record), staged.relation)
     collection = "NULL" if given_collection else src.collection_sql
     sender = (
         f"left(string_agg(DISTINCT {src.sender_field}, ',' ORDER BY {src.sender_field}), 200)"
@@ -179,7 +179,8 @@ def write_clean(engine: DuckDBEngine, src: Source, staged: Staged, receipt: Rece
     if staged.checked is not None:  # typed and checked as read
         clean, params = f"SELECT * FROM ({staged.checked}) WHERE clean", dict(staged.params)
     else:
-        clean, params = over(clean_sql(src.name), staged.relation), {**plan(src.name).params, **staged.params}
+        clean = over(clean_sql(src.name, staged.by_record), staged.relation)
+        params = {**plan(src.name).params, **staged.params}
     fields = ", ".join(src.names)
     sql = (
         f"INSERT INTO {src.table} (receipt_id, record_index, collection, sender, {fields}) "
@@ -242,7 +243,7 @@ def check_rest(
                 f"WHERE r.record_index IN (SELECT record_index FROM ({staged.checked}) WHERE NOT clean)"
             )
         sql = (
-            f"CREATE TEMP TABLE {CHECKED} AS SELECT * FROM ({over(checked_sql(src.name), relation)}) "
+            f"CREATE TEMP TABLE {CHECKED} AS SELECT * FROM ({over(checked_sql(src.name, staged.by_record), relation)}) "
             "WHERE errors <> 0 OR queries <> 0"
         )
         engine.execute(sql, _used(sql, params) or None)
@@ -266,7 +267,7 @@ def check_rest(
             # the written records with a repeated key, checked again (they failed nothing else) ...
             relation, params = reread() if staged.checked is not None else (staged.relation, params)
             sql = (
-                f"INSERT INTO {CHECKED} SELECT * FROM ({over(checked_sql(src.name), relation)}) c "
+                f"INSERT INTO {CHECKED} SELECT * FROM ({over(checked_sql(src.name, staged.by_record), relation)}) c "
                 f"WHERE c.errors = 0 AND c.queries = 0 AND {repeats} "
                 f"AND c.record_index NOT IN (SELECT record_index FROM {CHECKED})"
             )

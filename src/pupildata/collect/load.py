@@ -292,7 +292,7 @@ def _check_read(engine: DuckDBEngine, reading: _Reading) -> Plan:
     if staged.relation is None:
         return check(engine, src)
     try:
-        return check(engine, src, staged.relation, staged.params)
+        return check(engine, src, staged.relation, staged.params, by_record=staged.by_record)
     except EngineError as exc:
         if staged.format == "parquet":
             raise Rejected("PQ-01", f"The Parquet file cannot be read: {exc.message[:200]}.") from None

@@ -50,6 +50,12 @@ class Staged:
     #: ``direct``): their typed fields, ``record_index``, and ``clean`` (failing no rule, error or query)
     checked: str | None = None
 
+    @property
+    def by_record(self) -> bool:
+        """Whether a record's texts are tested once for needing no trimming (``checks._typed``): not for Parquet,
+        whose texts come dictionary-encoded."""
+        return self.format != "parquet"
+
 
 def raw_columns(src: Source) -> list[str]:
     return [f"r_{name}" for name in src.names]
