@@ -24,7 +24,8 @@ from pupildata.kernel.identifiers import make_upn, sql_upn_expected_letter
 # The rest is imported where used: census files are parsed in worker processes, which import this module first,
 # as they would import the ``pupildata`` command (which imports little).
 
-BODY = "('874' || lpad((2000 + (i // 1000) % 1000)::VARCHAR, 4, '0') || '09' || lpad((i % 1000)::VARCHAR, 3, '0'))"
+# a UPN of its own for each of up to 10 million rows (an establishment number per 1,000 pupils)
+BODY = "('874' || lpad(((i // 1000) % 10000)::VARCHAR, 4, '0') || '09' || lpad((i % 1000)::VARCHAR, 3, '0'))"
 SELECT = (
     f"SELECT {sql_upn_expected_letter(chr(39) + 'A' + chr(39) + ' || b')} || b AS UPN, "
     "'Surname' || (i % 5000) AS Surname, "
@@ -64,8 +65,9 @@ def _timed(step: object) -> float:
     return time.perf_counter() - start
 
 
-def _collect(home: Path, path: Path) -> tuple[float, dict[str, int]]:
-    """Seconds to collect ``path`` into a new home, and the run's totals (a refused file must not pass for a load)."""
+def _collect(home: Path, path: Path, accepted: int) -> tuple[float, dict[str, int]]:
+    """Seconds to collect ``path`` into a new home, and the run's totals (a refused file must not pass for a load,
+    nor a return quarantined for one accepted: ``accepted`` records are)."""
     from pupildata.collect import Options, collect
     from pupildata.collect.warehouse import ensure_tables
     from pupildata.kernel.context import Context
@@ -82,6 +84,7 @@ def _collect(home: Path, path: Path) -> tuple[float, dict[str, int]]:
     totals = summary.totals()
     assert totals["rejected"] == 0, totals
     assert totals["accepted"] + totals["quarantined"] == totals["records"], totals
+    assert totals["accepted"] == accepted, totals
     return took, totals
 
 
@@ -109,20 +112,20 @@ def main() -> None:
             bare = _timed(
                 lambda: con.execute(f"CREATE OR REPLACE TABLE t AS SELECT * FROM read_csv('{csv}', all_varchar = true)")
             )
-            rows["CSV"] = (args.rows, *_collect(work / "h1", csv), bare)
+            rows["CSV"] = (args.rows, *_collect(work / "h1", csv, args.rows), bare)
         if "parquet" in only:
             parquet = work / "ks2.parquet"
             con.execute(f"COPY ({SELECT}) TO '{parquet}' (FORMAT parquet)", [args.rows])
             bare = _timed(lambda: con.execute(f"CREATE OR REPLACE TABLE t AS SELECT * FROM read_parquet('{parquet}')"))
-            rows["Parquet"] = (args.rows, *_collect(work / "h2", parquet), bare)
+            rows["Parquet"] = (args.rows, *_collect(work / "h2", parquet, args.rows), bare)
         if "census" in only:
             valid, empty = work / "census-valid", work / "census-no-upn"
             _census_files(valid, args.pupils, valid=True)
             _census_files(empty, args.pupils, valid=False)
             bare_xml = _timed(lambda: [sum(1 for _ in etree.iterparse(str(f), tag="Pupil")) for f in valid.iterdir()])
             bare_empty = _timed(lambda: [sum(1 for _ in etree.iterparse(str(f), tag="Pupil")) for f in empty.iterdir()])
-            rows["Census XML, valid"] = (args.pupils, *_collect(work / "h3", valid), bare_xml)
-            rows["Census XML, all quarantined"] = (args.pupils, *_collect(work / "h4", empty), bare_empty)
+            rows["Census XML, valid"] = (args.pupils, *_collect(work / "h3", valid, args.pupils), bare_xml)
+            rows["Census XML, all quarantined"] = (args.pupils, *_collect(work / "h4", empty, 0), bare_empty)
         print(
             "| return | records | accepted | quarantined | collect s | records/s | bare read s | ratio collect/bare |"
         )
