@@ -22,11 +22,12 @@ from typing import Any
 import pyarrow as pa
 
 from pupildata.collect.archive import Archived, archive_file
+from pupildata.collect.census_checks import check_batch
 from pupildata.collect.checks import CHECKED, Plan, check, drop_checked, plan
 from pupildata.collect.corrections import correctable, mark_duplicates_in_return, resolve
 from pupildata.collect.direct import CSV_CHECKED, NotClean, check_rest, facts_clean, read_csv_checked, write_clean
 from pupildata.collect.readers import Rejected, Staged, drop_stage
-from pupildata.collect.readers.census_xml import BATCH_VIEW, Parsed, census_batch, parse_census, stage_census
+from pupildata.collect.readers.census_xml import Parsed, census_batch, census_files, parse_census, stage_census
 from pupildata.collect.readers.csv_reader import drop_rejects, read_csv, restage, rows_set_aside, transcode
 from pupildata.collect.readers.parquet import read_parquet
 from pupildata.collect.readers.sniff import detect_format, utf16_bom
@@ -87,15 +88,12 @@ def receive_census_batch(
     either wholly in the warehouse or not at all. Any other batch, or one whose write fails, is written one file
     per transaction, in order, exactly as ``receive_archived`` would. The checked records are a temporary table,
     which no crash can leave behind."""
-    table, staged = census_batch({n: parsed for n, (_, _, parsed) in enumerate(entries)})
+    files = {n: parsed for n, (_, _, parsed) in enumerate(entries)}
+    table, staged = census_batch(files, with_header=False)  # the header's values: once per file (census_files)
     prepared = None
     if table is not None:  # checked as it is read from the parsed files (not copied into a stage table first)
-        engine.register(BATCH_VIEW, table)
-        try:
-            with _one_thread(engine):
-                prepared = check(engine, CENSUS, f"SELECT * FROM {BATCH_VIEW}")
-        finally:
-            engine.unregister(BATCH_VIEW)
+        with _one_thread(engine):
+            prepared = check_batch(engine, CENSUS.name, table, census_files(files))
     facts = _facts_by_file(engine, CENSUS, given_collection=options.collection) if staged else {}
     batch = _Batch(entries, staged, facts, prepared)
     receipts = None
