@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from pupildata.collect.warehouse import ISSUE, RECEIPT
 from pupildata.kernel.engine import DuckDBEngine
@@ -56,8 +56,12 @@ class Receipt:
         """Nothing in the file was refused."""
         return self.status in ("accepted", "duplicate")
 
+    def fields(self) -> dict[str, Any]:
+        """The receipt's fields by name (``dataclasses.asdict`` copies every value deeply: ten times slower)."""
+        return {name: getattr(self, name) for name in FIELDS}
+
     def as_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        data = self.fields()
         data["received_at"] = self.received_at.isoformat()
         return data
 
@@ -79,7 +83,7 @@ def insert_receipts(engine: DuckDBEngine, receipts: list[Receipt]) -> None:
     if not receipts:
         return
     rows = ", ".join("(" + ", ".join(f"${f}_{n}" for f in FIELDS) + ")" for n in range(len(receipts)))
-    values = {f"{k}_{n}": v for n, receipt in enumerate(receipts) for k, v in dataclasses.asdict(receipt).items()}
+    values = {f"{k}_{n}": v for n, receipt in enumerate(receipts) for k, v in receipt.fields().items()}
     engine.execute(f"INSERT INTO {RECEIPT} ({', '.join(FIELDS)}) VALUES {rows}", values)
 
 
@@ -127,8 +131,8 @@ def mirror_receipts(engine: DuckDBEngine, registry: Registry) -> int:
     changed = receipts(engine, "superseded_by IS NOT NULL AND receipt_id <= $known", {"known": known})
     counts = _rule_counts_after(engine, known) if fresh else {}
     with registry.session() as session:
-        for receipt in fresh:
-            session.add(_row(receipt, counts.get(receipt.receipt_id, {})))
+        if fresh:  # in one statement (a thousand ORM objects cost half a second)
+            session.execute(insert(CollectReceipt), [_row(r, counts.get(r.receipt_id, {})) for r in fresh])
         for receipt in changed:
             if superseded.get(receipt.receipt_id) != receipt.superseded_by:
                 row = session.get(CollectReceipt, receipt.receipt_id)
@@ -137,18 +141,10 @@ def mirror_receipts(engine: DuckDBEngine, registry: Registry) -> int:
     return len(fresh)
 
 
-def _row(receipt: Receipt, counts: dict[str, int]) -> CollectReceipt:
-    data = dataclasses.asdict(receipt)
+def _row(receipt: Receipt, counts: dict[str, int]) -> dict[str, Any]:
+    """A receipt as the registry's row (its columns' names)."""
+    data = receipt.fields()
     data["id"] = data.pop("receipt_id")
-    data.pop("size_bytes")
-    data.pop("format")
-    data.pop("sender_name")
-    data.pop("notes")
-    return CollectReceipt(
-        **data,
-        size_bytes=receipt.size_bytes,
-        file_format=receipt.format,
-        sender_name=receipt.sender_name,
-        notes=receipt.notes,
-        rule_counts=counts,
-    )
+    data["file_format"] = data.pop("format")
+    data["rule_counts"] = counts
+    return data
