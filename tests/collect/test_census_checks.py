@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pupildata.collect import load
 from pupildata.collect.census_checks import check_batch
 from pupildata.collect.checks import CHECKED, check
 from pupildata.collect.readers.census_xml import Parsed, census_batch, census_files, parse_census, stage_census_batch
@@ -62,11 +63,20 @@ def test_a_batch_checked_per_file_and_per_pupil_ends_as_checked_record_by_record
     check(engine, CENSUS)
     columns = {str(row[0]): row[1] for row in engine.fetchall(f"DESCRIBE {CHECKED}")}
     expected = _checked(engine, list(columns))
+    facts = engine.fetchall(  # as over the records of each file (`load._facts`)
+        f"SELECT batch_file, {CENSUS.collection_sql}, left(string_agg(DISTINCT laestab, ',' ORDER BY laestab), 200), "
+        "count(*), count(*) FILTER (WHERE errors = 0), count(*) FILTER (WHERE errors <> 0), "
+        f"count(*) FILTER (WHERE errors = 0 AND queries <> 0) FROM {CHECKED} GROUP BY batch_file ORDER BY batch_file"
+    )
     table, _ = census_batch(files, with_header=False)
     assert table is not None
-    check_batch(engine, CENSUS.name, table, census_files(files))
+    _, headers = check_batch(engine, CENSUS.name, table, census_files(files))
     assert {str(row[0]): row[1] for row in engine.fetchall(f"DESCRIBE {CHECKED}")} == columns
     found = _checked(engine, list(columns))
     assert found == expected
     errors = {row[-2] for row in found}
     assert len(errors) > 5  # headers and pupils of many kinds of fault
+    by_file = load._facts_of_batch(engine, CENSUS, headers, given_collection=None)
+    assert [(n, f["collection"], f["sender"], f["records"], f["accepted"], f["quarantined"], f["queried"])
+            for n, f in sorted(by_file.items())] == facts  # fmt: skip
+    assert any(f["collection"] is None for f in by_file.values())

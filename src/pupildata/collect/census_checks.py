@@ -113,10 +113,24 @@ def batch_plan(source_name: str, header: tuple[str, ...]) -> BatchPlan:
     )
 
 
-def check_batch(engine: DuckDBEngine, source_name: str, pupils: pa.Table, files: pa.Table) -> Plan:
+def _spread(by_file: pa.Table, at: pa.Array) -> pa.Table:
+    """Each record's values of its file (``at``: the file's row in ``by_file``, as int32). A text is a dictionary
+    over the files' values (nothing copied per record: 3% of the checking statement over copies)."""
+    columns = {}
+    for name in by_file.column_names:
+        column = by_file.column(name).combine_chunks()
+        if name == "batch_file":
+            continue
+        columns[name] = (
+            pa.DictionaryArray.from_arrays(at, column) if pa.types.is_string(column.type) else column.take(at)
+        )
+    return pa.table(columns)
+
+
+def check_batch(engine: DuckDBEngine, source_name: str, pupils: pa.Table, files: pa.Table) -> tuple[Plan, pa.Table]:
     """Build ``collect_checked`` from a batch of files: ``pupils`` has the stage's columns but the header's,
     ``files`` one row per file, in the order of ``batch_file``, with the header's texts (``r_<field>``), which
-    every record of its file takes."""
+    every record of its file takes. Returns the plan and the files' typed header fields (one row per file)."""
     header = tuple(name.removeprefix("r_") for name in files.column_names if name != "batch_file")
     chosen = batch_plan(source_name, header)
     engine.register(FILES_VIEW, files)
@@ -126,8 +140,8 @@ def check_batch(engine: DuckDBEngine, source_name: str, pupils: pa.Table, files:
         engine.unregister(FILES_VIEW)
     numbers = files.column("batch_file").to_numpy()
     assert numbers.tolist() == by_file.column("batch_file").to_pylist()
-    at = pa.array(np.searchsorted(numbers, pupils.column("batch_file").to_numpy()))
-    for spread in (files.drop_columns(["batch_file"]).take(at), by_file.drop_columns(["batch_file"]).take(at)):
+    at = pa.array(np.searchsorted(numbers, pupils.column("batch_file").to_numpy()).astype(np.int32))
+    for spread in (_spread(files, at), _spread(by_file, at)):
         for name in spread.column_names:
             pupils = pupils.append_column(name, spread.column(name))
     engine.execute(f"DROP TABLE IF EXISTS temp.{CHECKED}")
@@ -137,7 +151,7 @@ def check_batch(engine: DuckDBEngine, source_name: str, pupils: pa.Table, files:
     finally:
         engine.unregister(PUPILS_VIEW)
     mark_duplicates(engine, chosen.prepared)
-    return chosen.prepared
+    return chosen.prepared, by_file
 
 
 __all__ = ["STAGE", "BatchPlan", "batch_plan", "check_batch"]

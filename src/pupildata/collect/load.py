@@ -91,10 +91,11 @@ def receive_census_batch(
     files = {n: parsed for n, (_, _, parsed) in enumerate(entries)}
     table, staged = census_batch(files, with_header=False)  # the header's values: once per file (census_files)
     prepared = None
+    facts = {}
     if table is not None:  # checked as it is read from the parsed files (not copied into a stage table first)
         with _one_thread(engine):
-            prepared = check_batch(engine, CENSUS.name, table, census_files(files))
-    facts = _facts_by_file(engine, CENSUS, given_collection=options.collection) if staged else {}
+            prepared, headers = check_batch(engine, CENSUS.name, table, census_files(files))
+        facts = _facts_of_batch(engine, CENSUS, headers, given_collection=options.collection)
     batch = _Batch(entries, staged, facts, prepared)
     receipts = None
     if _plain_batch(engine, batch, options):
@@ -434,15 +435,28 @@ def _facts(engine: DuckDBEngine, src: Source, *, given_collection: str | None) -
     return facts
 
 
-def _facts_by_file(engine: DuckDBEngine, src: Source, *, given_collection: str | None) -> dict[int, dict[str, Any]]:
-    """``_facts`` of every file of a batch, in one statement (census XML: its reader never sets ``reader_error``)."""
+def _facts_of_batch(
+    engine: DuckDBEngine, src: Source, headers: pa.Table, *, given_collection: str | None
+) -> dict[int, dict[str, Any]]:
+    """``_facts`` of every file of a batch checked by ``census_checks.check_batch``, in one statement: the
+    collection and the sender from each file's typed header fields (``headers``, one row per file; the same for
+    every record of the file, so the same aggregates as over its records), the counts from its records (a file
+    without records has none). Census XML: its reader never sets ``reader_error``."""
     collection = "NULL" if given_collection else src.collection_sql
     sender = f"left(string_agg(DISTINCT {src.sender_field}, ',' ORDER BY {src.sender_field}), 200)"
-    rows = engine.fetchall(
-        f"SELECT batch_file, {collection}, {sender}, NULL, count(*), count(*) FILTER (WHERE errors = 0), "
-        f"count(*) FILTER (WHERE errors <> 0), count(*) FILTER (WHERE errors = 0 AND queries <> 0) "
-        f"FROM {CHECKED} GROUP BY batch_file"
-    )
+    engine.register(BATCH_FILES, headers)
+    try:
+        rows = engine.fetchall(
+            f"WITH counts AS (SELECT batch_file, count(*) AS records, count(*) FILTER (WHERE errors = 0) AS accepted, "
+            f"count(*) FILTER (WHERE errors <> 0) AS quarantined, "
+            f"count(*) FILTER (WHERE errors = 0 AND queries <> 0) AS queried FROM {CHECKED} GROUP BY batch_file), "
+            f"named AS (SELECT batch_file, {collection} AS collection, {sender} AS sender FROM {BATCH_FILES} "
+            f"GROUP BY batch_file) "
+            f"SELECT batch_file, n.collection, n.sender, NULL, c.records, c.accepted, c.quarantined, c.queried "
+            f"FROM counts c JOIN named n USING (batch_file)"
+        )
+    finally:
+        engine.unregister(BATCH_FILES)
     names = ("collection", "sender", "provider", "records", "accepted", "quarantined", "queried")
     return {int(row[0]): dict(zip(names, row[1:], strict=True)) for row in rows}
 
