@@ -506,22 +506,32 @@ def _write_files(engine: DuckDBEngine, src: Source, prepared: Plan, receipts: di
                 )
             finally:
                 engine.execute("RESET preserve_insertion_order")
+        # the codes of each distinct pair of masks, listed once (not once per record: a tenth of the time when
+        # every record fails the same rules); a record the reader could not split has its reader's code instead
+        masks = (
+            f"WITH m AS (SELECT errors, queries, {prepared.error_list_sql('errors', 'NULL')} AS error_codes, "
+            f"{prepared.query_list_sql('queries')} AS query_codes "
+            f"FROM (SELECT DISTINCT errors, queries FROM {CHECKED} WHERE errors <> 0 OR queries <> 0)) "
+        )
+        of_masks = "JOIN m ON m.errors = c.errors AND m.queries = c.queries"
+        errors = "CASE WHEN c.reader_error IS NOT NULL THEN [c.reader_error] ELSE m.error_codes END"
         if any(r.quarantined for r in receipts.values()):
             raw = ", ".join(f"'{name}', c.r_{name}" for name in src.names)
             engine.execute(
                 f"INSERT INTO {QUARANTINE} (receipt_id, record_index, source, errors, record, raw_line) "
-                f"SELECT f.rid, c.record_index, $source, {prepared.error_list_sql('c.errors', 'c.reader_error')}, "
+                f"{masks}SELECT f.rid, c.record_index, $source, {errors}, "
                 f"CASE WHEN c.reader_error IS NULL THEN json_object({raw}) END, c.raw_line "
-                f"{of_files} WHERE c.errors <> 0",
-                {"source": src.name, "error_codes": codes["error_codes"]},
+                f"{of_files} {of_masks} WHERE c.errors <> 0",
+                {"source": src.name, **codes},
             )
         if any(r.quarantined or r.queried for r in receipts.values()):
             value = "CASE r.field " + " ".join(f"WHEN '{n}' THEN c.r_{n}" for n in src.names) + " ELSE c.raw_line END"
-            failed = f"list_concat({prepared.error_list_sql()}, coalesce({prepared.query_list_sql()}, []))"
+            failed = f"list_concat({errors}, coalesce(m.query_codes, []))"
             engine.execute(
                 f"INSERT INTO {ISSUE} (receipt_id, record_index, rule_code, severity, field, value) "
-                f"SELECT f.rid, c.record_index, c.code, r.severity, r.field, {value} "
-                f"FROM (SELECT *, unnest({failed}) AS code FROM {CHECKED} WHERE errors <> 0 OR queries <> 0) c "
+                f"{masks}SELECT f.rid, c.record_index, c.code, r.severity, r.field, {value} "
+                f"FROM (SELECT c.*, unnest({failed}) AS code FROM {CHECKED} c {of_masks} "
+                f"WHERE c.errors <> 0 OR c.queries <> 0) c "
                 f"JOIN {BATCH_FILES} f ON f.batch_file = c.batch_file JOIN {RULE} r ON r.code = c.code",
                 codes,
             )
