@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
 from sqlalchemy import func, insert, select
 
 from pupildata.collect.warehouse import ISSUE, RECEIPT
@@ -67,6 +68,16 @@ class Receipt:
 
 
 FIELDS = [f.name for f in dataclasses.fields(Receipt)]
+#: Each field's Arrow type, for ``insert_receipts``.
+_ARROW = {
+    f.name: pa.timestamp("us", tz="UTC")
+    if f.name == "received_at"
+    else pa.int64()
+    if "int" in str(f.type)
+    else pa.string()
+    for f in dataclasses.fields(Receipt)
+}
+_RECEIPTS_VIEW = "collect_receipts_new"
 
 
 def next_receipt_id(engine: DuckDBEngine) -> int:
@@ -79,12 +90,16 @@ def insert_receipt(engine: DuckDBEngine, receipt: Receipt) -> None:
 
 
 def insert_receipts(engine: DuckDBEngine, receipts: list[Receipt]) -> None:
-    """Write receipts in one statement (a batch of files has a hundred or so)."""
+    """Write receipts in one statement (a batch of files has a hundred or so), read from an Arrow table (binding
+    a parameter per field of each receipt took five times as long)."""
     if not receipts:
         return
-    rows = ", ".join("(" + ", ".join(f"${f}_{n}" for f in FIELDS) + ")" for n in range(len(receipts)))
-    values = {f"{k}_{n}": v for n, receipt in enumerate(receipts) for k, v in receipt.fields().items()}
-    engine.execute(f"INSERT INTO {RECEIPT} ({', '.join(FIELDS)}) VALUES {rows}", values)
+    columns = {name: pa.array([getattr(r, name) for r in receipts], type=kind) for name, kind in _ARROW.items()}
+    engine.register(_RECEIPTS_VIEW, pa.table(columns))
+    try:
+        engine.execute(f"INSERT INTO {RECEIPT} ({', '.join(FIELDS)}) SELECT {', '.join(FIELDS)} FROM {_RECEIPTS_VIEW}")
+    finally:
+        engine.unregister(_RECEIPTS_VIEW)
 
 
 def receipts(engine: DuckDBEngine, where: str = "true", params: dict[str, Any] | None = None) -> list[Receipt]:
