@@ -54,7 +54,8 @@ SKIPPED_FILES = {"manifest.json"}
 #: batches of 64,000: 5.7 s of commits against 1.3 s in batches of 200,000).
 BATCH_FILES = 256
 BATCH_BYTES = 64 << 20
-#: The first batch is smaller: the load begins while the parse workers are still starting.
+#: The first batch is smaller, and parsed by the main process: the load begins while the parse workers are still
+#: starting.
 FIRST_BATCH_FILES = 16
 #: Census XML files archived together (copied, then flushed to disk together) before they are sent to be parsed.
 ARCHIVE_GROUP = 16
@@ -171,9 +172,13 @@ def _received(
     # start (and import the parser), and meanwhile this thread archives the next files.
     handing = ThreadPoolExecutor(max_workers=1) if pool is not None else None
 
+    first = itertools.count()
+
     def parse(path: Path) -> _Parsing:
         assert pool is not None
         assert handing is not None
+        if next(first) < FIRST_BATCH_FILES:  # parsed here: the workers are still being started
+            return _Parsing(path, None)
         return _Parsing(path, handing.submit(pool.submit, parse_census, path))
 
     # archived (and handed to the pool) by a thread of their own, ahead of the load, so that the load begins
@@ -255,15 +260,16 @@ def _prefetched(items: Iterator[_T], ahead: int) -> Generator[_T]:
 class _Parsing:
     """A census file's parse, handed to the pool by a thread of its own (``handed`` gives the pool's future)."""
 
-    def __init__(self, path: Path, handed: Future[Future[Parsed]]) -> None:
+    def __init__(self, path: Path, handed: Future[Future[Parsed]] | None) -> None:
         self.path = path
         self.handed = handed
 
     def result(self) -> Parsed:
-        """The parsed file: taken back and parsed here if no worker has begun it (so that this process, which
-        would only wait, parses too: at the start of a run, while the workers are being started), else the
-        worker's."""
-        if self.handed.cancel():
+        """The parsed file: parsed here if it was not handed to the pool (the first batch's files, parsed while
+        the workers start: a file handed to the pool may be queued for a worker not yet started, and waited for)
+        or taken back because no worker has begun it (so that this process, which would only wait, parses too),
+        else the worker's."""
+        if self.handed is None or self.handed.cancel():
             return parse_census(self.path)
         parsing = self.handed.result()
         if parsing.cancel():
