@@ -77,7 +77,7 @@ def receive_archived(
 
 
 def receive_census_batch(
-    engine: DuckDBEngine, entries: list[tuple[Path, Archived, Parsed]], options: Options
+    engine: DuckDBEngine, entries: list[tuple[Path, Archived, Parsed]], options: Options, *, threads: int | None = 1
 ) -> list[Receipt]:
     """Load several census XML files, already archived and parsed: checked together (one statement for the whole
     batch, reading the parsed Arrow tables themselves: no stage table), then written.
@@ -87,13 +87,14 @@ def receive_census_batch(
     crash leaves the warehouse as it was before the batch, so before each of its files, and every file is
     either wholly in the warehouse or not at all. Any other batch, or one whose write fails, is written one file
     per transaction, in order, exactly as ``receive_archived`` would. The checked records are a temporary table,
-    which no crash can leave behind."""
+    which no crash can leave behind. ``threads``: the DuckDB threads of the checking statement (None: the
+    warehouse's own number)."""
     files = {n: parsed for n, (_, _, parsed) in enumerate(entries)}
     table, staged = census_batch(files, with_header=False)  # the header's values: once per file (census_files)
     prepared = None
     facts = {}
     if table is not None:  # checked as it is read from the parsed files (not copied into a stage table first)
-        with _one_thread(engine):
+        with _threads(engine, threads):
             prepared, headers = check_batch(engine, CENSUS.name, table, census_files(files))
         facts = _facts_of_batch(engine, CENSUS, headers, given_collection=options.collection)
     batch = _Batch(entries, staged, facts, prepared)
@@ -111,16 +112,22 @@ def receive_census_batch(
 
 
 @contextmanager
-def _one_thread(engine: DuckDBEngine) -> Iterator[None]:
-    """Run the statements inside on one DuckDB thread: the checking statement of a census batch is not split over
-    threads anyway (it reads the parsed files' Arrow tables), and a second thread only costs CPU (a third more)
-    that the parse workers need."""
-    threads = int(engine.scalar("SELECT current_setting('threads')"))
-    engine.execute("SET threads = 1")
+def _threads(engine: DuckDBEngine, threads: int | None) -> Iterator[None]:
+    """Run the statements inside on ``threads`` DuckDB threads (None: as many as set): the checking statement of
+    a census batch on one while parse workers run, as a second thread only costs CPU (a third more) that they
+    need; on every thread once they are done."""
+    if threads is None:
+        yield
+        return
+    before = int(engine.scalar("SELECT current_setting('threads')"))
+    if before == threads:
+        yield
+        return
+    engine.execute(f"SET threads = {int(threads)}")
     try:
         yield
     finally:
-        engine.execute(f"SET threads = {threads}")
+        engine.execute(f"SET threads = {before}")
 
 
 @dataclass

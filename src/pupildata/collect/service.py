@@ -173,17 +173,31 @@ def _received(
     handing = ThreadPoolExecutor(max_workers=1) if pool is not None else None
 
     first = itertools.count()
+    handed: list[_Parsing] = []
+    all_handed = threading.Event()
 
     def parse(path: Path) -> _Parsing:
         assert pool is not None
         assert handing is not None
         if next(first) < FIRST_BATCH_FILES:  # parsed here: the workers are still being started
             return _Parsing(path, None)
-        return _Parsing(path, handing.submit(pool.submit, parse_census, path))
+        handed.append(_Parsing(path, handing.submit(pool.submit, parse_census, path)))
+        return handed[-1]
+
+    def archiving() -> Iterator[tuple[Path, Archived | None, _Parsing | None]]:
+        yield from _archived_ahead(files, root, options, parse if pool is not None else None)
+        all_handed.set()
+
+    def workers_idle() -> bool:
+        """Whether the parse workers have nothing left to do (every file handed to them, and parsed)."""
+        if pool is None:
+            return True
+        handed[:] = [p for p in handed if not p.done()]
+        return all_handed.is_set() and not handed
 
     # archived (and handed to the pool) by a thread of their own, ahead of the load, so that the load begins
     # with the first files archived, not the last
-    items = _prefetched(_archived_ahead(files, root, options, parse if pool is not None else None), 2 * BATCH_FILES)
+    items = _prefetched(archiving(), 2 * BATCH_FILES)
     batch: list[tuple[Path, Archived, _Parsing | None]] = []
     limit = FIRST_BATCH_FILES
 
@@ -194,7 +208,11 @@ def _received(
         parsed = [f.result() if f else parse_census(a.path) for _, a, f in reversed(batch)][::-1]
         entries = [(p, a, result) for (p, a, _), result in zip(batch, parsed, strict=True)]
         batch.clear()
-        yield list(zip((p for p, _, _ in entries), receive_census_batch(engine, entries, options), strict=True))
+        # checked on one DuckDB thread while the workers parse (a second one would take their CPU), on every
+        # thread once they are done (the end of a run: nothing else is left to do)
+        threads = None if workers_idle() else 1
+        receipts = receive_census_batch(engine, entries, options, threads=threads)
+        yield list(zip((p for p, _, _ in entries), receipts, strict=True))
 
     try:
         for path, archived, parsing in items:
@@ -263,6 +281,14 @@ class _Parsing:
     def __init__(self, path: Path, handed: Future[Future[Parsed]] | None) -> None:
         self.path = path
         self.handed = handed
+
+    def done(self) -> bool:
+        """Whether nothing is left for a worker to do with the file (parsed, or to be parsed here)."""
+        if self.handed is None:
+            return True
+        if not self.handed.done():
+            return False
+        return self.handed.cancelled() or self.handed.result().done()
 
     def result(self) -> Parsed:
         """The parsed file: parsed here if it was not handed to the pool (the first batch's files, parsed while
