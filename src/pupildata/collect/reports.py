@@ -12,6 +12,7 @@ import csv
 import io
 import itertools
 import operator
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
@@ -149,13 +150,27 @@ def write_report(engine: DuckDBEngine, receipt: Receipt, outputs: Path) -> Path:
     return _write(outputs, receipt.receipt_id, report_csv(engine, receipt))
 
 
-def write_reports(engine: DuckDBEngine, receipts: list[Receipt], outputs: Path) -> None:
-    """Write the validation reports of several receipts, the rows of all of them read in one statement."""
+def write_reports(
+    engine: DuckDBEngine, receipts: list[Receipt], outputs: Path, writer: Executor | None = None
+) -> Future[None] | None:
+    """Write the validation reports of several receipts, the rows of all of them read in one statement.
+    ``writer``: the files are written by it (creating a file costs the system about 0.3 ms; the caller waits for
+    the future returned), after their texts are made here."""
     failing = [r for r in receipts if r.status not in ("rejected", "duplicate") and (r.quarantined or r.queried)]
     rows = _report_lines(engine, failing) if failing else {}
+    texts = {}
     for receipt in receipts:
         found = rows.get(receipt.receipt_id)
-        _write(outputs, receipt.receipt_id, _csv_lines(found) if found is not None else report_csv(engine, receipt))
+        texts[receipt.receipt_id] = _csv_lines(found) if found is not None else report_csv(engine, receipt)
+    if writer is not None:
+        return writer.submit(_write_all, outputs, texts)
+    _write_all(outputs, texts)
+    return None
+
+
+def _write_all(outputs: Path, texts: dict[int, str]) -> None:
+    for receipt_id, text in texts.items():
+        _write(outputs, receipt_id, text)
 
 
 def _write(outputs: Path, receipt_id: int, text: str) -> Path:

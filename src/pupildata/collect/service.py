@@ -341,12 +341,22 @@ def collect(ctx: Context, paths: list[Path], options: Options, progress: Progres
         mirrored = time.monotonic()
         received = _received(engine, files, ctx.settings.archive_dir, opts, workers)
         done = 0
-        for group in received:
-            write_reports(engine, [receipt for _, receipt in group], ctx.settings.outputs_dir)
-            done = _noted(ctx, run, summary, group, ensured, done, len(files), progress)
-            if time.monotonic() - mirrored > MIRROR_EVERY:
-                mirror_receipts(engine, ctx.registry)
-                mirrored = time.monotonic()
+        # report files are written by a thread of their own, in order, while the next files load
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="collect-reports") as writer:
+            written: list[Future[None]] = []
+            for group in received:
+                wrote = write_reports(engine, [receipt for _, receipt in group], ctx.settings.outputs_dir, writer)
+                written += [wrote] if wrote is not None else []
+                done = _noted(ctx, run, summary, group, ensured, done, len(files), progress)
+                if time.monotonic() - mirrored > MIRROR_EVERY:
+                    mirror_receipts(engine, ctx.registry)
+                    mirrored = time.monotonic()
+                finished = [w for w in written if w.done()]
+                for wrote in finished:
+                    wrote.result()  # an error writing a report stops the run here
+                written = [w for w in written if w not in finished]
+            for wrote in written:
+                wrote.result()
         mirror_receipts(engine, ctx.registry)
         for name, value in summary.totals().items():
             run.count(name, value)
