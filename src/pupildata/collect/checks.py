@@ -185,6 +185,12 @@ def check(
     prepared = plan(src.name, by_record)
     engine.execute(f"DROP TABLE IF EXISTS temp.{CHECKED}")
     engine.execute(over(prepared.sql, relation), {**prepared.params, **(params or {})} or None)
+    mark_duplicates(engine, prepared)
+    return prepared
+
+
+def mark_duplicates(engine: DuckDBEngine, prepared: Plan) -> None:
+    """Set the duplicate rules' bits in ``collect_checked``: one grouped pass finds the keys repeated within a file."""
     for bit, key in prepared.duplicates:
         parts = ", ".join(key)
         present = " AND ".join(f"{k} IS NOT NULL" for k in key)
@@ -195,7 +201,6 @@ def check(
             f"GROUP BY batch_file, {parts} HAVING count(*) > 1) d "
             f"WHERE c.batch_file = d.batch_file AND {joined} AND c.reader_error IS NULL"
         )
-    return prepared
 
 
 def drop_checked(engine: DuckDBEngine) -> None:

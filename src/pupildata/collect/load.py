@@ -22,11 +22,12 @@ from typing import Any
 import pyarrow as pa
 
 from pupildata.collect.archive import Archived, archive_file
+from pupildata.collect.census_checks import check_batch
 from pupildata.collect.checks import CHECKED, Plan, check, drop_checked, plan
 from pupildata.collect.corrections import correctable, mark_duplicates_in_return, resolve
 from pupildata.collect.direct import CSV_CHECKED, NotClean, check_rest, facts_clean, read_csv_checked, write_clean
 from pupildata.collect.readers import Rejected, Staged, drop_stage
-from pupildata.collect.readers.census_xml import BATCH_VIEW, Parsed, census_batch, parse_census, stage_census
+from pupildata.collect.readers.census_xml import Parsed, census_batch, census_files, parse_census, stage_census
 from pupildata.collect.readers.csv_reader import drop_rejects, read_csv, restage, rows_set_aside, transcode
 from pupildata.collect.readers.parquet import read_parquet
 from pupildata.collect.readers.sniff import detect_format, utf16_bom
@@ -76,7 +77,7 @@ def receive_archived(
 
 
 def receive_census_batch(
-    engine: DuckDBEngine, entries: list[tuple[Path, Archived, Parsed]], options: Options
+    engine: DuckDBEngine, entries: list[tuple[Path, Archived, Parsed]], options: Options, *, threads: int | None = 1
 ) -> list[Receipt]:
     """Load several census XML files, already archived and parsed: checked together (one statement for the whole
     batch, reading the parsed Arrow tables themselves: no stage table), then written.
@@ -86,17 +87,16 @@ def receive_census_batch(
     crash leaves the warehouse as it was before the batch, so before each of its files, and every file is
     either wholly in the warehouse or not at all. Any other batch, or one whose write fails, is written one file
     per transaction, in order, exactly as ``receive_archived`` would. The checked records are a temporary table,
-    which no crash can leave behind."""
-    table, staged = census_batch({n: parsed for n, (_, _, parsed) in enumerate(entries)})
+    which no crash can leave behind. ``threads``: the DuckDB threads of the checking statement (None: the
+    warehouse's own number)."""
+    files = {n: parsed for n, (_, _, parsed) in enumerate(entries)}
+    table, staged = census_batch(files, with_header=False)  # the header's values: once per file (census_files)
     prepared = None
+    facts = {}
     if table is not None:  # checked as it is read from the parsed files (not copied into a stage table first)
-        engine.register(BATCH_VIEW, table)
-        try:
-            with _one_thread(engine):
-                prepared = check(engine, CENSUS, f"SELECT * FROM {BATCH_VIEW}")
-        finally:
-            engine.unregister(BATCH_VIEW)
-    facts = _facts_by_file(engine, CENSUS, given_collection=options.collection) if staged else {}
+        with _threads(engine, threads):
+            prepared, headers = check_batch(engine, CENSUS.name, table, census_files(files))
+        facts = _facts_of_batch(engine, CENSUS, headers, given_collection=options.collection)
     batch = _Batch(entries, staged, facts, prepared)
     receipts = None
     if _plain_batch(engine, batch, options):
@@ -112,16 +112,22 @@ def receive_census_batch(
 
 
 @contextmanager
-def _one_thread(engine: DuckDBEngine) -> Iterator[None]:
-    """Run the statements inside on one DuckDB thread: the checking statement of a census batch is not split over
-    threads anyway (it reads the parsed files' Arrow tables), and a second thread only costs CPU (a third more)
-    that the parse workers need."""
-    threads = int(engine.scalar("SELECT current_setting('threads')"))
-    engine.execute("SET threads = 1")
+def _threads(engine: DuckDBEngine, threads: int | None) -> Iterator[None]:
+    """Run the statements inside on ``threads`` DuckDB threads (None: as many as set): the checking statement of
+    a census batch on one while parse workers run, as a second thread only costs CPU (a third more) that they
+    need; on every thread once they are done."""
+    if threads is None:
+        yield
+        return
+    before = int(engine.scalar("SELECT current_setting('threads')"))
+    if before == threads:
+        yield
+        return
+    engine.execute(f"SET threads = {int(threads)}")
     try:
         yield
     finally:
-        engine.execute(f"SET threads = {threads}")
+        engine.execute(f"SET threads = {before}")
 
 
 @dataclass
@@ -436,15 +442,28 @@ def _facts(engine: DuckDBEngine, src: Source, *, given_collection: str | None) -
     return facts
 
 
-def _facts_by_file(engine: DuckDBEngine, src: Source, *, given_collection: str | None) -> dict[int, dict[str, Any]]:
-    """``_facts`` of every file of a batch, in one statement (census XML: its reader never sets ``reader_error``)."""
+def _facts_of_batch(
+    engine: DuckDBEngine, src: Source, headers: pa.Table, *, given_collection: str | None
+) -> dict[int, dict[str, Any]]:
+    """``_facts`` of every file of a batch checked by ``census_checks.check_batch``, in one statement: the
+    collection and the sender from each file's typed header fields (``headers``, one row per file; the same for
+    every record of the file, so the same aggregates as over its records), the counts from its records (a file
+    without records has none). Census XML: its reader never sets ``reader_error``."""
     collection = "NULL" if given_collection else src.collection_sql
     sender = f"left(string_agg(DISTINCT {src.sender_field}, ',' ORDER BY {src.sender_field}), 200)"
-    rows = engine.fetchall(
-        f"SELECT batch_file, {collection}, {sender}, NULL, count(*), count(*) FILTER (WHERE errors = 0), "
-        f"count(*) FILTER (WHERE errors <> 0), count(*) FILTER (WHERE errors = 0 AND queries <> 0) "
-        f"FROM {CHECKED} GROUP BY batch_file"
-    )
+    engine.register(BATCH_FILES, headers)
+    try:
+        rows = engine.fetchall(
+            f"WITH counts AS (SELECT batch_file, count(*) AS records, count(*) FILTER (WHERE errors = 0) AS accepted, "
+            f"count(*) FILTER (WHERE errors <> 0) AS quarantined, "
+            f"count(*) FILTER (WHERE errors = 0 AND queries <> 0) AS queried FROM {CHECKED} GROUP BY batch_file), "
+            f"named AS (SELECT batch_file, {collection} AS collection, {sender} AS sender FROM {BATCH_FILES} "
+            f"GROUP BY batch_file) "
+            f"SELECT batch_file, n.collection, n.sender, NULL, c.records, c.accepted, c.quarantined, c.queried "
+            f"FROM counts c JOIN named n USING (batch_file)"
+        )
+    finally:
+        engine.unregister(BATCH_FILES)
     names = ("collection", "sender", "provider", "records", "accepted", "quarantined", "queried")
     return {int(row[0]): dict(zip(names, row[1:], strict=True)) for row in rows}
 
@@ -494,22 +513,32 @@ def _write_files(engine: DuckDBEngine, src: Source, prepared: Plan, receipts: di
                 )
             finally:
                 engine.execute("RESET preserve_insertion_order")
+        # the codes of each distinct pair of masks, listed once (not once per record: a tenth of the time when
+        # every record fails the same rules); a record the reader could not split has its reader's code instead
+        masks = (
+            f"WITH m AS (SELECT errors, queries, {prepared.error_list_sql('errors', 'NULL')} AS error_codes, "
+            f"{prepared.query_list_sql('queries')} AS query_codes "
+            f"FROM (SELECT DISTINCT errors, queries FROM {CHECKED} WHERE errors <> 0 OR queries <> 0)) "
+        )
+        of_masks = "JOIN m ON m.errors = c.errors AND m.queries = c.queries"
+        errors = "CASE WHEN c.reader_error IS NOT NULL THEN [c.reader_error] ELSE m.error_codes END"
         if any(r.quarantined for r in receipts.values()):
             raw = ", ".join(f"'{name}', c.r_{name}" for name in src.names)
             engine.execute(
                 f"INSERT INTO {QUARANTINE} (receipt_id, record_index, source, errors, record, raw_line) "
-                f"SELECT f.rid, c.record_index, $source, {prepared.error_list_sql('c.errors', 'c.reader_error')}, "
+                f"{masks}SELECT f.rid, c.record_index, $source, {errors}, "
                 f"CASE WHEN c.reader_error IS NULL THEN json_object({raw}) END, c.raw_line "
-                f"{of_files} WHERE c.errors <> 0",
-                {"source": src.name, "error_codes": codes["error_codes"]},
+                f"{of_files} {of_masks} WHERE c.errors <> 0",
+                {"source": src.name, **codes},
             )
         if any(r.quarantined or r.queried for r in receipts.values()):
             value = "CASE r.field " + " ".join(f"WHEN '{n}' THEN c.r_{n}" for n in src.names) + " ELSE c.raw_line END"
-            failed = f"list_concat({prepared.error_list_sql()}, coalesce({prepared.query_list_sql()}, []))"
+            failed = f"list_concat({errors}, coalesce(m.query_codes, []))"
             engine.execute(
                 f"INSERT INTO {ISSUE} (receipt_id, record_index, rule_code, severity, field, value) "
-                f"SELECT f.rid, c.record_index, c.code, r.severity, r.field, {value} "
-                f"FROM (SELECT *, unnest({failed}) AS code FROM {CHECKED} WHERE errors <> 0 OR queries <> 0) c "
+                f"{masks}SELECT f.rid, c.record_index, c.code, r.severity, r.field, {value} "
+                f"FROM (SELECT c.*, unnest({failed}) AS code FROM {CHECKED} c {of_masks} "
+                f"WHERE c.errors <> 0 OR c.queries <> 0) c "
                 f"JOIN {BATCH_FILES} f ON f.batch_file = c.batch_file JOIN {RULE} r ON r.code = c.code",
                 codes,
             )

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+import pyarrow as pa
+from sqlalchemy import func, insert, select
 
 from pupildata.collect.warehouse import ISSUE, RECEIPT
 from pupildata.kernel.engine import DuckDBEngine
@@ -56,13 +57,27 @@ class Receipt:
         """Nothing in the file was refused."""
         return self.status in ("accepted", "duplicate")
 
+    def fields(self) -> dict[str, Any]:
+        """The receipt's fields by name (``dataclasses.asdict`` copies every value deeply: ten times slower)."""
+        return {name: getattr(self, name) for name in FIELDS}
+
     def as_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        data = self.fields()
         data["received_at"] = self.received_at.isoformat()
         return data
 
 
 FIELDS = [f.name for f in dataclasses.fields(Receipt)]
+#: Each field's Arrow type, for ``insert_receipts``.
+_ARROW = {
+    f.name: pa.timestamp("us", tz="UTC")
+    if f.name == "received_at"
+    else pa.int64()
+    if "int" in str(f.type)
+    else pa.string()
+    for f in dataclasses.fields(Receipt)
+}
+_RECEIPTS_VIEW = "collect_receipts_new"
 
 
 def next_receipt_id(engine: DuckDBEngine) -> int:
@@ -75,12 +90,16 @@ def insert_receipt(engine: DuckDBEngine, receipt: Receipt) -> None:
 
 
 def insert_receipts(engine: DuckDBEngine, receipts: list[Receipt]) -> None:
-    """Write receipts in one statement (a batch of files has a hundred or so)."""
+    """Write receipts in one statement (a batch of files has a hundred or so), read from an Arrow table (binding
+    a parameter per field of each receipt took five times as long)."""
     if not receipts:
         return
-    rows = ", ".join("(" + ", ".join(f"${f}_{n}" for f in FIELDS) + ")" for n in range(len(receipts)))
-    values = {f"{k}_{n}": v for n, receipt in enumerate(receipts) for k, v in dataclasses.asdict(receipt).items()}
-    engine.execute(f"INSERT INTO {RECEIPT} ({', '.join(FIELDS)}) VALUES {rows}", values)
+    columns = {name: pa.array([getattr(r, name) for r in receipts], type=kind) for name, kind in _ARROW.items()}
+    engine.register(_RECEIPTS_VIEW, pa.table(columns))
+    try:
+        engine.execute(f"INSERT INTO {RECEIPT} ({', '.join(FIELDS)}) SELECT {', '.join(FIELDS)} FROM {_RECEIPTS_VIEW}")
+    finally:
+        engine.unregister(_RECEIPTS_VIEW)
 
 
 def receipts(engine: DuckDBEngine, where: str = "true", params: dict[str, Any] | None = None) -> list[Receipt]:
@@ -127,8 +146,8 @@ def mirror_receipts(engine: DuckDBEngine, registry: Registry) -> int:
     changed = receipts(engine, "superseded_by IS NOT NULL AND receipt_id <= $known", {"known": known})
     counts = _rule_counts_after(engine, known) if fresh else {}
     with registry.session() as session:
-        for receipt in fresh:
-            session.add(_row(receipt, counts.get(receipt.receipt_id, {})))
+        if fresh:  # in one statement (a thousand ORM objects cost half a second)
+            session.execute(insert(CollectReceipt), [_row(r, counts.get(r.receipt_id, {})) for r in fresh])
         for receipt in changed:
             if superseded.get(receipt.receipt_id) != receipt.superseded_by:
                 row = session.get(CollectReceipt, receipt.receipt_id)
@@ -137,18 +156,10 @@ def mirror_receipts(engine: DuckDBEngine, registry: Registry) -> int:
     return len(fresh)
 
 
-def _row(receipt: Receipt, counts: dict[str, int]) -> CollectReceipt:
-    data = dataclasses.asdict(receipt)
+def _row(receipt: Receipt, counts: dict[str, int]) -> dict[str, Any]:
+    """A receipt as the registry's row (its columns' names)."""
+    data = receipt.fields()
     data["id"] = data.pop("receipt_id")
-    data.pop("size_bytes")
-    data.pop("format")
-    data.pop("sender_name")
-    data.pop("notes")
-    return CollectReceipt(
-        **data,
-        size_bytes=receipt.size_bytes,
-        file_format=receipt.format,
-        sender_name=receipt.sender_name,
-        notes=receipt.notes,
-        rule_counts=counts,
-    )
+    data["file_format"] = data.pop("format")
+    data["rule_counts"] = counts
+    return data

@@ -12,6 +12,7 @@ import csv
 import io
 import itertools
 import operator
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
@@ -149,13 +150,28 @@ def write_report(engine: DuckDBEngine, receipt: Receipt, outputs: Path) -> Path:
     return _write(outputs, receipt.receipt_id, report_csv(engine, receipt))
 
 
-def write_reports(engine: DuckDBEngine, receipts: list[Receipt], outputs: Path) -> None:
-    """Write the validation reports of several receipts, the rows of all of them read in one statement."""
+def write_reports(
+    engine: DuckDBEngine, receipts: list[Receipt], outputs: Path, writer: Executor | None = None
+) -> Future[None] | None:
+    """Write the validation reports of several receipts, the rows of all of them read in one statement.
+    ``writer``: the files are written by it (creating a file costs the system about 0.3 ms, and a thousand rows
+    of CSV 0.8 ms; the caller waits for the future returned), after their rows are read here."""
     failing = [r for r in receipts if r.status not in ("rejected", "duplicate") and (r.quarantined or r.queried)]
     rows = _report_lines(engine, failing) if failing else {}
+    reports: dict[int, str | list[tuple[str, ...]]] = {}
     for receipt in receipts:
         found = rows.get(receipt.receipt_id)
-        _write(outputs, receipt.receipt_id, _csv_lines(found) if found is not None else report_csv(engine, receipt))
+        reports[receipt.receipt_id] = found if found is not None else report_csv(engine, receipt)
+    if writer is not None:
+        return writer.submit(_write_all, outputs, reports)
+    _write_all(outputs, reports)
+    return None
+
+
+def _write_all(outputs: Path, reports: dict[int, str | list[tuple[str, ...]]]) -> None:
+    """Write each report: its text, or its rows (made into CSV here: by the writer, beside the load)."""
+    for receipt_id, report in reports.items():
+        _write(outputs, receipt_id, report if isinstance(report, str) else _csv_lines(report))
 
 
 def _write(outputs: Path, receipt_id: int, text: str) -> Path:

@@ -54,7 +54,8 @@ SKIPPED_FILES = {"manifest.json"}
 #: batches of 64,000: 5.7 s of commits against 1.3 s in batches of 200,000).
 BATCH_FILES = 256
 BATCH_BYTES = 64 << 20
-#: The first batch is smaller: the load begins while the parse workers are still starting.
+#: The first batch is smaller, and parsed by the main process: the load begins while the parse workers are still
+#: starting.
 FIRST_BATCH_FILES = 16
 #: Census XML files archived together (copied, then flushed to disk together) before they are sent to be parsed.
 ARCHIVE_GROUP = 16
@@ -171,14 +172,32 @@ def _received(
     # start (and import the parser), and meanwhile this thread archives the next files.
     handing = ThreadPoolExecutor(max_workers=1) if pool is not None else None
 
+    first = itertools.count()
+    handed: list[_Parsing] = []
+    all_handed = threading.Event()
+
     def parse(path: Path) -> _Parsing:
         assert pool is not None
         assert handing is not None
-        return _Parsing(path, handing.submit(pool.submit, parse_census, path))
+        if next(first) < FIRST_BATCH_FILES:  # parsed here: the workers are still being started
+            return _Parsing(path, None)
+        handed.append(_Parsing(path, handing.submit(pool.submit, parse_census, path)))
+        return handed[-1]
+
+    def archiving() -> Iterator[tuple[Path, Archived | None, _Parsing | None]]:
+        yield from _archived_ahead(files, root, options, parse if pool is not None else None)
+        all_handed.set()
+
+    def workers_idle() -> bool:
+        """Whether the parse workers have nothing left to do (every file handed to them, and parsed)."""
+        if pool is None:
+            return True
+        handed[:] = [p for p in handed if not p.done()]
+        return all_handed.is_set() and not handed
 
     # archived (and handed to the pool) by a thread of their own, ahead of the load, so that the load begins
     # with the first files archived, not the last
-    items = _prefetched(_archived_ahead(files, root, options, parse if pool is not None else None), 2 * BATCH_FILES)
+    items = _prefetched(archiving(), 2 * BATCH_FILES)
     batch: list[tuple[Path, Archived, _Parsing | None]] = []
     limit = FIRST_BATCH_FILES
 
@@ -189,7 +208,11 @@ def _received(
         parsed = [f.result() if f else parse_census(a.path) for _, a, f in reversed(batch)][::-1]
         entries = [(p, a, result) for (p, a, _), result in zip(batch, parsed, strict=True)]
         batch.clear()
-        yield list(zip((p for p, _, _ in entries), receive_census_batch(engine, entries, options), strict=True))
+        # checked on one DuckDB thread while the workers parse (a second one would take their CPU), on every
+        # thread once they are done (the end of a run: nothing else is left to do)
+        threads = None if workers_idle() else 1
+        receipts = receive_census_batch(engine, entries, options, threads=threads)
+        yield list(zip((p for p, _, _ in entries), receipts, strict=True))
 
     try:
         for path, archived, parsing in items:
@@ -255,15 +278,24 @@ def _prefetched(items: Iterator[_T], ahead: int) -> Generator[_T]:
 class _Parsing:
     """A census file's parse, handed to the pool by a thread of its own (``handed`` gives the pool's future)."""
 
-    def __init__(self, path: Path, handed: Future[Future[Parsed]]) -> None:
+    def __init__(self, path: Path, handed: Future[Future[Parsed]] | None) -> None:
         self.path = path
         self.handed = handed
 
+    def done(self) -> bool:
+        """Whether nothing is left for a worker to do with the file (parsed, or to be parsed here)."""
+        if self.handed is None:
+            return True
+        if not self.handed.done():
+            return False
+        return self.handed.cancelled() or self.handed.result().done()
+
     def result(self) -> Parsed:
-        """The parsed file: taken back and parsed here if no worker has begun it (so that this process, which
-        would only wait, parses too: at the start of a run, while the workers are being started), else the
-        worker's."""
-        if self.handed.cancel():
+        """The parsed file: parsed here if it was not handed to the pool (the first batch's files, parsed while
+        the workers start: a file handed to the pool may be queued for a worker not yet started, and waited for)
+        or taken back because no worker has begun it (so that this process, which would only wait, parses too),
+        else the worker's."""
+        if self.handed is None or self.handed.cancel():
             return parse_census(self.path)
         parsing = self.handed.result()
         if parsing.cancel():
@@ -309,12 +341,22 @@ def collect(ctx: Context, paths: list[Path], options: Options, progress: Progres
         mirrored = time.monotonic()
         received = _received(engine, files, ctx.settings.archive_dir, opts, workers)
         done = 0
-        for group in received:
-            write_reports(engine, [receipt for _, receipt in group], ctx.settings.outputs_dir)
-            done = _noted(ctx, run, summary, group, ensured, done, len(files), progress)
-            if time.monotonic() - mirrored > MIRROR_EVERY:
-                mirror_receipts(engine, ctx.registry)
-                mirrored = time.monotonic()
+        # report files are written by a thread of their own, in order, while the next files load
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="collect-reports") as writer:
+            written: list[Future[None]] = []
+            for group in received:
+                wrote = write_reports(engine, [receipt for _, receipt in group], ctx.settings.outputs_dir, writer)
+                written += [wrote] if wrote is not None else []
+                done = _noted(ctx, run, summary, group, ensured, done, len(files), progress)
+                if time.monotonic() - mirrored > MIRROR_EVERY:
+                    mirror_receipts(engine, ctx.registry)
+                    mirrored = time.monotonic()
+                finished = [w for w in written if w.done()]
+                for wrote in finished:
+                    wrote.result()  # an error writing a report stops the run here
+                written = [w for w in written if w not in finished]
+            for wrote in written:
+                wrote.result()
         mirror_receipts(engine, ctx.registry)
         for name, value in summary.totals().items():
             run.count(name, value)

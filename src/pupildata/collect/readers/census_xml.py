@@ -260,12 +260,14 @@ def stage_census_batch(engine: DuckDBEngine, files: dict[int, Parsed]) -> dict[i
     return staged
 
 
-def census_batch(files: dict[int, Parsed]) -> tuple[pa.Table | None, dict[int, Staged]]:
+def census_batch(files: dict[int, Parsed], *, with_header: bool = True) -> tuple[pa.Table | None, dict[int, Staged]]:
     """Several parsed census files as one table with the stage's columns (``batch_file`` telling them apart,
-    each record with its file's header values), which the checking statement can read without a stage table;
-    and each file's ``Staged``. Refused files are left out (None: no file is left)."""
+    each record with its file's header values; without them when not ``with_header``: see ``census_files``), which
+    the checking statement can read without a stage table; and each file's ``Staged``. Refused files are left out
+    (None: no file is left)."""
     batches: list[pa.RecordBatch] = []
     staged: dict[int, Staged] = {}
+    schema = SCHEMA if with_header else pa.schema([f for f in SCHEMA if f.name.removeprefix("r_") not in _HEADER])
     for number, parsed in files.items():
         if parsed.rejected or parsed.table is None:
             continue
@@ -276,10 +278,20 @@ def census_batch(files: dict[int, Parsed]) -> tuple[pa.Table | None, dict[int, S
         nothing = pa.nulls(rows, pa.string())
         columns = [pa.repeat(pa.scalar(number, pa.int32()), rows), table.column("record_index").chunk(0)]
         columns += [nothing, nothing, *(table.column(f"r_{f.name}").chunk(0) for f in RECORD_FIELDS)]
-        columns += [pa.repeat(pa.scalar(value, pa.string()), rows) for value in constants.values()]
-        batches.append(pa.RecordBatch.from_arrays(columns, schema=SCHEMA))
+        if with_header:
+            columns += [pa.repeat(pa.scalar(value, pa.string()), rows) for value in constants.values()]
+        batches.append(pa.RecordBatch.from_arrays(columns, schema=schema))
         header = {k: v for k, v in constants.items() if v is not None}
         staged[number] = Staged(CENSUS, "xml", rows, header=header)
     if not staged:
         return None, staged
-    return pa.Table.from_batches(batches, schema=SCHEMA), staged
+    return pa.Table.from_batches(batches, schema=schema), staged
+
+
+def census_files(files: dict[int, Parsed]) -> pa.Table:
+    """The header's values of the files ``census_batch`` keeps, one row per file: ``batch_file`` and the stage's
+    columns of the header (``r_<field>``), which every record of the file takes."""
+    kept = {n: _constants(p) for n, p in files.items() if not p.rejected and p.table is not None}
+    columns = {"batch_file": pa.array(list(kept), type=pa.int32())}
+    columns |= {f"r_{k}": pa.array([c[k] for c in kept.values()], type=pa.string()) for k in _HEADER}
+    return pa.table(columns)
