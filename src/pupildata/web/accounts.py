@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -348,10 +349,8 @@ class Accounts:
             if _two_factor_on(row):
                 raise UsageError(f"Two-factor sign-in is already on for '{username}'.")
             if row.totp_secret is not None and row.totp_created_at and _aware(row.totp_created_at) + ENROLMENT > now:
-                try:
+                with suppress(totp.TamperedSecret):  # one that no longer decrypts is replaced by a new one
                     return self._secret(row)
-                except totp.TamperedSecret:
-                    pass
             secret = totp.new_secret()
             row.totp_secret, row.totp_created_at, row.totp_last_step = totp.seal(self._key(), secret, row.id), now, None
             return secret
