@@ -64,7 +64,7 @@ def test_a_length_rule_behind_its_guard_counts_characters_not_bytes() -> None:
     """The length rules run behind one test of their guards (the length in bytes): a text long in bytes but
     not in characters passes, one character too many fails, and the bits are those of the rules."""
     from pupildata.collect import rules
-    from pupildata.collect.checks import _mask
+    from pupildata.collect.checks import mask_sql
 
     short = rules.max_length("X-04", "a", "A", 3)
     long = rules.max_length("Y-04", "b", "B", 100)
@@ -72,7 +72,7 @@ def test_a_length_rule_behind_its_guard_counts_characters_not_bytes() -> None:
     values = [("abc", "é" * 100, "ok", 0), ("abcd", "x", "ok", 1), ("é" * 3, "é" * 101, "bad", 2 | 4),
               ("ab", "x" * 101, "ok", 2), (None, None, None, 0), ("ééé", "", "bad", 4)]  # fmt: skip
     with duckdb.connect() as con:
-        mask = _mask([short, long, other], 0)
+        mask = mask_sql([short, long, other], 0)
         for a, b, c, expected in values:
             got = con.execute(f"SELECT {mask} FROM (SELECT $a AS r_a, $b AS r_b, $c AS r_c)", {"a": a, "b": b, "c": c})
             assert got.fetchone() == (expected,), (a, b, c)

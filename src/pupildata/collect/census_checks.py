@@ -59,7 +59,7 @@ def _only(rules: list[r.Rule], keep: list[bool]) -> list[r.Rule]:
 @cache
 def batch_plan(source_name: str, header: tuple[str, ...]) -> BatchPlan:
     """The checking of ``source_name`` for files whose ``header`` fields are the same for every record."""
-    from pupildata.collect.checks import _mask  # the masks are built exactly as for the whole statement
+    from pupildata.collect.checks import mask_sql  # the masks are built exactly as for the whole statement
 
     src = source(source_name)
     rules = rule_set(source_name)
@@ -82,8 +82,8 @@ def batch_plan(source_name: str, header: tuple[str, ...]) -> BatchPlan:
         f"{', '.join(f's.r_{f.name}' for f in fields)} FROM {FILES_VIEW} s), "
         f"derived AS (SELECT t.*{derived} FROM typed t) "
         f"SELECT d.* EXCLUDE ({', '.join(not_kept)}), "
-        f"{_mask(_only(errors, header_errors), 1)} AS {_HEADER_ERRORS}, "
-        f"{_mask(_only(queries, header_queries), 0)} AS {_HEADER_QUERIES} FROM derived d ORDER BY batch_file"
+        f"{mask_sql(_only(errors, header_errors), 1)} AS {_HEADER_ERRORS}, "
+        f"{mask_sql(_only(queries, header_queries), 0)} AS {_HEADER_QUERIES} FROM derived d ORDER BY batch_file"
     )
     typed = ", ".join(f"s.{f.name}" if f.name in header else f"{typed_sql(f)} AS {f.name}" for f in src.fields)
     pupil_helpers = [(n, e) for rule in rules.rules if not of_header(rule) for n, e in rule.columns]
@@ -96,9 +96,9 @@ def batch_plan(source_name: str, header: tuple[str, ...]) -> BatchPlan:
         f"derived AS (SELECT t.*{pupil_derived} FROM typed t) "
         f"SELECT d.* EXCLUDE ({dropped}), "
         f"CASE WHEN d.reader_error IS NOT NULL THEN 1::UBIGINT "
-        f"ELSE d.{_HEADER_ERRORS} | {_mask(_only(errors, [not h for h in header_errors]), 1)} END AS errors, "
+        f"ELSE d.{_HEADER_ERRORS} | {mask_sql(_only(errors, [not h for h in header_errors]), 1)} END AS errors, "
         f"CASE WHEN d.reader_error IS NOT NULL THEN 0::UBIGINT "
-        f"ELSE d.{_HEADER_QUERIES} | {_mask(_only(queries, [not h for h in header_queries]), 0)} END AS queries "
+        f"ELSE d.{_HEADER_QUERIES} | {mask_sql(_only(queries, [not h for h in header_queries]), 0)} END AS queries "
         f"FROM derived d"
     )
     every = rules.params()

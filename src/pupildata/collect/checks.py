@@ -98,7 +98,7 @@ class Plan:
         return {"error_codes": list(self.error_codes), "query_codes": list(self.query_codes)}
 
 
-def _mask(rules: list[r.Rule], first_bit: int) -> str:
+def mask_sql(rules: list[r.Rule], first_bit: int) -> str:
     """SQL for the bits of the rules a record fails (rule k: bit ``first_bit`` + k). The rules with a guard are
     tested only when one of their guards holds (most records fail none of them)."""
     bits = [
@@ -132,9 +132,9 @@ def plan(source_name: str, by_record: bool = True) -> Plan:
         f"WITH typed AS ({_typed(src, by_record)}), "
         f"derived AS (SELECT t.*{derived} FROM typed t {' '.join(rules.joins)}) "
         f"SELECT {kept}, "
-        f"CASE WHEN d.reader_error IS NOT NULL THEN 1::UBIGINT ELSE {_mask(errors, 1)} END AS errors, "
+        f"CASE WHEN d.reader_error IS NOT NULL THEN 1::UBIGINT ELSE {mask_sql(errors, 1)} END AS errors, "
         f"CASE WHEN d.reader_error IS NOT NULL THEN 0::UBIGINT "
-        f"ELSE {_mask(queries, 0)} END AS queries FROM derived d"
+        f"ELSE {mask_sql(queries, 0)} END AS queries FROM derived d"
     )
     params = {name: value for name, value in rules.params().items() if f"${name}" in sql}
     duplicates = tuple((k + 1, rule.duplicate_key) for k, rule in enumerate(errors) if rule.duplicate_key)
