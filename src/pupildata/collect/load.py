@@ -306,9 +306,11 @@ def _check_read(engine: DuckDBEngine, reading: _Reading) -> Plan:
 
 
 def _signal_loading() -> None:
+    """For the tests that kill a load: a line in the marker file as each loading transaction begins."""
     marker = os.environ.get(LOADING_MARKER_ENV)
     if marker:
-        Path(marker).write_text("loading", encoding="utf-8")
+        with Path(marker).open("a", encoding="utf-8") as lines:
+            lines.write("loading\n")
 
 
 def _load(
