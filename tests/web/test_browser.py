@@ -68,6 +68,12 @@ def _missing_requirements() -> list[str]:
     return missing
 
 
+def _submit(page: Any, button: str) -> None:
+    """Press a form's button and wait for the page it leads to."""
+    page.click(button)
+    page.wait_for_load_state("networkidle")
+
+
 @pytest.fixture(scope="module")
 def requirements() -> None:
     if missing := _missing_requirements():
@@ -130,12 +136,10 @@ def signed_in(browser: Any, collected_url: str) -> dict[str, Any]:
         assert page.url.startswith(collected_url + "/sign-in?next=")
         page.fill("#username", USERNAME)
         page.fill("#password", "not the password")
-        page.click("form button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        _submit(page, "form button[type=submit]")
         assert "The username or password is not right" in page.inner_text(".govuk-error-summary")
         page.fill("#password", PASSWORD)
-        page.click("form button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        _submit(page, "form button[type=submit]")
         assert page.url == collected_url + "/collections"
         assert "Sam Statistician" in page.inner_text(".app-account")
         state: dict[str, Any] = context.storage_state()
@@ -160,32 +164,26 @@ def officer(browser: Any, collected_url: str, collected_settings: Settings) -> d
         page = context.new_page()
         page.add_init_script(CSP_LISTENER)
         page.goto(f"{collected_url}/sign-in/link/{first}", wait_until="networkidle")
-        page.click("main form button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        _submit(page, "main form button[type=submit]")
         assert page.url == collected_url + "/account/two-factor"  # before anything else
         assert "Your role must use two-factor sign-in" in page.inner_text("main")
         assert page.locator(".app-qr-code svg[role=img]").count() == 1  # the QR code
         authenticator = pyotp.TOTP((page.text_content("#setup-key") or "").replace(" ", ""))
         page.fill("#code", "000000" if authenticator.now() != "000000" else "111111")
-        page.click("main form button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        _submit(page, "main form button[type=submit]")
         assert "The code is not right, or has expired" in page.inner_text(".govuk-error-summary")
         page.fill("#code", authenticator.now())
-        page.click("main form button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        _submit(page, "main form button[type=submit]")
         assert "Two-factor sign-in is on" in page.inner_text(".govuk-notification-banner")
         assert page.evaluate("window.__cspViolations") == []
-        page.click(".app-account button[type=submit]")  # sign out
-        page.wait_for_load_state("networkidle")
+        _submit(page, ".app-account button[type=submit]")  # sign out
         page.goto(f"{collected_url}/sign-in/link/{second}", wait_until="networkidle")
-        page.click("main form button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        _submit(page, "main form button[type=submit]")
         assert page.url == collected_url + "/sign-in/code"
         assert page.get_attribute("#code", "autocomplete") == "one-time-code"
         assert page.evaluate("window.__cspViolations") == []
         page.fill("#code", authenticator.at(time.time() + 30))  # the next step's: the first code is used up
-        page.click("main form button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        _submit(page, "main form button[type=submit]")
         assert page.url == collected_url + "/"
         assert "Dana Officer" in page.inner_text(".app-account")
         state: dict[str, Any] = context.storage_state()
