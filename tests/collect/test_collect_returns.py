@@ -70,7 +70,7 @@ def test_accepted_records_are_typed_normalised_and_traceable(collected: tuple[Co
     receipt = _by_file(summary)["census_8742001.xml"]
     rows = ctx.warehouse.fetchall(
         "SELECT record_index, collection, sender, upn, surname, dob, fsm_eligible, postcode, queries "
-        "FROM collect_census WHERE receipt_id = ? ORDER BY record_index",
+        "FROM collect_census_current WHERE receipt_id = ? ORDER BY record_index",
         [receipt.receipt_id],
     )
     assert [r[0] for r in rows] == [2, 4, 8]
@@ -126,7 +126,9 @@ def test_a_resubmission_supersedes_the_earlier_return_and_keeps_it(
                                 [first.receipt_id]) == second.receipt_id  # fmt: skip
     current = ctx.warehouse.fetchall("SELECT DISTINCT receipt_id FROM collect_census_current WHERE sender = '8742001'")
     assert current == [(second.receipt_id,)]
-    history = ctx.warehouse.scalar("SELECT count(*) FROM collect_census WHERE sender = '8742001'")
+    history = ctx.warehouse.scalar(
+        "SELECT count(*) FROM collect_census JOIN collect_receipt USING (receipt_id) WHERE sender = '8742001'"
+    )
     assert history == 3 + 5
 
 

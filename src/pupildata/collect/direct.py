@@ -183,20 +183,15 @@ def write_clean(engine: DuckDBEngine, src: Source, staged: Staged, receipt: Rece
         params = {**plan(src.name).params, **staged.params}
     fields = ", ".join(src.names)
     sql = (
-        f"INSERT INTO {src.table} (receipt_id, record_index, collection, sender, {fields}) "
-        f"SELECT $rid, c.record_index, $collection, $sender, {', '.join('c.' + n for n in src.names)} "
+        f"INSERT INTO {src.table} (receipt_id, record_index, {fields}) "
+        f"SELECT $rid, c.record_index, {', '.join('c.' + n for n in src.names)} "
         f"FROM ({clean}) c"
     )
     engine.execute("SET preserve_insertion_order = false")  # each row carries its number: both cores can write
     try:
         row = engine.fetchone(
             sql,
-            {
-                **_used(sql, params),
-                "rid": receipt.receipt_id,
-                "collection": receipt.collection,
-                "sender": receipt.sender,
-            },
+            {**_used(sql, params), "rid": receipt.receipt_id},
         )
     finally:
         engine.execute("RESET preserve_insertion_order")

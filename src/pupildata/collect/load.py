@@ -507,8 +507,8 @@ def _write_files(engine: DuckDBEngine, src: Source, prepared: Plan, receipts: di
             engine.execute("SET preserve_insertion_order = false")
             try:
                 engine.execute(
-                    f"INSERT INTO {src.table} (receipt_id, record_index, collection, sender, {fields}, queries) "
-                    f"SELECT f.rid, c.record_index, f.collection, f.sender, "
+                    f"INSERT INTO {src.table} (receipt_id, record_index, {fields}, queries) "
+                    f"SELECT f.rid, c.record_index, "
                     f"{', '.join('c.' + n for n in src.names)}, {prepared.query_list_sql('c.queries')} "
                     f"{of_files} WHERE c.errors = 0",
                     {"query_codes": codes["query_codes"]},

@@ -2,8 +2,9 @@
 
 - ``collect_receipt``: one row per file received (accepted, rejected, duplicate or a correction).
 - ``collect_<source>`` (census, ks, ncmp, ilr, survey): the accepted records, typed and normalised, with their
-  provenance (receipt, record number in the file, collection, sender) and the codes of any queries.
-- ``collect_<source>_current``: the same, without the records of returns that a later one superseded.
+  provenance (receipt, record number in the file) and the codes of any queries.
+- ``collect_<source>_current``: the same, with each record's collection and sender (its receipt's), without the
+  records of returns that a later one superseded.
 - ``collect_quarantine``: records that failed an error rule, exactly as sent (JSON), with the rule codes, until a
   correction resolves them.
 - ``collect_issue``: every rule failure (errors and queries) of every record: rule, field, value as sent.
@@ -31,6 +32,9 @@ ISSUE = "collect_issue"
 RULE = "collect_rule"
 SCHEMA_STATE = "collect_schema_state"
 PLAN_ORDER = "collect_plan_order"
+#: What a record has from its file's receipt, the same for every record of the file: stored once, in the receipt,
+#: and given with each record by the ``_current`` views.
+RECEIPT_FIELDS = ("collection", "sender")
 
 _RECEIPT_COLUMNS = """
     receipt_id BIGINT NOT NULL, sha256 VARCHAR NOT NULL, file_name VARCHAR NOT NULL, size_bytes BIGINT NOT NULL,
@@ -50,10 +54,7 @@ ACADEMIC_YEAR_MACRO = (
 
 def source_columns(src: Source) -> str:
     fields = ", ".join(f"{f.name} {f.sql_type}" for f in src.fields)
-    return (
-        "receipt_id BIGINT NOT NULL, record_index BIGINT NOT NULL, collection VARCHAR NOT NULL, "
-        f"sender VARCHAR NOT NULL, {fields}, queries VARCHAR[]"
-    )
+    return f"receipt_id BIGINT NOT NULL, record_index BIGINT NOT NULL, {fields}, queries VARCHAR[]"
 
 
 _QUARANTINE_COLUMNS = (
@@ -118,8 +119,12 @@ def ensure_tables(engine: DuckDBEngine) -> None:
             for f in src.fields:  # a field declared since the table was made (e.g. the census URN)
                 if any(t == src.table for t, _ in present) and (src.table, f.name) not in present:
                     engine.execute(f"ALTER TABLE {src.table} ADD COLUMN {f.name} {f.sql_type}")
+            for column in RECEIPT_FIELDS:  # once written in every record, now its receipt's alone
+                if (src.table, column) in present:
+                    engine.execute(f"ALTER TABLE {src.table} DROP COLUMN {column}")
             engine.execute(
-                f"CREATE OR REPLACE VIEW {src.table}_current AS SELECT t.* FROM {src.table} t "
+                f"CREATE OR REPLACE VIEW {src.table}_current AS SELECT t.*, "
+                f"{', '.join('r.' + c for c in RECEIPT_FIELDS)} FROM {src.table} t "
                 f"JOIN {RECEIPT} r ON r.receipt_id = t.receipt_id WHERE r.superseded_by IS NULL"
             )
         engine.execute(f"CREATE TABLE IF NOT EXISTS {QUARANTINE} ({_QUARANTINE_COLUMNS})")
