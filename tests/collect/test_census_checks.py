@@ -70,8 +70,19 @@ def test_a_batch_checked_per_file_and_per_pupil_ends_as_checked_record_by_record
     )
     table, _ = census_batch(files, with_header=False)
     assert table is not None
-    _, headers = check_batch(engine, CENSUS.name, table, census_files(files))
-    assert {str(row[0]): row[1] for row in engine.fetchall(f"DESCRIBE {CHECKED}")} == columns
+    _, headers, texts = check_batch(engine, CENSUS.name, table, census_files(files))
+    sent = [name for name in columns if name.startswith("r_")]
+    assert len(sent) == len(CENSUS.fields)
+    # the texts as sent are left where they were parsed; the rest is as checked record by record
+    assert {str(row[0]): row[1] for row in engine.fetchall(f"DESCRIBE {CHECKED}")} == {
+        name: kind for name, kind in columns.items() if name not in sent
+    }
+    assert texts.column_names == ["batch_file", "record_index", *sent]
+    engine.register("texts", texts)
+    engine.execute(
+        f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS SELECT c.*, t.* EXCLUDE (batch_file, record_index) "
+        f"FROM {CHECKED} c JOIN texts t USING (batch_file, record_index)"
+    )
     found = _checked(engine, list(columns))
     assert found == expected
     errors = {row[-2] for row in found}

@@ -3,8 +3,11 @@
 A census file's header (the school and the collection) is the same for every pupil of the file, so the header's
 fields are typed, and the rules that read nothing but them run, on one row per file (``file_sql``); each pupil
 then takes its file's typed header fields and their rules' bits, and only the other fields are typed and the
-other rules run per pupil (``pupil_sql``). ``collect_checked`` ends exactly as ``checks.check`` would make it
-(the same columns, values and bits): the same typing SQL and the same rules, each evaluated on the same values.
+other rules run per pupil (``pupil_sql``). ``collect_checked`` ends as ``checks.check`` would make it (the same
+values and bits: the same typing SQL and the same rules, each evaluated on the same values) but for the texts as
+sent (``r_<field>``): they stay in the parsed files' Arrow table (``check_batch`` returns it), which the writing
+of the quarantine and the issues joins for the records that fail a rule — copying every pupil's texts into
+``collect_checked`` was a quarter of the checking statement, for the few records that need them.
 """
 
 from __future__ import annotations
@@ -88,7 +91,8 @@ def batch_plan(source_name: str, header: tuple[str, ...]) -> BatchPlan:
     typed = ", ".join(f"s.{f.name}" if f.name in header else f"{typed_sql(f)} AS {f.name}" for f in src.fields)
     pupil_helpers = [(n, e) for rule in rules.rules if not of_header(rule) for n, e in rule.columns]
     pupil_derived = "".join(f", {expr} AS {name}" for name, expr in pupil_helpers)
-    dropped = ", ".join([*(n for n, _ in pupil_helpers), _HEADER_ERRORS, _HEADER_QUERIES])
+    texts = [f"r_{f.name}" for f in src.fields]  # left in the parsed files (``check_batch``)
+    dropped = ", ".join([*(n for n, _ in pupil_helpers), *texts, _HEADER_ERRORS, _HEADER_QUERIES])
     pupil_sql = (
         f"CREATE TEMP TABLE {CHECKED} AS "
         f"WITH typed AS (SELECT s.* EXCLUDE ({', '.join(header)}, {_HEADER_ERRORS}, {_HEADER_QUERIES}), {typed}, "
@@ -127,10 +131,14 @@ def _spread(by_file: pa.Table, at: pa.Array) -> pa.Table:
     return pa.table(columns)
 
 
-def check_batch(engine: DuckDBEngine, source_name: str, pupils: pa.Table, files: pa.Table) -> tuple[Plan, pa.Table]:
+def check_batch(
+    engine: DuckDBEngine, source_name: str, pupils: pa.Table, files: pa.Table
+) -> tuple[Plan, pa.Table, pa.Table]:
     """Build ``collect_checked`` from a batch of files: ``pupils`` has the stage's columns but the header's,
     ``files`` one row per file, in the order of ``batch_file``, with the header's texts (``r_<field>``), which
-    every record of its file takes. Returns the plan and the files' typed header fields (one row per file)."""
+    every record of its file takes. Returns the plan, the files' typed header fields (one row per file), and
+    every record's texts as sent (``batch_file``, ``record_index`` and each ``r_<field>``), which
+    ``collect_checked`` does not hold."""
     header = tuple(name.removeprefix("r_") for name in files.column_names if name != "batch_file")
     chosen = batch_plan(source_name, header)
     engine.register(FILES_VIEW, files)
@@ -151,7 +159,8 @@ def check_batch(engine: DuckDBEngine, source_name: str, pupils: pa.Table, files:
     finally:
         engine.unregister(PUPILS_VIEW)
     mark_duplicates(engine, chosen.prepared)
-    return chosen.prepared, by_file
+    texts = ["batch_file", "record_index", *(f"r_{name}" for name in source(source_name).names)]
+    return chosen.prepared, by_file, pupils.select(texts)
 
 
 __all__ = ["BatchPlan", "batch_plan", "check_batch"]

@@ -40,6 +40,8 @@ from pupildata.kernel.engine import DuckDBEngine, EngineError
 LOADING_MARKER_ENV = "PUPILDATA_COLLECT_LOADING_MARKER"
 #: The files of a batch being written together, and their receipts (an Arrow table, registered for a statement).
 BATCH_FILES = "collect_batch_files"
+#: A census batch's records' texts as sent (an Arrow table, registered while the batch is written).
+BATCH_TEXTS = "collect_batch_texts"
 #: The statuses of receipts whose records are in the warehouse.
 LOADED = ("accepted", "partly accepted", "quarantined")
 
@@ -93,19 +95,25 @@ def receive_census_batch(
     table, staged = census_batch(files, with_header=False)  # the header's values: once per file (census_files)
     prepared = None
     facts = {}
+    texts = None
     if table is not None:  # checked as it is read from the parsed files (not copied into a stage table first)
         with _threads(engine, threads):
-            prepared, headers = check_batch(engine, CENSUS.name, table, census_files(files))
+            prepared, headers, texts = check_batch(engine, CENSUS.name, table, census_files(files))
         facts = _facts_of_batch(engine, CENSUS, headers, given_collection=options.collection)
-    batch = _Batch(entries, staged, facts, prepared)
-    receipts = None
-    if _plain_batch(engine, batch, options):
-        try:
-            receipts = _write_batch(engine, batch, options)
-        except Exception:  # rolled back: then each file gets a transaction of its own, and its own outcome
-            receipts = None
-    if receipts is None:
-        receipts = [_census_file(engine, batch, number, options) for number in range(len(entries))]
+        engine.register(BATCH_TEXTS, texts)
+    batch = _Batch(entries, staged, facts, prepared, BATCH_TEXTS if texts is not None else None)
+    try:
+        receipts = None
+        if _plain_batch(engine, batch, options):
+            try:
+                receipts = _write_batch(engine, batch, options)
+            except Exception:  # rolled back: then each file gets a transaction of its own, and its own outcome
+                receipts = None
+        if receipts is None:
+            receipts = [_census_file(engine, batch, number, options) for number in range(len(entries))]
+    finally:
+        if texts is not None:
+            engine.unregister(BATCH_TEXTS)
     drop_checked(engine)
     drop_stage(engine)
     return receipts
@@ -138,6 +146,8 @@ class _Batch:
     staged: dict[int, Staged]
     facts: dict[int, dict[str, Any]]
     prepared: Plan | None
+    #: the relation of the records' texts as sent, when ``collect_checked`` does not hold them
+    texts: str | None = None
 
 
 def _census_file(engine: DuckDBEngine, batch: _Batch, number: int, options: Options) -> Receipt:
@@ -157,7 +167,7 @@ def _census_file(engine: DuckDBEngine, batch: _Batch, number: int, options: Opti
                 raise Rejected("FILE-EMPTY-01", "The file holds no records, only its header.")
             assert prepared is not None
             receipt = _receipt(engine, CENSUS, staged[number], facts[number], base, options=options)
-            return _write(engine, CENSUS, prepared, receipt, number)
+            return _write(engine, CENSUS, prepared, receipt, number, texts=batch.texts)
     except Rejected as exc:
         return _record(engine, base.but(status="rejected", rule_code=exc.code, message=exc.message))
 
@@ -199,7 +209,7 @@ def _write_batch(engine: DuckDBEngine, batch: _Batch, options: Options) -> list[
             )
             for n, (path, archived, _) in enumerate(entries)
         ]  # fmt: skip
-        _write_files(engine, src, prepared, dict(enumerate(receipts)))
+        _write_files(engine, src, prepared, dict(enumerate(receipts)), texts=batch.texts)
     return receipts
 
 
@@ -476,18 +486,23 @@ def _status(receipt: Receipt) -> Receipt:
     return receipt.but(status=status)
 
 
-def _write(engine: DuckDBEngine, src: Source, prepared: Plan, receipt: Receipt, batch_file: int) -> Receipt:
+def _write(
+    engine: DuckDBEngine, src: Source, prepared: Plan, receipt: Receipt, batch_file: int, *, texts: str | None = None
+) -> Receipt:
     """Write a file's records (those of ``batch_file`` in the checked records), quarantine, issues and receipt."""
     final = _status(receipt)
-    _write_files(engine, src, prepared, {batch_file: final})
+    _write_files(engine, src, prepared, {batch_file: final}, texts=texts)
     return final
 
 
-def _write_files(engine: DuckDBEngine, src: Source, prepared: Plan, receipts: dict[int, Receipt]) -> None:
+def _write_files(
+    engine: DuckDBEngine, src: Source, prepared: Plan, receipts: dict[int, Receipt], *, texts: str | None = None
+) -> None:
     """Write the records of files checked together — each file's (by its ``batch_file``) under its own receipt:
     accepted records, quarantine and issues, each in one statement for all the files — then the supersession of
     the returns they replace (a correction replaces none: it resolves the quarantine of the receipt it corrects)
-    and the receipts. Runs in the caller's transaction."""
+    and the receipts. Runs in the caller's transaction. ``texts``: where the records' texts as sent are, by
+    ``batch_file`` and ``record_index``, when ``collect_checked`` does not hold them (a census batch)."""
     fields = ", ".join(src.names)
     codes = prepared.code_params()
     files = pa.table(
@@ -523,23 +538,30 @@ def _write_files(engine: DuckDBEngine, src: Source, prepared: Plan, receipts: di
             f"FROM (SELECT DISTINCT errors, queries FROM {CHECKED} WHERE errors <> 0 OR queries <> 0)) "
         )
         of_masks = "JOIN m ON m.errors = c.errors AND m.queries = c.queries"
+        # the texts as sent: in collect_checked, or joined from where they are (``texts``) for these records only
+        sent, of_texts = (
+            ("w", f"JOIN {texts} w ON w.batch_file = c.batch_file AND w.record_index = c.record_index")
+            if texts
+            else ("c", "")
+        )
         errors = "CASE WHEN c.reader_error IS NOT NULL THEN [c.reader_error] ELSE m.error_codes END"
         if any(r.quarantined for r in receipts.values()):
-            raw = ", ".join(f"'{name}', c.r_{name}" for name in src.names)
+            raw = ", ".join(f"'{name}', {sent}.r_{name}" for name in src.names)
             engine.execute(
                 f"INSERT INTO {QUARANTINE} (receipt_id, record_index, source, errors, record, raw_line) "
                 f"{masks}SELECT f.rid, c.record_index, $source, {errors}, "
                 f"CASE WHEN c.reader_error IS NULL THEN json_object({raw}) END, c.raw_line "
-                f"{of_files} {of_masks} WHERE c.errors <> 0",
+                f"{of_files} {of_masks} {of_texts} WHERE c.errors <> 0",
                 {"source": src.name, **codes},
             )
         if any(r.quarantined or r.queried for r in receipts.values()):
             value = "CASE r.field " + " ".join(f"WHEN '{n}' THEN c.r_{n}" for n in src.names) + " ELSE c.raw_line END"
             failed = f"list_concat({errors}, coalesce(m.query_codes, []))"
+            with_texts = f", {sent}.* EXCLUDE (batch_file, record_index)" if texts else ""
             engine.execute(
                 f"INSERT INTO {ISSUE} (receipt_id, record_index, rule_code, severity, field, value) "
                 f"{masks}SELECT f.rid, c.record_index, c.code, r.severity, r.field, {value} "
-                f"FROM (SELECT c.*, unnest({failed}) AS code FROM {CHECKED} c {of_masks} "
+                f"FROM (SELECT c.*{with_texts}, unnest({failed}) AS code FROM {CHECKED} c {of_masks} {of_texts} "
                 f"WHERE c.errors <> 0 OR c.queries <> 0) c "
                 f"JOIN {BATCH_FILES} f ON f.batch_file = c.batch_file JOIN {RULE} r ON r.code = c.code",
                 codes,
