@@ -3,9 +3,11 @@ the file to it: on hand-made edge cases, the hostile corpus, and generated docum
 
 from __future__ import annotations
 
+import pickle
 import tempfile
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -148,6 +150,25 @@ def test_a_malformed_plain_file_is_refused_as_before(tmp_path: Path) -> None:
     assert parsed.rejected is not None
     assert parsed.rejected[0] == "XML-WF-01"
     assert parsed.rejected == parse_streaming(path).rejected
+
+
+def test_a_file_cut_short_anywhere_reads_as_before(tmp_path: Path) -> None:
+    """Every prefix of a plain file (a tag cut in two, a name in the last bytes, nothing after the declaration)."""
+    whole = _census(tmp_path, PLAIN["ordinary"] + "<Pupil><UPN/><Surname>Lee</Surname></Pupil>").read_bytes()
+    path = tmp_path / "cut.xml"
+    for end in range(len(whole)):
+        path.write_bytes(whole[:end])
+        assert _same(parse_census(path), parse_streaming(path)), whole[:end]
+
+
+def test_each_column_holds_only_its_own_texts(tmp_path: Path) -> None:
+    """The columns are pickled to the process that loads them: none carries the other columns' texts."""
+    path = _census(tmp_path, PLAIN["ordinary"] * 50)
+    found = census_xml.read_plain_census(path.read_bytes())
+    assert found is not None
+    for column in found[1]:
+        alone = pa.array(column.to_pylist(), type=pa.string())
+        assert len(pickle.dumps(column)) <= len(pickle.dumps(alone)) + 64
 
 
 @pytest.mark.parametrize("path", sorted([*HOSTILE.rglob("*.xml"), *FIXTURES.glob("*.xml")]), ids=lambda p: p.name)
