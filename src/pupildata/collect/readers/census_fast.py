@@ -91,8 +91,8 @@ def read_plain(
     known = tuple(
         dict.fromkeys([*roots, *records, "Header", "Address", *header_fields, *(t for f in fields for t in f)])
     )
-    if len(known) > _NAMES or any(len(name) > _LONGEST or not name.isascii() for name in known):
-        return None  # names this reading cannot tell apart exactly
+    if len(known) > _NAMES:
+        return None  # more names than this reading numbers
     skip = _body_start(data)
     tags = _tokens(data, skip, known) if skip is not None else None
     if tags is None:
@@ -148,10 +148,10 @@ def _tokens(data: bytes, skip: int, known: tuple[str, ...]) -> _Tags | None:
     if data.find(b"\r", skip) >= 0:  # line ends as XML reads them (before anything else): CR LF and a lone CR are LF
         data, skip = data[skip:].replace(b"\r\n", b"\n").replace(b"\r", b"\n"), 0
     text = np.frombuffer(data, dtype=np.uint8, offset=skip)
-    found = _brackets(text) if len(text) >= _WORD else None
-    if found is None:
+    bounds = _brackets(text)
+    if bounds is None:
         return None
-    lt, ends = found
+    lt, ends = bounds[::2], bounds[1::2]
     starts = lt + 1
     first = text[starts]
     if ((first == ord("!")) | (first == ord("?"))).any() or _spaced(text, lt, ends):
@@ -161,19 +161,15 @@ def _tokens(data: bytes, skip: int, known: tuple[str, ...]) -> _Tags | None:
     if (closing & empty).any() or closing[0]:
         return None
     start = np.flatnonzero(~closing)  # the tags an element starts at (an empty element is all of it)
-    name_start = starts[start]
-    name_end = ends[start] - empty[start]
-    if (name_end <= name_start).any():  # (a closing tag with no name is libxml2's to refuse)
-        return None
     # the body as alternate pieces, zero-copy: each tag, then the text after it, so that the text after tag k is
     # piece 2k + 1; and last an empty piece, the text of every empty element
     tags = len(lt)
     pieces = np.empty(2 * tags + 2, dtype=np.int32)  # a file is far smaller than 2 GB (MAX_BYTES)
-    pieces[0:-2:2] = lt
-    pieces[1:-1:2] = ends + 1
+    pieces[:-2] = bounds
+    pieces[1:-2:2] += 1
     pieces[-2:] = len(text)
     texts = pa.StringArray.from_buffers(2 * tags + 1, pa.py_buffer(pieces), pa.py_buffer(text))
-    codes = _codes(text, name_start, name_end, known)
+    codes = _codes(texts, 2 * start, known)
     step = (~closing).astype(np.int8) - closing - empty  # +1 opening, -1 closing, 0 an empty element
     depth = np.cumsum(step, dtype=np.int32)[start] - step[start]  # each element's ancestors
     is_empty = empty[start]
@@ -181,25 +177,27 @@ def _tokens(data: bytes, skip: int, known: tuple[str, ...]) -> _Tags | None:
     return _Tags(texts, codes, known, text_at, depth, is_empty)
 
 
-def _brackets(text: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Where each tag begins (its ``<``) and ends (its ``>``), or None when there are not two tags or something
-    other than white space comes before the first."""
+def _brackets(text: np.ndarray) -> np.ndarray | None:
+    """Where each tag begins (its ``<``) and ends (its ``>``), alternately, or None when there are not two tags or
+    something other than white space comes before the first."""
     mark, _, byte = _scratch(len(text))
     np.bitwise_or(text, 2, out=byte)  # '<' and '>' are the two bytes that are '>' with bit 1 set: one search
     np.equal(byte, ord(">"), out=mark)
     marks = np.flatnonzero(mark)
     opens = text[marks] == ord("<")
     if len(marks) % 2 == 0 and opens[::2].all() and not opens[1::2].any():
-        lt, ends = marks[::2], marks[1::2]  # as in nearly every file: no '>' in any text, so '<' and '>' alternate
+        bounds = marks  # as in nearly every file: no '>' in any text, so '<' and '>' alternate
     else:
         lt, gt = marks[opens], marks[~opens]
         after = np.searchsorted(gt, lt)  # each tag's '>'
         if not len(lt) or after[-1] >= len(gt):
             return None
-        ends = gt[after]
-    if len(lt) < 2 or text[: lt[0]].tobytes().strip():
+        bounds = np.empty(2 * len(lt), dtype=marks.dtype)
+        bounds[::2] = lt
+        bounds[1::2] = gt[after]
+    if len(bounds) < 4 or text[: bounds[0]].tobytes().strip():
         return None
-    return lt, ends
+    return bounds
 
 
 def _spaced(text: np.ndarray, lt: np.ndarray, ends: np.ndarray) -> bool:
@@ -221,53 +219,26 @@ def _spaced(text: np.ndarray, lt: np.ndarray, ends: np.ndarray) -> bool:
     return bool((runs[begun] < ends[tag[begun]]).any())
 
 
-#: Names are told apart by their length and first and last 8 bytes: exact for names of up to 16 bytes.
-_WORD = 8
-_LONGEST = 2 * _WORD
 #: At most this many names are told apart (each one's number is a byte).
 _NAMES = 254
-_LOW = np.array([(1 << (8 * n)) - 1 if n < _WORD else (1 << 64) - 1 for n in range(9)], dtype=np.uint64)
-
-
-def _words(raw: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each name's length, first 8 bytes and last 8 bytes (as little-endian numbers, zero-padded; ``start`` in
-    order). The last 8 bytes of ``raw`` are read as one number: a name that begins after it is shifted out of it."""
-    last = len(raw) - _WORD
-    windows = np.ndarray((last + 1,), dtype="<u8", buffer=raw.data, strides=(1,))
-    length = end - start
-    late = int(np.searchsorted(start, last, side="right"))  # the names that begin in the last 8 bytes (few if any)
-    head = windows[start] if late == len(start) else windows[np.minimum(start, last)]
-    head[late:] >>= ((start[late:] - last) * 8).astype(np.uint64)
-    head &= _LOW[np.minimum(length, _WORD)]
-    tail = np.where(length > _WORD, windows[np.maximum(end - _WORD, 0)], np.uint64(0))
-    return length, head, tail
 
 
 @functools.lru_cache(maxsize=8)
-def _known_words(known: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The known names' lengths, words and hashes (the hashes sorted, and the order that sorts them): the same
-    for every file, so made once."""
-    encoded = np.frombuffer(b"".join(n.encode("ascii") + bytes(_WORD) for n in known), dtype=np.uint8)
-    begins = np.cumsum([0] + [len(n) + _WORD for n in known[:-1]])
-    k_length, k_head, k_tail = _words(encoded, begins, begins + np.array([len(n) for n in known]))
-    k_hash = _hash(k_length, k_head, k_tail)
-    order = np.argsort(k_hash)
-    return k_length, k_head, k_tail, k_hash[order], order
+def _known_tags(known: tuple[str, ...]) -> tuple[pa.Array, np.ndarray]:
+    """The start tags of the known names (each ``<name>``, then each ``<name/>``), and the number of each one's
+    name, after a 0 (for none of them): the same for every file, so made once."""
+    tags = pa.array([f"<{name}>" for name in known] + [f"<{name}/>" for name in known], type=pa.string())
+    numbers = np.array([0, *range(1, len(known) + 1), *range(1, len(known) + 1)], dtype=np.uint8)
+    return tags, numbers
 
 
-def _codes(raw: np.ndarray, start: np.ndarray, end: np.ndarray, known: tuple[str, ...]) -> np.ndarray:
-    """For each tag, the place of its name in ``known`` plus one (0: another name): a hash of the length and the
-    first and last 8 bytes finds the candidate, and those three (exact for names of up to 16 bytes) confirm it."""
-    length, head, tail = _words(raw, start, end)
-    k_length, k_head, k_tail, sorted_hash, order = _known_words(known)
-    at = np.minimum(np.searchsorted(sorted_hash, _hash(length, head, tail)), len(known) - 1)
-    candidate = order[at]
-    same = (k_length[candidate] == length) & (k_head[candidate] == head) & (k_tail[candidate] == tail)
-    return np.where(same, candidate + 1, 0).astype(np.uint8)  # few names: a stable sort of them is a radix sort
-
-
-def _hash(length: np.ndarray, head: np.ndarray, tail: np.ndarray) -> np.ndarray:
-    return head ^ (tail * np.uint64(0x9E3779B97F4A7C15)) ^ (length.astype(np.uint64) << np.uint64(56))
+def _codes(texts: pa.StringArray, at: np.ndarray, known: tuple[str, ...]) -> np.ndarray:
+    """For the start tags that are the pieces ``at``, the place of each one's name in ``known`` plus one (0:
+    another name), Arrow looking them up as strings (a hash each, exact)."""
+    tags, numbers = _known_tags(known)
+    found = pyarrow.compute.index_in(texts.take(pa.array(at)), value_set=tags)
+    codes: np.ndarray = numbers[pyarrow.compute.fill_null(found, -1).to_numpy() + 1]
+    return codes
 
 
 class _Tags:
