@@ -67,6 +67,7 @@ PLAIN = {
     "tabs, newlines, quotes, commas, markup characters": "<Pupil><Surname>a\tb\nc \"d\" 'e', f > g</Surname>"
     "<Forename>\u00e9\u00df\u4e2d \U0001f600</Forename></Pupil>",
     "pretty-printed": "\n  <Pupil>\n    <UPN>D</UPN>\n    <Surname> Spaced </Surname>\n  </Pupil>\n",
+    "white space ending closing tags": "<Pupil><UPN>M</UPN\n><Other>o</Other ><Surname/></Pupil\t>",
     "names like ours": "<Pupil><UPNs>no</UPNs><UP>no</UP><SurnameX>no</SurnameX>"
     "<PreferredSurnameX>n</PreferredSurnameX><PreferredSurname>yes</PreferredSurname><x.y-z_1>ok</x.y-z_1></Pupil>",
 }
@@ -82,6 +83,10 @@ LEFT_TO_THE_STREAMING_PARSER = {
     "a carriage return reference": "<Pupil><Surname>a&#13;b</Surname></Pupil>",
     "a pupil inside a pupil": "<Pupil><UPN>H</UPN><Pupil><UPN>I</UPN></Pupil></Pupil>",
     "a namespace": '<Pupil xmlns="urn:x"><UPN>J</UPN></Pupil>',
+    "an attribute of an element not read": '<Pupil><Extra a="1"><UPN>x</UPN></Extra><UPN>N</UPN></Pupil>',
+    "a namespace declared by an element not read": '<Wrap xmlns="urn:x"><Pupil><UPN>O</UPN></Pupil></Wrap>',
+    "a prefix on an element not read": '<Pupil><x:Other xmlns:x="urn:x">P</x:Other><UPN>Q</UPN></Pupil>',
+    "a known name with a prefix": '<Pupil xmlns:x="urn:x"><x:UPN>R</x:UPN></Pupil>',
     "a prefix never declared": "<Pupil><x:UPN>K</x:UPN><UPN>L</UPN></Pupil>",
 }
 

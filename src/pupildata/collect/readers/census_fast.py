@@ -152,10 +152,9 @@ def _tokens(data: bytes, skip: int, known: tuple[str, ...]) -> _Tags | None:
     if bounds is None:
         return None
     lt, ends = bounds[::2], bounds[1::2]
-    starts = lt + 1
-    first = text[starts]
-    if ((first == ord("!")) | (first == ord("?"))).any() or _spaced(text, lt, ends):
-        return None  # comments, CDATA, a document type; instructions; an attribute, a namespace prefix
+    first = text[lt + 1]
+    if ((first == ord("!")) | (first == ord("?"))).any():
+        return None  # comments, CDATA, a document type; instructions
     closing = first == ord("/")
     empty = text[ends - 1] == ord("/")
     if (closing & empty).any() or closing[0]:
@@ -170,6 +169,13 @@ def _tokens(data: bytes, skip: int, known: tuple[str, ...]) -> _Tags | None:
     pieces[-2:] = len(text)
     texts = pa.StringArray.from_buffers(2 * tags + 1, pa.py_buffer(pieces), pa.py_buffer(text))
     codes = _codes(texts, 2 * start, known)
+    # no white space in any start tag: then (the file being well-formed, which libxml2 checks) no attribute, and
+    # each tag is '/'? name '/'? — a closing tag's '/' first, an empty element's last; and no ':' (a namespace
+    # prefix, which would need a declaration, an attribute). A start tag of a known name is exactly <name> or
+    # <name/>, so only the others are searched; a closing tag is its start tag's name and may end in white space.
+    other = start[codes == 0]
+    if _spaced(text, lt[other], ends[other]):
+        return None
     step = (~closing).astype(np.int8) - closing - empty  # +1 opening, -1 closing, 0 an empty element
     depth = np.cumsum(step, dtype=np.int32)[start] - step[start]  # each element's ancestors
     is_empty = empty[start]
@@ -201,22 +207,13 @@ def _brackets(text: np.ndarray) -> np.ndarray | None:
 
 
 def _spaced(text: np.ndarray, lt: np.ndarray, ends: np.ndarray) -> bool:
-    """Whether any tag has white space or a ':' in it.
-
-    With none (the file being well-formed, which libxml2 checks) a tag has no attribute, and each tag is '/'? name
-    '/'? — a closing tag's '/' first, an empty element's last; and no ':' (a namespace prefix, which would need a
-    declaration, an attribute). A run of white space never spans a '<' or a '>', so the first character of each
-    run tells whether the run is in a tag. (Every other character below a space is refused by libxml2 anyway.)"""
-    space, begins, _ = _scratch(len(text))
-    np.less_equal(text, ord(" "), out=space)
-    np.equal(text, ord(":"), out=begins)
-    np.logical_or(space, begins, out=space)
-    np.greater(space[1:], space[:-1], out=begins[1:])  # a space after another character: a run begins
-    begins[0] = space[0]
-    runs = np.flatnonzero(begins)
-    tag = np.searchsorted(lt, runs) - 1  # the last tag begun before each run
-    begun = tag >= 0
-    return bool((runs[begun] < ends[tag[begun]]).any())
+    """Whether any of the tags from ``lt`` to ``ends`` has white space or a ':' in it (their bytes gathered: they
+    are few). (Every other character below a space is refused by libxml2 anyway.)"""
+    length = ends - lt
+    total = int(length.sum())
+    at = np.repeat(lt - (np.cumsum(length) - length), length) + np.arange(total)
+    chars = text[at]
+    return bool(((chars <= ord(" ")) | (chars == ord(":"))).any())
 
 
 #: At most this many names are told apart (each one's number is a byte).
