@@ -124,19 +124,19 @@ def _body_start(data: bytes) -> int | None:
     return start
 
 
-#: Files up to this size are searched in work arrays kept by each thread (three bytes per byte of the file), not
-#: in new ones: fresh memory costs a page fault per 4 KB, which was a third of the reading's time.
+#: Files up to this size are searched in work arrays kept by each thread (two bytes per byte of the file), not in
+#: new ones: fresh memory can cost a page fault per 4 KB (when the allocator has given the last file's back).
 _KEPT = 32 << 20
 
 
-def _scratch(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Two boolean arrays and a byte array of ``size`` elements, to be overwritten."""
+def _scratch(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A boolean array and a byte array of ``size`` elements, to be overwritten."""
     if size > _KEPT:
-        return np.empty(size, dtype=bool), np.empty(size, dtype=bool), np.empty(size, dtype=np.uint8)
+        return np.empty(size, dtype=bool), np.empty(size, dtype=np.uint8)
     kept: np.ndarray | None = getattr(_work, "arrays", None)
     if kept is None or kept.shape[1] < size:
-        kept = _work.arrays = np.empty((3, max(size, 1 << 20)), dtype=np.uint8)
-    return kept[0, :size].view(bool), kept[1, :size].view(bool), kept[2, :size]
+        kept = _work.arrays = np.empty((2, max(size, 1 << 20)), dtype=np.uint8)
+    return kept[0, :size].view(bool), kept[1, :size]
 
 
 def _tokens(data: bytes, skip: int, known: tuple[str, ...]) -> _Tags | None:
@@ -186,7 +186,7 @@ def _tokens(data: bytes, skip: int, known: tuple[str, ...]) -> _Tags | None:
 def _brackets(text: np.ndarray) -> np.ndarray | None:
     """Where each tag begins (its ``<``) and ends (its ``>``), alternately, or None when there are not two tags or
     something other than white space comes before the first."""
-    mark, _, byte = _scratch(len(text))
+    mark, byte = _scratch(len(text))
     np.bitwise_or(text, 2, out=byte)  # '<' and '>' are the two bytes that are '>' with bit 1 set: one search
     np.equal(byte, ord(">"), out=mark)
     marks = np.flatnonzero(mark)
