@@ -126,7 +126,7 @@ def _body_start(data: bytes) -> int | None:
 
 #: Files up to this size are searched in work arrays kept by each thread (two bytes per byte of the file), not in
 #: new ones: fresh memory can cost a page fault per 4 KB (when the allocator has given the last file's back).
-_KEPT = 32 << 20
+_KEPT = 16 << 20
 
 
 def _scratch(size: int) -> tuple[np.ndarray, np.ndarray]:
