@@ -1,6 +1,6 @@
 """Census XML parse benchmark: CPU per file of ``parse_census`` against a bare lxml ``iterparse`` of the same files.
 
-    flock /tmp/pupildata-bench.lock .venv/bin/python bench/census_parse_bench.py --files 20 --repeat 9 --baseline main
+    .venv/bin/python bench/census_parse_bench.py --files 20 --repeat 9 --baseline main
 
 Files of 1,000 pupils are made as the collection benchmark makes them (``_census_files``). Each repeat times,
 one after the other in this process, the bare read (counting the ``<Pupil>`` elements with ``iterparse``) and
@@ -14,8 +14,7 @@ are first checked to give the same tables).
 not this process's: whether fresh memory costs page faults depends on what a process did before), one pool per
 reading, the readings alternating ``--repeat`` times, each file's CPU time measured in its worker::
 
-    flock /tmp/pupildata-bench.lock .venv/bin/python bench/census_parse_bench.py --files 50 --repeat 3 \\
-        --baseline main --workers
+    .venv/bin/python bench/census_parse_bench.py --files 50 --repeat 3 --baseline main --workers
 """
 
 from __future__ import annotations
