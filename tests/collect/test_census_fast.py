@@ -3,9 +3,11 @@ the file to it: on hand-made edge cases, the hostile corpus, and generated docum
 
 from __future__ import annotations
 
+import pickle
 import tempfile
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -65,6 +67,7 @@ PLAIN = {
     "tabs, newlines, quotes, commas, markup characters": "<Pupil><Surname>a\tb\nc \"d\" 'e', f > g</Surname>"
     "<Forename>\u00e9\u00df\u4e2d \U0001f600</Forename></Pupil>",
     "pretty-printed": "\n  <Pupil>\n    <UPN>D</UPN>\n    <Surname> Spaced </Surname>\n  </Pupil>\n",
+    "white space ending closing tags": "<Pupil><UPN>M</UPN\n><Other>o</Other ><Surname/></Pupil\t>",
     "names like ours": "<Pupil><UPNs>no</UPNs><UP>no</UP><SurnameX>no</SurnameX>"
     "<PreferredSurnameX>n</PreferredSurnameX><PreferredSurname>yes</PreferredSurname><x.y-z_1>ok</x.y-z_1></Pupil>",
 }
@@ -80,6 +83,10 @@ LEFT_TO_THE_STREAMING_PARSER = {
     "a carriage return reference": "<Pupil><Surname>a&#13;b</Surname></Pupil>",
     "a pupil inside a pupil": "<Pupil><UPN>H</UPN><Pupil><UPN>I</UPN></Pupil></Pupil>",
     "a namespace": '<Pupil xmlns="urn:x"><UPN>J</UPN></Pupil>',
+    "an attribute of an element not read": '<Pupil><Extra a="1"><UPN>x</UPN></Extra><UPN>N</UPN></Pupil>',
+    "a namespace declared by an element not read": '<Wrap xmlns="urn:x"><Pupil><UPN>O</UPN></Pupil></Wrap>',
+    "a prefix on an element not read": '<Pupil><x:Other xmlns:x="urn:x">P</x:Other><UPN>Q</UPN></Pupil>',
+    "a known name with a prefix": '<Pupil xmlns:x="urn:x"><x:UPN>R</x:UPN></Pupil>',
     "a prefix never declared": "<Pupil><x:UPN>K</x:UPN><UPN>L</UPN></Pupil>",
 }
 
@@ -148,6 +155,25 @@ def test_a_malformed_plain_file_is_refused_as_before(tmp_path: Path) -> None:
     assert parsed.rejected is not None
     assert parsed.rejected[0] == "XML-WF-01"
     assert parsed.rejected == parse_streaming(path).rejected
+
+
+def test_a_file_cut_short_anywhere_reads_as_before(tmp_path: Path) -> None:
+    """Every prefix of a plain file (a tag cut in two, a name in the last bytes, nothing after the declaration)."""
+    whole = _census(tmp_path, PLAIN["ordinary"] + "<Pupil><UPN/><Surname>Lee</Surname></Pupil>").read_bytes()
+    path = tmp_path / "cut.xml"
+    for end in range(len(whole)):
+        path.write_bytes(whole[:end])
+        assert _same(parse_census(path), parse_streaming(path)), whole[:end]
+
+
+def test_each_column_holds_only_its_own_texts(tmp_path: Path) -> None:
+    """The columns are pickled to the process that loads them: none carries the other columns' texts."""
+    path = _census(tmp_path, PLAIN["ordinary"] * 50)
+    found = census_xml.read_plain_census(path.read_bytes())
+    assert found is not None
+    for column in found[1]:
+        alone = pa.array(column.to_pylist(), type=pa.string())
+        assert len(pickle.dumps(column)) <= len(pickle.dumps(alone)) + 64
 
 
 @pytest.mark.parametrize("path", sorted([*HOSTILE.rglob("*.xml"), *FIXTURES.glob("*.xml")]), ids=lambda p: p.name)

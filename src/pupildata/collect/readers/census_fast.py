@@ -7,8 +7,11 @@ encoding) and its tags are found with numpy: every ``<`` opens a tag and the fir
 the text after an opening tag is exactly the element's own text (lxml's ``.text``: what comes before its first
 child), because nothing but tags can interrupt it. Depths are a running sum over the tags; the rest works on the
 elements' start tags only (closing tags are half of them): parents and which pupil each element belongs to are
-running maxima and sums, each field is one selection, and its texts are taken by Arrow (``take``) from the
-file's bytes seen, without a copy, as a string array of alternate pieces: each tag, then the text after it.
+running maxima and sums, the element each pupil's row takes for every field is one scatter (the last of each:
+a maximum), and all the texts are taken by one Arrow ``take`` from the file's bytes seen, without a copy, as a
+string array of alternate pieces (each tag, then the text after it), then cut into a column each. The file's
+bytes are not copied (but to mend line ends), and the arrays as long as the file are kept by each thread from
+one file to the next: fresh memory costs a page fault per 4 KB, which can cost as much as the search itself.
 
 Anything else — another encoding, an entity or character reference, an attribute or namespace, a comment, a
 pupil or header somewhere unusual — returns None, and the file is read by the streaming parser instead, which
@@ -19,7 +22,9 @@ tables.
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -60,8 +65,17 @@ HARDENED = {
 }
 
 
+#: What each thread keeps from one file to the next: its parser, its work arrays.
+_work = threading.local()
+
+
 def _checker() -> etree.XMLParser:
-    return etree.XMLParser(**HARDENED, target=_Check())
+    """This thread's libxml2 check: a parser reused, one document at a time (its error log is cleared at each
+    document), as making one costs about as much as checking 5,000 bytes."""
+    checker: etree.XMLParser | None = getattr(_work, "checker", None)
+    if checker is None:
+        checker = _work.checker = etree.XMLParser(**HARDENED, target=_Check())
+    return checker
 
 
 def read_plain(
@@ -74,13 +88,13 @@ def read_plain(
 ) -> tuple[dict[str, str], list[pa.Array]] | None:
     """The header and the record columns of a plain census file (``fields``: each column's element names, the
     postcode last and read from ``Address/PostCode`` or ``PostCode``), or None when the file is not plain."""
-    known = list(
+    known = tuple(
         dict.fromkeys([*roots, *records, "Header", "Address", *header_fields, *(t for f in fields for t in f)])
     )
-    if len(known) > _NAMES or any(len(name) > _LONGEST or not name.isascii() for name in known):
-        return None  # names this reading cannot tell apart exactly
-    body = _plain_body(data)
-    tags = _tokens(body, known) if body is not None else None
+    if len(known) > _NAMES:
+        return None  # more names than this reading numbers
+    skip = _body_start(data)
+    tags = _tokens(data, skip, known) if skip is not None else None
     if tags is None:
         return None
     checker = _checker()
@@ -93,120 +107,135 @@ def read_plain(
     return tags.read(roots, records, header_fields, fields)
 
 
-def _plain_body(data: bytes) -> bytes | None:
-    """The file after its XML declaration, if it can be plain: UTF-8 (declared or not)."""
+def _body_start(data: bytes) -> int | None:
+    """Where the file's body begins, after its XML declaration, if it can be plain: UTF-8 (declared or not). An
+    offset rather than a copy: copying a file's bytes costs more than finding its tags (fresh pages)."""
     if len(data) > MAX_BYTES:
         return None
-    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    if body.startswith(b"<?xml"):
-        declaration = _DECLARATION.match(body)
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    if data.startswith(b"<?xml", start):
+        declaration = _DECLARATION.match(data, start)
         if declaration is None:
             return None
         encoding = _ENCODING.search(declaration.group(0))
         if encoding is not None and encoding.group(1).lower() not in (b"utf-8", b"utf8"):
             return None
-        body = body[declaration.end() :]
-    return body
+        start = declaration.end()
+    return start
 
 
-def _tokens(body: bytes, known: Sequence[str]) -> _Tags | None:  # noqa: PLR0911 - each way a body is not plain
-    """The tags of a body, found with numpy: every ``<`` opens a tag (nothing else in a plain body has one) and
-    the first ``>`` after it closes it (a plain tag has no attribute, where one could appear)."""
-    if b"&" in body or b"\x00" in body:
+#: Files up to this size are searched in work arrays kept by each thread (two bytes per byte of the file), not in
+#: new ones: fresh memory can cost a page fault per 4 KB (when the allocator has given the last file's back).
+_KEPT = 16 << 20
+
+
+def _scratch(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A boolean array and a byte array of ``size`` elements, to be overwritten."""
+    if size > _KEPT:
+        return np.empty(size, dtype=bool), np.empty(size, dtype=np.uint8)
+    kept: np.ndarray | None = getattr(_work, "arrays", None)
+    if kept is None or kept.shape[1] < size:
+        kept = _work.arrays = np.empty((2, max(size, 1 << 20)), dtype=np.uint8)
+    return kept[0, :size].view(bool), kept[1, :size]
+
+
+def _tokens(data: bytes, skip: int, known: tuple[str, ...]) -> _Tags | None:
+    """The tags of the body (``data`` from ``skip``), found with numpy: every ``<`` opens a tag (nothing else in a
+    plain body has one) and the first ``>`` after it closes it (a plain tag has no attribute, where one could
+    appear)."""
+    if data.find(b"&", skip) >= 0 or data.find(b"\x00", skip) >= 0:
         return None
-    if b"\r" in body:  # line ends as XML reads them (before anything else): CR LF and a lone CR are LF
-        body = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    raw = np.frombuffer(body + bytes(8), dtype=np.uint8)  # 8 bytes more: a name's last 8 bytes can be read
-    size = len(body)
-    text = raw[:size]
-    lt = np.flatnonzero(text == ord("<"))
-    gt = np.flatnonzero(text == ord(">"))
-    if len(lt) < 2 or not len(gt) or raw[: lt[0]].tobytes().strip():
+    if data.find(b"\r", skip) >= 0:  # line ends as XML reads them (before anything else): CR LF and a lone CR are LF
+        data, skip = data[skip:].replace(b"\r\n", b"\n").replace(b"\r", b"\n"), 0
+    text = np.frombuffer(data, dtype=np.uint8, offset=skip)
+    bounds = _brackets(text)
+    if bounds is None:
         return None
-    if len(gt) == len(lt) and (gt > lt).all() and (lt[1:] > gt[:-1]).all():
-        ends = gt  # as in nearly every file: no '>' in any text, so each '<' is followed by its own '>'
-    else:
-        after = np.searchsorted(gt, lt)  # each tag's '>'
-        if after[-1] >= len(gt):
-            return None
-        ends = gt[after]
-    starts = lt + 1
-    first = raw[starts]
-    if ((first == ord("!")) | (first == ord("?"))).any():  # comments, CDATA, a document type; instructions
-        return None
-    # no white space in any tag: then (the file being well-formed, which libxml2 checks) no attribute either, and
-    # each tag is '/'? name '/'? — a closing tag's '/' first, an empty element's last; and no ':' (a namespace
-    # prefix, which would need a declaration, an attribute). A run of white space never spans a '<' or a '>', so
-    # the first character of each run tells whether the run is in a tag. (Every other character below a space is
-    # refused by libxml2 anyway.)
-    space = (text <= ord(" ")) | (text == ord(":"))
-    runs = np.flatnonzero(space[1:] & ~space[:-1]) + 1
-    if space[0]:
-        runs = np.concatenate([[0], runs])
-    if len(runs):
-        tag = np.searchsorted(lt, runs) - 1  # the last tag begun before each run
-        begun = tag >= 0
-        if (runs[begun] < ends[tag[begun]]).any():
-            return None
+    lt, ends = bounds[::2], bounds[1::2]
+    first = text[lt + 1]
+    if ((first == ord("!")) | (first == ord("?"))).any():
+        return None  # comments, CDATA, a document type; instructions
     closing = first == ord("/")
-    empty = raw[ends - 1] == ord("/")
+    empty = text[ends - 1] == ord("/")
     if (closing & empty).any() or closing[0]:
         return None
     start = np.flatnonzero(~closing)  # the tags an element starts at (an empty element is all of it)
-    name_start = starts[start]
-    name_end = ends[start] - empty[start]
-    if (name_end <= name_start).any() or (ends[closing] <= starts[closing] + 1).any():
+    # the body as alternate pieces, zero-copy: each tag, then the text after it, so that the text after tag k is
+    # piece 2k + 1; and last an empty piece, the text of every empty element
+    tags = len(lt)
+    pieces = np.empty(2 * tags + 2, dtype=np.int32)  # a file is far smaller than 2 GB (MAX_BYTES)
+    pieces[:-2] = bounds
+    pieces[1:-2:2] += 1
+    pieces[-2:] = len(text)
+    texts = pa.StringArray.from_buffers(2 * tags + 1, pa.py_buffer(pieces), pa.py_buffer(text))
+    codes = _codes(texts, 2 * start, known)
+    # no white space in any start tag: then (the file being well-formed, which libxml2 checks) no attribute, and
+    # each tag is '/'? name '/'? — a closing tag's '/' first, an empty element's last; and no ':' (a namespace
+    # prefix, which would need a declaration, an attribute). A start tag of a known name is exactly <name> or
+    # <name/>, so only the others are searched; a closing tag is its start tag's name and may end in white space.
+    other = start[codes == 0]
+    if _spaced(text, lt[other], ends[other]):
         return None
-    text_end = np.empty_like(lt)
-    text_end[:-1] = lt[1:]
-    text_end[-1] = size
-    # the body as alternate pieces, zero-copy: each tag, then the text after it (an empty element's none: its
-    # tag's piece runs on to the next tag), so that the text after tag k is piece 2k + 1
-    pieces = np.empty(2 * len(lt) + 1, dtype=np.int32)  # a file is far smaller than 2 GB (MAX_BYTES)
-    pieces[0:-1:2] = lt
-    pieces[1::2] = np.where(empty, text_end, ends + 1)
-    pieces[-1] = size
-    texts = pa.StringArray.from_buffers(2 * len(lt), pa.py_buffer(pieces), pa.py_buffer(raw))
-    codes = _codes(raw, name_start, name_end, known)
     step = (~closing).astype(np.int8) - closing - empty  # +1 opening, -1 closing, 0 an empty element
     depth = np.cumsum(step, dtype=np.int32)[start] - step[start]  # each element's ancestors
-    return _Tags(texts, codes, known, 2 * start + 1, depth, empty[start])
+    is_empty = empty[start]
+    text_at = np.where(is_empty, 2 * tags, 2 * start + 1)
+    return _Tags(texts, codes, known, text_at, depth, is_empty)
 
 
-#: Names are told apart by their length and first and last 8 bytes: exact for names of up to 16 bytes.
-_LONGEST = 16
+def _brackets(text: np.ndarray) -> np.ndarray | None:
+    """Where each tag begins (its ``<``) and ends (its ``>``), alternately, or None when there are not two tags or
+    something other than white space comes before the first."""
+    mark, byte = _scratch(len(text))
+    np.bitwise_or(text, 2, out=byte)  # '<' and '>' are the two bytes that are '>' with bit 1 set: one search
+    np.equal(byte, ord(">"), out=mark)
+    marks = np.flatnonzero(mark)
+    opens = text[marks] == ord("<")
+    if len(marks) % 2 == 0 and opens[::2].all() and not opens[1::2].any():
+        bounds = marks  # as in nearly every file: no '>' in any text, so '<' and '>' alternate
+    else:
+        lt, gt = marks[opens], marks[~opens]
+        after = np.searchsorted(gt, lt)  # each tag's '>'
+        if not len(lt) or after[-1] >= len(gt):
+            return None
+        bounds = np.empty(2 * len(lt), dtype=marks.dtype)
+        bounds[::2] = lt
+        bounds[1::2] = gt[after]
+    if len(bounds) < 4 or text[: bounds[0]].tobytes().strip():
+        return None
+    return bounds
+
+
+def _spaced(text: np.ndarray, lt: np.ndarray, ends: np.ndarray) -> bool:
+    """Whether any of the tags from ``lt`` to ``ends`` has white space or a ':' in it (their bytes gathered: they
+    are few). (Every other character below a space is refused by libxml2 anyway.)"""
+    length = ends - lt
+    total = int(length.sum())
+    at = np.repeat(lt - (np.cumsum(length) - length), length) + np.arange(total)
+    chars = text[at]
+    return bool(((chars <= ord(" ")) | (chars == ord(":"))).any())
+
+
 #: At most this many names are told apart (each one's number is a byte).
 _NAMES = 254
-_LOW = np.array([(1 << (8 * n)) - 1 if n < 8 else (1 << 64) - 1 for n in range(9)], dtype=np.uint64)
 
 
-def _words(raw: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each name's length, first 8 bytes and last 8 bytes (as little-endian numbers, zero-padded)."""
-    windows = np.ndarray((len(raw) - 7,), dtype="<u8", buffer=raw.data, strides=(1,))
-    length = (end - start).astype(np.int64)
-    head = windows[start] & _LOW[np.minimum(length, 8)]
-    tail = np.where(length > 8, windows[np.maximum(end - 8, 0)], np.uint64(0))
-    return length, head, tail
+@functools.lru_cache(maxsize=8)
+def _known_tags(known: tuple[str, ...]) -> tuple[pa.Array, np.ndarray]:
+    """The start tags of the known names (each ``<name>``, then each ``<name/>``), and the number of each one's
+    name, after a 0 (for none of them): the same for every file, so made once."""
+    tags = pa.array([f"<{name}>" for name in known] + [f"<{name}/>" for name in known], type=pa.string())
+    numbers = np.array([0, *range(1, len(known) + 1), *range(1, len(known) + 1)], dtype=np.uint8)
+    return tags, numbers
 
 
-def _codes(raw: np.ndarray, start: np.ndarray, end: np.ndarray, known: Sequence[str]) -> np.ndarray:
-    """For each tag, the place of its name in ``known`` plus one (0: another name): a hash of the length and the
-    first and last 8 bytes finds the candidate, and those three (exact for names of up to 16 bytes) confirm it."""
-    length, head, tail = _words(raw, start, end)
-    encoded = np.frombuffer(b"".join(n.encode("ascii") + bytes(8) for n in known), dtype=np.uint8)
-    begins = np.cumsum([0] + [len(n) + 8 for n in known[:-1]])
-    k_length, k_head, k_tail = _words(encoded, begins, begins + np.array([len(n) for n in known]))
-    k_hash = _hash(k_length, k_head, k_tail)
-    order = np.argsort(k_hash)
-    hashes = _hash(length, head, tail)
-    at = np.minimum(np.searchsorted(k_hash[order], hashes), len(known) - 1)
-    candidate = order[at]
-    same = (k_length[candidate] == length) & (k_head[candidate] == head) & (k_tail[candidate] == tail)
-    return np.where(same, candidate + 1, 0).astype(np.uint8)  # few names: a stable sort of them is a radix sort
-
-
-def _hash(length: np.ndarray, head: np.ndarray, tail: np.ndarray) -> np.ndarray:
-    return head ^ (tail * np.uint64(0x9E3779B97F4A7C15)) ^ (length.astype(np.uint64) << np.uint64(56))
+def _codes(texts: pa.StringArray, at: np.ndarray, known: tuple[str, ...]) -> np.ndarray:
+    """For the start tags that are the pieces ``at``, the place of each one's name in ``known`` plus one (0:
+    another name), Arrow looking them up as strings (a hash each, exact)."""
+    tags, numbers = _known_tags(known)
+    found = pyarrow.compute.index_in(texts.take(pa.array(at)), value_set=tags)
+    codes: np.ndarray = numbers[pyarrow.compute.fill_null(found, -1).to_numpy() + 1]
+    return codes
 
 
 class _Tags:
@@ -231,11 +260,14 @@ class _Tags:
         self.opening = ~empty
         self._parents: dict[int, np.ndarray] = {}
 
-    def named(self, *names: str) -> np.ndarray:
-        table = np.zeros(len(self.known) + 1, dtype=bool)
-        table[[self.known[name] for name in names]] = True
-        found: np.ndarray = table[self.codes]
-        return found
+    def roles(self, *groups: Sequence[str]) -> list[np.ndarray]:
+        """For each group of names, whether each element has one of them: one look-up over the elements for all
+        the groups (each a bit), then a test of a bit per group."""
+        table = np.zeros(len(self.known) + 1, dtype=np.uint8)
+        for bit, names in enumerate(groups):
+            table[[self.known[name] for name in names]] |= 1 << bit
+        role = table[self.codes]
+        return [np.bitwise_and(role, 1 << bit).astype(bool) for bit in range(len(groups))]
 
     def parent_at(self, level: int) -> np.ndarray:
         """For each element, the index of the element opened last at ``level`` before it (-1: none yet)."""
@@ -245,12 +277,6 @@ class _Tags:
             self._parents[level] = np.maximum.accumulate(last)
         return self._parents[level]
 
-    def text_of(self, at: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
-        """The text of the elements ``at`` (an empty element's is the empty string), as one Arrow string array
-        (NULL where ``valid`` is False): cut from the file's pieces."""
-        mask = None if valid is None else ~valid
-        return self.texts.take(pa.array(self.text_at[at], mask=mask))
-
     def read(
         self,
         roots: Sequence[str],
@@ -259,10 +285,9 @@ class _Tags:
         fields: Sequence[Sequence[str]],
     ) -> tuple[dict[str, str], list[pa.Array]] | None:
         depth = self.depth
-        if not self.opening[0] or not self.named(*roots)[0]:
+        if not self.opening[0] or self.codes[0] not in {self.known[name] for name in roots}:
             return None
-        is_record = self.named(*records)
-        is_header = self.named("Header")
+        is_record, is_header, is_header_field, is_postcode = self.roles(records, ["Header"], header_fields, fields[-1])
         # pupils exactly two levels down, headers one: no pupil or header inside another, so the streaming
         # parser's order (the end of each) is document order and it has read every element before clearing any
         if (is_record & (depth != 2)).any() or (is_header & (depth != 1)).any():
@@ -275,56 +300,79 @@ class _Tags:
         record_starts = is_record
         if (record_starts & under_header).any() or not record_starts.any():
             return None
-        header = self._header(header_fields, under_header)
         count = int(record_starts.sum())
         number = np.cumsum(record_starts) - 1  # for each element, the pupil last started
         second = self.parent_at(2)
         child = (depth == 3) & (second >= 0)
         child[child] = record_starts[second[child]]  # a pupil's own element
-        own = np.flatnonzero(child)  # the pupils' own elements, grouped by name (each group in document order)
-        order = np.argsort(self.codes[own], kind="stable")
-        groups = np.searchsorted(self.codes[own][order], np.arange(len(self.known) + 2))
-
-        def named_own(tags: Sequence[str]) -> np.ndarray:
-            codes = [self.known[tag] for tag in tags]
-            parts = [own[order[groups[c] : groups[c + 1]]] for c in codes]
-            return parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
-
-        columns = [self._column(named_own(tags), number, count) for tags in fields[:-1]]
-        columns.append(self._postcode(named_own(fields[-1]), named_own(["Address"]), number, count, fields[-1]))
+        own = np.flatnonzero(child)  # the pupils' own elements, in document order
+        at, valid = self._fields(own, fields[:-1], number, count)
+        addresses = own[self.codes[own] == self.known["Address"]]
+        postcode_at, postcode_valid = self._postcode(own[is_postcode[own]], addresses, number, count, is_postcode)
+        header_at = np.flatnonzero(under_header & is_header_field)
+        sizes = [len(header_at)] + [count] * len(fields)
+        at = np.concatenate([header_at, at, postcode_at])
+        valid = np.concatenate([np.ones(len(header_at), dtype=bool), valid, postcode_valid])
+        header_texts, *columns = self._cut(at, valid, sizes)
+        names = {code: name for name, code in self.known.items()}
+        # the last of each, as streamed
+        header = dict(zip((names[c] for c in self.codes[header_at]), header_texts.to_pylist(), strict=True))
         return header, columns
 
-    def _header(self, header_fields: Sequence[str], under_header: np.ndarray) -> dict[str, str]:
-        at = np.flatnonzero(under_header & self.named(*header_fields))
-        names = {code: name for name, code in self.known.items()}
-        texts = self.text_of(at).to_pylist()
-        return dict(zip((names[c] for c in self.codes[at]), texts, strict=True))  # the last of each, as streamed
+    def _fields(
+        self, own: np.ndarray, fields: Sequence[Sequence[str]], number: np.ndarray, count: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The element each pupil's row takes for each field (``own``: the pupils' own elements), field after
+        field: the last of the pupil's elements named for the field, as the streaming parser keeps (a name in
+        several fields is the last one's, as there); and whether the pupil has one (NULL where not)."""
+        field_of = np.full(len(self.known) + 1, -1, dtype=np.int64)
+        for index, tags in enumerate(fields):
+            field_of[[self.known[tag] for tag in tags]] = index
+        field = field_of[self.codes[own]]
+        named = field >= 0
+        at = own[named]
+        where = np.full(len(fields) * count, -1, dtype=np.int64)
+        np.maximum.at(where, field[named] * count + number[at], at)  # the last of each cell: ``own`` is in order
+        valid = where >= 0
+        return np.maximum(where, 0), valid
 
-    def _column(self, at: np.ndarray, number: np.ndarray, count: int) -> pa.Array:
-        """The texts of the elements at ``at`` in their pupils' rows: the last of each pupil's, as the streaming
-        parser keeps (NULL for a pupil with none)."""
-        owners = number[at]
-        if len(at):
-            keep = np.ones(len(at), dtype=bool)
-            keep[:-1] = owners[1:] != owners[:-1]
-            at, owners = at[keep], owners[keep]
-        return self._spread(at, owners, count)
+    def _cut(self, at: np.ndarray, valid: np.ndarray, sizes: Sequence[int]) -> list[pa.Array]:
+        """The texts of the elements ``at`` (an empty element's is the empty string; NULL where not ``valid``), cut
+        from the file's pieces by one ``take`` (a call costs more than its rows here), in arrays of ``sizes``
+        rows, each with buffers of its own (pickled alone, to the process that loads it)."""
+        taken = self.texts.take(pa.array(self.text_at[at], mask=~valid))
+        _, offsets_buffer, data = taken.buffers()
+        offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[taken.offset : taken.offset + len(taken) + 1]
+        data = data if data is not None else pa.py_buffer(b"")
+        arrays: list[pa.Array] = []
+        row = 0
+        for size in sizes:
+            bounds = offsets[row : row + size + 1]
+            begin = int(bounds[0])
+            ok = valid[row : row + size]
+            nulls = size - int(np.count_nonzero(ok))
+            bitmap = pa.py_buffer(np.packbits(ok, bitorder="little")) if nulls else None
+            text = data.slice(begin, int(bounds[-1]) - begin)
+            arrays.append(pa.StringArray.from_buffers(size, pa.py_buffer(bounds - begin), text, bitmap, nulls))
+            row += size
+        return arrays
 
-    def _spread(self, at: np.ndarray, owners: np.ndarray, count: int) -> pa.Array:
-        """The texts of the elements at ``at`` in their owners' rows, NULL in the other rows."""
+    @staticmethod
+    def _spread(at: np.ndarray, owners: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """The elements at ``at`` in their owners' rows, and which rows have one."""
         where = np.zeros(count, dtype=np.int64)
         valid = np.zeros(count, dtype=bool)
         where[owners] = at
         valid[owners] = True
-        return self.text_of(where, valid)
+        return where, valid
 
     def _postcode(
-        self, own: np.ndarray, addresses: np.ndarray, number: np.ndarray, count: int, tags: Sequence[str]
-    ) -> pa.Array:
+        self, own: np.ndarray, addresses: np.ndarray, number: np.ndarray, count: int, is_postcode: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``Address/PostCode`` (the first in the last address that has one), else the pupil's first own
         ``PostCode`` (``own``: the pupils' own postcode elements; ``addresses``: their own address elements)."""
         third = self.parent_at(3)
-        in_address = (self.depth == 4) & (third >= 0) & self.named(*tags)
+        in_address = (self.depth == 4) & (third >= 0) & is_postcode
         is_address = np.zeros(len(self.depth), dtype=bool)
         is_address[addresses] = True
         in_address[in_address] = is_address[third[in_address]] & self.opening[third[in_address]]
