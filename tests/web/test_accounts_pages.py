@@ -223,6 +223,9 @@ def test_an_officer_cannot_disable_or_demote_themself(
     assert _error(disabled) == f"You cannot disable your own account, '{OFFICER}': ask another Data Protection Officer."
     reset = _post(client, f"/accounts/{officer.id}/two-factor-reset")
     assert reset.status_code == 400
+    assert 'href="#own-account"' in reset.text
+    assert 'id="own-account"' in reset.text  # the summary's link goes somewhere
+    assert f'action="/accounts/{officer.id}/disable"' not in reset.text  # not offered at all
     assert "turn it off on your Two-factor sign-in page" in _error(reset)
     assert client.patch(f"/api/v1/accounts/{officer.id}", json={"role": "sender", "senders": ["1"]}).status_code == 400
     api = client.patch(f"/api/v1/accounts/{officer.id}", json={"disabled": True})

@@ -22,6 +22,7 @@ from pupildata.errors import UsageError
 from pupildata.kernel.audit import Event
 from pupildata.kernel.context import Context
 from pupildata.kernel.registry.models import PortalRecoveryCode, PortalUser
+from pupildata.web import recovery
 from pupildata.web.accounts import LINK, Accounts, User, check_scope, check_username, user_of
 from pupildata.web.permissions import MANAGE_ACCOUNTS, ROLES
 
@@ -54,8 +55,9 @@ class AccountView:
         return "disabled" if self.user.disabled else "locked" if self.locked_until else "active"
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back times without their zone; every time the registry holds is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def parse_senders(text: str) -> list[str]:
@@ -95,16 +97,15 @@ class Administration:
             row = session.get(PortalUser, account_id)
             if row is None:
                 return None
-            query = select(func.count()).select_from(PortalRecoveryCode).where(PortalRecoveryCode.user_id == row.id)
-            return self._view(row, int(session.scalar(query) or 0))
+            return self._view(row, recovery.left(session, row.id))
 
-    def _view(self, row: PortalUser, codes: int) -> AccountView:
-        user = user_of(row)
-        locked = _aware(row.locked_until)
+    @staticmethod
+    def _view(row: PortalUser, codes: int) -> AccountView:
+        locked = _aware(row.locked_until) if row.locked_until else None
         return AccountView(
-            user=user,
-            created_at=_aware(row.created_at) or row.created_at,
-            last_sign_in_at=_aware(row.last_sign_in_at),
+            user=user_of(row),
+            created_at=_aware(row.created_at),
+            last_sign_in_at=_aware(row.last_sign_in_at) if row.last_sign_in_at else None,
             locked_until=locked if locked and locked > datetime.now(UTC) else None,
             recovery_codes_left=codes,
         )
@@ -149,7 +150,7 @@ class Administration:
         if user.id == self.admin.id:
             raise Refused(
                 f"You cannot disable your own account, '{user.username}': ask another Data Protection Officer.",
-                "disable",
+                "own-account",
             )
         if not user.disabled:
             self.accounts.disable(user.username)
@@ -166,7 +167,7 @@ class Administration:
             raise Refused(
                 "You cannot reset your own two-factor sign-in here: turn it off on your Two-factor sign-in page, "
                 "with a code from your app.",
-                "reset",
+                "own-account",
             )
         was_on = self.accounts.reset_two_factor(user.username)
         self._record("two-factor reset", user.username, was_on=was_on)
