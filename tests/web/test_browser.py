@@ -333,3 +333,51 @@ def test_collection_pages_are_clean_under_the_csp_and_accessible(
         violations = _axe_violations(browser, collected_url + path, signed_in)
         serious = [v for v in violations if v["impact"] in ("serious", "critical")]
         assert serious == [], (path, serious)
+
+
+def test_the_officer_adds_an_account_and_hands_over_its_link(
+    browser: Any, collected_url: str, officer: dict[str, Any]
+) -> None:
+    """The Data Protection Officer adds a school's account from the accounts pages (a refused username first), sees
+    its one-time sign-in link, and the link signs the school in."""
+    context = browser.new_context(storage_state=officer)
+    try:
+        page = context.new_page()
+        page.add_init_script(CSP_LISTENER)
+        page.goto(collected_url + "/accounts", wait_until="networkidle")
+        assert "Dana Officer" in page.inner_text("#accounts")
+        _submit(page, "main a.govuk-button")  # Add an account
+        assert page.url == collected_url + "/accounts/new"
+        page.fill("#username", "Head Teacher")
+        page.check("input[name=role][value=sender]")
+        page.fill("#senders", "8742001")
+        _submit(page, "main form button[type=submit]")
+        assert "'Head Teacher' is not a usable username" in page.inner_text(".govuk-error-summary")
+        assert page.input_value("#senders") == "8742001"  # what was typed is kept
+        page.fill("#username", "head.teacher")
+        page.fill("#name", "Head Teacher")
+        _submit(page, "main form button[type=submit]")
+        assert "Account added" in page.inner_text(".govuk-panel")
+        link = page.inner_text("#sign-in-link")
+        assert link.startswith(collected_url + "/sign-in/link/")
+        assert "8742001" in page.inner_text(".govuk-summary-list")
+        assert page.evaluate("window.__cspViolations") == []
+    finally:
+        context.close()
+    holder = browser.new_context()
+    try:
+        page = holder.new_page()
+        page.goto(link, wait_until="networkidle")
+        _submit(page, "main form button[type=submit]")
+        assert "Head Teacher" in page.inner_text(".app-account")
+    finally:
+        holder.close()
+    for path in ("/accounts", "/accounts/new", "/accounts/1"):
+        record = visit(browser, collected_url + path, state=officer)
+        assert record.responses[collected_url + path] == 200, path
+        assert record.csp_violations == [], path
+        assert record.console_errors == [], path
+        serious = [
+            v for v in _axe_violations(browser, collected_url + path, officer) if v["impact"] in ("serious", "critical")
+        ]
+        assert serious == [], (path, serious)

@@ -76,6 +76,7 @@ def _url(route: APIRoute, summary: Summary) -> str:
         "period": "2008-09",
         "file": "x.csv",
         "token": "not-a-token",
+        "account_id": "999999",  # no such account: the walk changes no one's
     }
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values[m[1]], route.path)
 

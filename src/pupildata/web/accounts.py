@@ -8,34 +8,39 @@ account ends its sessions and tokens at once.
 Two-factor sign-in (``pupildata.web.totp``): an account that has it on is signed in by its password (or a one-time
 link) and then a code from its authenticator app. The first step gives only a short-lived pending secret (kind
 ``two-factor``, five minutes), held by the browser; a wrong code counts in the same lockout as a wrong password,
-and a right password alone never clears that count, so the lockout also bounds guesses at codes.
+and a right password alone never clears that count, so the lockout also bounds guesses at codes. Switching it on
+makes ten single-use recovery codes (``pupildata.web.recovery``), each accepted once instead of a code.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
+from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from pupildata.errors import UsageError
 from pupildata.kernel.pseudonyms import Key, KeyStore
 from pupildata.kernel.registry import Registry
 from pupildata.kernel.registry.models import PortalSession, PortalUser
-from pupildata.web import totp
-from pupildata.web.permissions import ROLES
+from pupildata.web import recovery, totp
+from pupildata.web.users import (
+    LA_SCOPE,
+    MIN_PASSWORD,
+    USERNAME,
+    User,
+    check_password,
+    check_scope,
+    check_two_factor_roles,
+    check_username,
+)
 
-USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,99}")
-#: A local authority's schools: ``la:857`` covers every census sender whose number starts 857.
-LA_SCOPE = re.compile(r"la:(\d{3})")
-MIN_PASSWORD = 12
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 BROWSER = "browser"
@@ -49,6 +54,7 @@ LIFETIMES = {
 #: How long a secret shown for setting up two-factor sign-in waits for its first code.
 ENROLMENT = timedelta(minutes=30)
 WRONG_CODE = "The code is not right, or has expired. Enter the 6-digit code your authenticator app shows now."
+WRONG_RECOVERY_CODE = "The recovery code is not right, or has been used. Each recovery code works only once."
 LOCKED = "This account is locked for 15 minutes after too many wrong passwords or codes. Try again later."
 
 _hasher = PasswordHasher()
@@ -58,49 +64,6 @@ _DUMMY = _hasher.hash(secrets.token_urlsafe(16))
 
 class SignInRefused(Exception):
     """The sign-in failed; the message is safe to show (it never says whether the username exists)."""
-
-
-@dataclass(frozen=True)
-class User:
-    id: int
-    username: str
-    display_name: str
-    role: str
-    scope: tuple[str, ...]
-    disabled: bool = False
-    #: Whether the account signs in with a code from an authenticator app as well as its password.
-    two_factor: bool = False
-
-    @property
-    def actor(self) -> str:
-        """How the audit trail names this person."""
-        return f"portal:{self.username}"
-
-    @property
-    def role_title(self) -> str:
-        return ROLES[self.role].title
-
-    def can(self, permission: str) -> bool:
-        return permission in ROLES[self.role].permissions
-
-    def senders(self) -> tuple[list[str] | None, tuple[str, ...]]:
-        """The senders this account may see, as (codes, authorities' number prefixes); (None, ()) for all."""
-        if ROLES[self.role].all_senders:
-            return None, ()
-        authorities = tuple(la[1] for entry in self.scope if (la := LA_SCOPE.fullmatch(entry)))
-        return [entry for entry in self.scope if not LA_SCOPE.fullmatch(entry)], authorities
-
-    def may_see_sender(self, sender: str | None) -> bool:
-        """Whether this account may read the returns of ``sender``."""
-        if ROLES[self.role].all_senders:
-            return True
-        if not sender:
-            return False
-        for entry in self.scope:
-            la = LA_SCOPE.fullmatch(entry)
-            if entry == sender or (la and len(sender) == 7 and sender.isdigit() and sender.startswith(la[1])):
-                return True
-        return False
 
 
 def _now() -> datetime:
@@ -116,7 +79,8 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _user(row: PortalUser) -> User:
+def user_of(row: PortalUser) -> User:
+    """The account a registry row holds, as the portal passes it around."""
     return User(
         row.id, row.username, row.display_name, row.role, tuple(row.scope), row.disabled_at is not None,
         _two_factor_on(row),
@@ -146,36 +110,6 @@ class CodeRefused(Exception):
         self.start_again = start_again
 
 
-def check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise UsageError(f"A password must have at least {MIN_PASSWORD} characters; this one has {len(password)}.")
-
-
-def check_scope(role: str, scope: list[str]) -> None:
-    if role not in ROLES:
-        raise UsageError(f"There is no role called '{role}'. The roles are: {', '.join(ROLES)}.")
-    if ROLES[role].all_senders and scope:
-        raise UsageError(f"The role '{role}' sees every sender's returns, so it takes no --sender.")
-    if not ROLES[role].all_senders and not scope:
-        raise UsageError(
-            f"The role '{role}' needs at least one --sender: a sender's code (a school's LA and establishment "
-            "number such as 8572000, or a body's code) or la:NNN for every school of a local authority."
-        )
-    for entry in scope:
-        if entry.startswith("la:") and not LA_SCOPE.fullmatch(entry):
-            raise UsageError(f"'{entry}' is not a local authority: write la: and its three-digit number, e.g. la:857.")
-
-
-def check_two_factor_roles(roles: tuple[str, ...]) -> None:
-    """The policy's ``sign_in.two_factor_roles`` must name roles that exist (a misspelt one would protect no one)."""
-    for role in roles:
-        if role not in ROLES:
-            raise UsageError(
-                f"The policy's sign_in.two_factor_roles names '{role}', which is not a role. The roles are: "
-                f"{', '.join(ROLES)}."
-            )
-
-
 class Accounts:
     """The accounts kept in a registry."""
 
@@ -189,11 +123,7 @@ class Accounts:
         self, username: str, display_name: str, role: str, scope: list[str] | None = None, password: str | None = None
     ) -> User:
         """Create an account. Without a password, the person signs in with a one-time link (see ``link``)."""
-        if not USERNAME.fullmatch(username):
-            raise UsageError(
-                f"'{username}' is not a usable username: use 2 to 100 lower-case letters, digits, dots, hyphens "
-                "or underscores, starting with a letter or digit."
-            )
+        check_username(username)
         scope = list(scope or [])
         check_scope(role, scope)
         if password is not None:
@@ -208,18 +138,23 @@ class Accounts:
             )  # fmt: skip
             session.add(row)
             session.flush()
-            return _user(row)
+            return user_of(row)
 
     def get(self, username: str) -> User:
         with self.registry.session() as session:
             row = session.scalar(select(PortalUser).where(PortalUser.username == username))
             if row is None:
                 raise UsageError(f"There is no account called '{username}'.")
-            return _user(row)
+            return user_of(row)
+
+    def by_id(self, account_id: int) -> User | None:
+        with self.registry.session() as session:
+            row = session.get(PortalUser, account_id)
+            return user_of(row) if row is not None else None
 
     def all(self) -> list[User]:
         with self.registry.session() as session:
-            return [_user(row) for row in session.scalars(select(PortalUser).order_by(PortalUser.username))]
+            return [user_of(row) for row in session.scalars(select(PortalUser).order_by(PortalUser.username))]
 
     def set_password(self, username: str, password: str) -> None:
         check_password(password)
@@ -235,6 +170,20 @@ class Accounts:
             row = self._row(session, username)
             row.disabled_at = row.disabled_at or _now()
             session.execute(delete(PortalSession).where(PortalSession.user_id == row.id))
+
+    def enable(self, username: str) -> None:
+        """Let a disabled account sign in again (with a new link or its password: its old secrets ended)."""
+        with self.registry.session() as session:
+            row = self._row(session, username)
+            row.disabled_at = None
+            row.failed_sign_ins, row.locked_until = 0, None
+
+    def change_role(self, username: str, role: str, scope: list[str], *, option: str = "--sender") -> None:
+        """Give an account another role or other senders; it holds them from its next request."""
+        check_scope(role, scope, option=option)
+        with self.registry.session() as session:
+            row = self._row(session, username)
+            row.role, row.scope = role, list(scope)
 
     @staticmethod
     def _row(session: Session, username: str, *, lock: bool = False) -> PortalUser:
@@ -269,7 +218,7 @@ class Accounts:
                     row.failed_sign_ins, row.locked_until = 0, None
                 if _hasher.check_needs_rehash(row.password_hash):
                     row.password_hash = _hasher.hash(password)
-                user = _user(row)
+                user = user_of(row)
         if user is None:
             raise SignInRefused(refusal)
         return user
@@ -284,11 +233,14 @@ class Accounts:
     # --- sessions, tokens and links ----------------------------------------------------------------------------
 
     def start(self, user: User, kind: str, now: datetime | None = None, lifetime: timedelta | None = None) -> str:
-        """A new secret of ``kind`` for ``user``; only its hash is kept."""
+        """A new secret of ``kind`` for ``user``; only its hash is kept. A browser session is a sign-in, and the
+        account's last sign-in is stamped."""
         now = now or _now()
         token = secrets.token_urlsafe(32)
         with self.registry.session() as session:
             session.execute(delete(PortalSession).where(PortalSession.expires_at <= now))
+            if kind == BROWSER:
+                session.execute(update(PortalUser).where(PortalUser.id == user.id).values(last_sign_in_at=now))
             session.add(
                 PortalSession(
                     token_hash=_digest(token), user_id=user.id, kind=kind, created_at=now,
@@ -315,7 +267,7 @@ class Accounts:
                 session.delete(held)
             if _aware(held.expires_at) <= now or row.disabled_at is not None:
                 return None
-            return _user(row)
+            return user_of(row)
 
     def end(self, token: str) -> None:
         with self.registry.session() as session:
@@ -355,8 +307,9 @@ class Accounts:
             row.totp_secret, row.totp_created_at, row.totp_last_step = totp.seal(self._key(), secret, row.id), now, None
             return secret
 
-    def confirm_two_factor(self, username: str, code: str, now: datetime | None = None) -> None:
-        """Switch two-factor sign-in on, if ``code`` is the current code of the secret being set up."""
+    def confirm_two_factor(self, username: str, code: str, now: datetime | None = None) -> list[str]:
+        """Switch two-factor sign-in on, if ``code`` is the current code of the secret being set up; the account's
+        new recovery codes, to show once."""
         now = now or _now()
         with self.registry.session() as session:
             row = self._row(session, username, lock=True)
@@ -370,12 +323,36 @@ class Accounts:
             if step is None:
                 raise CodeRefused(WRONG_CODE)
             row.totp_confirmed_at, row.totp_last_step = now, step
+            return recovery.replace(session, row.id, now)
 
     def check_code(self, user: User, code: str, now: datetime | None = None) -> User:
-        """The second step of signing in: ``user`` (found by their pending secret) if ``code`` is right.
+        """The second step of signing in: ``user`` (found by their pending secret) if ``code`` is right."""
+        moment = now or _now()
 
-        A wrong code counts in the lockout, and the refusal is raised after the unit of work commits."""
-        now = now or _now()
+        def right(_: Session, row: PortalUser) -> bool:
+            step = self._step(row, code, moment)
+            if step is not None:
+                row.totp_last_step = step
+            return step is not None
+
+        return self._second_step(user, right, WRONG_CODE, moment)
+
+    def check_recovery_code(self, user: User, code: str, now: datetime | None = None) -> tuple[User, int]:
+        """The second step of signing in with a recovery code instead: ``user`` if ``code`` is one of theirs, which
+        is used up; and how many codes they have left."""
+        left = 0
+
+        def right(session: Session, row: PortalUser) -> bool:
+            nonlocal left
+            used = recovery.consume(session, row.id, code)
+            left = recovery.left(session, row.id)
+            return used
+
+        return self._second_step(user, right, WRONG_RECOVERY_CODE, now or _now()), left
+
+    def _second_step(self, user: User, right: Callable[[Session, PortalUser], bool], wrong: str, now: datetime) -> User:
+        """``user`` if ``right`` accepts what they typed, under the account's row lock (two requests cannot both use
+        one code). A wrong one counts in the lockout, and the refusal is raised after the unit of work commits."""
         refusal: str | None = None
         found: User | None = None
         with self.registry.session() as session:
@@ -384,15 +361,41 @@ class Accounts:
                 refusal = "Your sign-in has expired. Sign in again."
             elif _locked(row, now):
                 refusal = LOCKED
+            elif not right(session, row):
+                _count_failure(row, now)
+                refusal = LOCKED if _locked(row, now) else wrong
+            else:
+                row.failed_sign_ins, row.locked_until = 0, None
+                found = user_of(row)
+        if found is None:
+            raise CodeRefused(refusal or wrong, start_again=refusal != wrong)
+        return found
+
+    def new_recovery_codes(self, username: str, code: str, now: datetime | None = None) -> list[str]:
+        """A new set of recovery codes, the old ones no longer working, if ``code`` is the authenticator's current
+        code (a wrong one counts in the lockout)."""
+        now = now or _now()
+        refusal: str | None = None
+        codes: list[str] = []
+        with self.registry.session() as session:
+            row = self._row(session, username, lock=True)
+            if not _two_factor_on(row):
+                raise UsageError(f"Two-factor sign-in is off for '{username}', so it has no recovery codes.")
+            if _locked(row, now):
+                refusal = LOCKED
             elif (step := self._step(row, code, now)) is None:
                 _count_failure(row, now)
                 refusal = LOCKED if _locked(row, now) else WRONG_CODE
             else:
-                row.totp_last_step, row.failed_sign_ins, row.locked_until = step, 0, None
-                found = _user(row)
-        if found is None:
-            raise CodeRefused(refusal or WRONG_CODE, start_again=refusal != WRONG_CODE)
-        return found
+                row.totp_last_step, row.failed_sign_ins = step, 0
+                codes = recovery.replace(session, row.id, now)
+        if refusal is not None:
+            raise CodeRefused(refusal)
+        return codes
+
+    def recovery_codes_left(self, username: str) -> int:
+        with self.registry.session() as session:
+            return recovery.left(session, self._row(session, username).id)
 
     def turn_off_two_factor(self, username: str, code: str, now: datetime | None = None) -> None:
         """Switch two-factor sign-in off, if ``code`` is right (a wrong one counts in the lockout)."""
@@ -409,7 +412,7 @@ class Accounts:
                 refusal = WRONG_CODE
             else:
                 row.failed_sign_ins = 0
-                self._clear(row)
+                self._clear(session, row)
         if refusal is not None:
             raise CodeRefused(refusal)
 
@@ -420,7 +423,7 @@ class Accounts:
         with self.registry.session() as session:
             row = self._row(session, username, lock=True)
             was_on = _two_factor_on(row)
-            self._clear(row)
+            self._clear(session, row)
             session.execute(
                 delete(PortalSession).where(PortalSession.user_id == row.id, PortalSession.kind.in_((BROWSER, PENDING)))
             )
@@ -437,11 +440,29 @@ class Accounts:
         return totp.matching_step(secret, digits, now, row.totp_last_step)
 
     @staticmethod
-    def _clear(row: PortalUser) -> None:
+    def _clear(session: Session, row: PortalUser) -> None:
         row.totp_secret = row.totp_created_at = row.totp_confirmed_at = row.totp_last_step = None
+        recovery.discard(session, row.id)
 
 
 __all__ = [
-    "API", "BROWSER", "LINK", "LOCKED", "PENDING", "WRONG_CODE", "Accounts", "CodeRefused", "SignInRefused", "User",
-    "check_password", "check_two_factor_roles",
+    "API",
+    "BROWSER",
+    "LA_SCOPE",
+    "LINK",
+    "LOCKED",
+    "MIN_PASSWORD",
+    "PENDING",
+    "USERNAME",
+    "WRONG_CODE",
+    "WRONG_RECOVERY_CODE",
+    "Accounts",
+    "CodeRefused",
+    "SignInRefused",
+    "User",
+    "check_password",
+    "check_scope",
+    "check_two_factor_roles",
+    "check_username",
+    "user_of",
 ]  # fmt: skip

@@ -15,13 +15,28 @@ from pupildata.policy import load_policy
 from pupildata.settings import Settings
 from pupildata.web import assets, errors
 from pupildata.web.accounts import check_two_factor_roles
-from pupildata.web.routers import account, api, audit, collect, collect_api, health, home, link, publish
+from pupildata.web.routers import (
+    account,
+    accounts,
+    accounts_api,
+    api,
+    audit,
+    collect,
+    collect_api,
+    health,
+    home,
+    link,
+    publish,
+    two_factor,
+)
 from pupildata.web.security import SecurityHeadersMiddleware
 from pupildata.web.templating import SERVICE_NAME
 
 ROUTERS: tuple[APIRouter, ...] = (
     home.router,
     account.router,
+    two_factor.router,
+    accounts.router,
     collect.router,
     link.router,
     audit.router,
@@ -30,6 +45,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     collect_api.router,
     link.api,
     audit.api,
+    accounts_api.api,
     publish.api,
     health.router,
 )

@@ -174,8 +174,8 @@ def disable(username: str, home: HomeOpt = None) -> None:
 
 @users.command("two-factor-reset")
 def two_factor_reset(username: str, home: HomeOpt = None) -> None:
-    """Turn off an account's two-factor sign-in (a lost phone) and sign out its browsers; it is set up again at
-    the next sign-in where the account's role must use it."""
+    """Turn off an account's two-factor sign-in (a lost phone, no recovery codes left) and sign out its browsers;
+    its recovery codes stop working. It is set up again at the next sign-in where the account's role must use it."""
     ctx, accounts = _accounts(home)
     was_on = accounts.reset_two_factor(username)
     _record(ctx, "two-factor reset", username, was_on=was_on)

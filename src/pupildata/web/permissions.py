@@ -22,6 +22,10 @@ READ_RETURNS = "returns:read"
 REVIEW_MATCHES = "matching:review"
 #: The audit trail: who viewed, changed, matched or shared what, and whether the trail is intact.
 READ_AUDIT = "audit:read"
+#: Other people's accounts: creating them, their role and senders, disabling them, resetting their two-factor
+#: sign-in, one-time sign-in links. Only the Data Protection Officer: who may see pupils' data is the question
+#: that role answers for; the Chief Statistician approves sharing, not access (least privilege).
+MANAGE_ACCOUNTS = "accounts:manage"
 
 PERMISSIONS: dict[str, str] = {
     PUBLIC: "Pages anyone may read: the service, the privacy notice, the rules, published statistics.",
@@ -30,6 +34,7 @@ PERMISSIONS: dict[str, str] = {
     READ_RETURNS: "Returns with their validation reports, which show pupils' values (a sender: only its own).",
     REVIEW_MATCHES: "Pairs of records matching was unsure of, side by side, and deciding if they are one child.",
     READ_AUDIT: "The audit trail: every view and change of pupils' data, by whom, and whether it is intact.",
+    MANAGE_ACCOUNTS: "Other people's accounts: adding them, their role and senders, disabling them, two-factor resets.",
 }
 
 
@@ -50,7 +55,12 @@ ROLES: dict[str, Role] = {
     for role in (
         Role("statistician", "Statistician", _STATISTICIANS, all_senders=True),
         Role("chief-statistician", "Chief Statistician", _STATISTICIANS, all_senders=True),
-        Role("data-protection-officer", "Data Protection Officer", _STAFF | {READ_AUDIT}, all_senders=True),
+        Role(
+            "data-protection-officer",
+            "Data Protection Officer",
+            _STAFF | {READ_AUDIT, MANAGE_ACCOUNTS},
+            all_senders=True,
+        ),
         Role(
             "sender",
             "School, local authority or other sender",
@@ -66,6 +76,6 @@ def role_names() -> list[str]:
 
 
 __all__ = [
-    "OWN_ACCOUNT", "PERMISSIONS", "PUBLIC", "READ_AUDIT", "READ_COLLECTIONS", "READ_RETURNS", "REVIEW_MATCHES", "ROLES",
-    "Role", "role_names",
+    "MANAGE_ACCOUNTS", "OWN_ACCOUNT", "PERMISSIONS", "PUBLIC", "READ_AUDIT", "READ_COLLECTIONS", "READ_RETURNS",
+    "REVIEW_MATCHES", "ROLES", "Role", "role_names",
 ]  # fmt: skip

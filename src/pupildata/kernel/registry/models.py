@@ -193,6 +193,8 @@ class PortalUser(Base):
     totp_created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    #: When a browser session of the account last began (signing in), for the accounts page.
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PortalSession(Base):
@@ -205,3 +207,13 @@ class PortalSession(Base):
     kind: Mapped[str] = mapped_column(String(20), nullable=False)  # browser, api, link, two-factor
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+
+
+class PortalRecoveryCode(Base):
+    """One unused recovery code of an account's two-factor sign-in: only its SHA-256 is kept; using it deletes it."""
+
+    __tablename__ = "portal_recovery_code"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("portal_user.id"), nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
