@@ -14,6 +14,7 @@ made once per warehouse; the registry's schema, made once per registry), as in a
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import time
@@ -59,13 +60,25 @@ def _census_files(folder: Path, pupils: int, *, valid: bool) -> None:
         (folder / f"{8742000 + school}.xml").write_text(header + body + "</Pupils></SchoolCensus>\n")
 
 
+def _machine_cpu() -> float | None:
+    """CPU-seconds the whole machine has spent busy (every process: this one, the parse workers, the kernel's
+    flushes), from /proc/stat; None where there is none. On a machine shared with others, wall time varies with
+    the neighbours, and the CPU a run takes is the steadier figure to compare."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def _timed(step: object) -> float:
     start = time.perf_counter()
     step()  # type: ignore[operator]
     return time.perf_counter() - start
 
 
-def _collect(home: Path, path: Path, accepted: int) -> tuple[float, dict[str, int]]:
+def _collect(home: Path, path: Path, accepted: int) -> tuple[float, float | None, dict[str, int]]:
     """Seconds to collect ``path`` into a new home, and the run's totals (a refused file must not pass for a load,
     nor a return quarantined for one accepted: ``accepted`` records are)."""
     from pupildata.collect import Options, collect
@@ -78,14 +91,17 @@ def _collect(home: Path, path: Path, accepted: int) -> tuple[float, dict[str, in
         # collect), and so does the registry's schema
         ensure_tables(ctx.warehouse)
         assert ctx.registry.revision() is not None
+        cpu = _machine_cpu()
         start = time.perf_counter()
         summary = collect(ctx, [path], Options())
         took = time.perf_counter() - start
+        after = _machine_cpu()
+        used = after - cpu if after is not None and cpu is not None else None
     totals = summary.totals()
     assert totals["rejected"] == 0, totals
     assert totals["accepted"] + totals["quarantined"] == totals["records"], totals
     assert totals["accepted"] == accepted, totals
-    return took, totals
+    return took, used, totals
 
 
 def main() -> None:
@@ -105,7 +121,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="collect-bench-"))
     try:
         con = duckdb.connect()
-        rows: dict[str, tuple[int, float, dict[str, int], float]] = {}
+        rows: dict[str, tuple[int, float, float | None, dict[str, int], float]] = {}
         if "csv" in only:
             csv = work / "ks2.csv"
             con.execute(f"COPY ({SELECT}) TO '{csv}' (HEADER)", [args.rows])
@@ -127,13 +143,14 @@ def main() -> None:
             rows["Census XML, valid"] = (args.pupils, *_collect(work / "h3", valid, args.pupils), bare_xml)
             rows["Census XML, all quarantined"] = (args.pupils, *_collect(work / "h4", empty, 0), bare_empty)
         print(
-            "| return | records | accepted | quarantined | collect s | records/s | bare read s | ratio collect/bare |"
+            "| return | records | accepted | quarantined | collect s | records/s | bare read s | ratio collect/bare "
+            "| machine CPU s |"
         )
-        print("|---|---|---|---|---|---|---|---|")
-        for name, (n, took, totals, bare) in rows.items():
+        print("|---|---|---|---|---|---|---|---|---|")
+        for name, (n, took, cpu, totals, bare) in rows.items():
             print(
                 f"| {name} | {n:,} | {totals['accepted']:,} | {totals['quarantined']:,} | {took:.2f} | "
-                f"{n / took:,.0f} | {bare:.2f} | {took / bare:.1f} |"
+                f"{n / took:,.0f} | {bare:.2f} | {took / bare:.1f} | {'' if cpu is None else f'{cpu:.2f}'} |"
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)
