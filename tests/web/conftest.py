@@ -7,8 +7,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from pupildata.kernel.context import Context
 from pupildata.settings import Settings
 from pupildata.web import create_app
+from pupildata.web.accounts import Accounts
 
 
 @pytest.fixture
@@ -25,3 +27,14 @@ def app(settings: Settings) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def ctx(settings: Settings) -> Iterator[Context]:
+    with Context(settings) as context:
+        yield context
+
+
+@pytest.fixture
+def accounts(ctx: Context) -> Accounts:
+    return Accounts(ctx.registry, ctx.keys)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,17 +20,6 @@ from tests.web.collect_home import sign_in
 
 OFFICER = "dana"
 LINK = re.compile(r'id="sign-in-link">(http://testserver/sign-in/link/([\w-]+))</code>')
-
-
-@pytest.fixture
-def ctx(settings: Settings) -> Iterator[Context]:
-    with Context(settings) as context:
-        yield context
-
-
-@pytest.fixture
-def accounts(ctx: Context) -> Accounts:
-    return Accounts(ctx.registry, ctx.keys)
 
 
 @pytest.fixture

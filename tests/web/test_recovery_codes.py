@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,17 +33,6 @@ from pupildata.web.auth import COOKIE
 PASSWORD = "correct horse battery"
 NOW = datetime(2026, 3, 2, 9, 30, 10, tzinfo=UTC)
 SHOWN = re.compile(r"<li><code>([0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4})</code></li>")
-
-
-@pytest.fixture
-def ctx(settings: Settings) -> Iterator[Context]:
-    with Context(settings) as context:
-        yield context
-
-
-@pytest.fixture
-def accounts(ctx: Context) -> Accounts:
-    return Accounts(ctx.registry, ctx.keys)
 
 
 def _enrolled(accounts: Accounts, username: str, at: datetime = NOW) -> tuple[str, list[str]]:

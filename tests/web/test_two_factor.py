@@ -3,7 +3,6 @@ of signing in, and the roles that must use it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,17 +36,6 @@ from pupildata.web.auth import COOKIE, PENDING_COOKIE
 
 PASSWORD = "correct horse battery"
 NOW = datetime(2026, 3, 2, 9, 30, 10, tzinfo=UTC)
-
-
-@pytest.fixture
-def ctx(settings: Settings) -> Iterator[Context]:
-    with Context(settings) as context:
-        yield context
-
-
-@pytest.fixture
-def accounts(ctx: Context) -> Accounts:
-    return Accounts(ctx.registry, ctx.keys)
 
 
 def _code(secret: str, moment: datetime, steps: int = 0) -> str:
