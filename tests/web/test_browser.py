@@ -197,14 +197,7 @@ def test_audit_pages_are_clean_under_the_csp_and_accessible(
     browser: Any, collected_url: str, officer: dict[str, Any]
 ) -> None:
     for path in ("/audit", "/audit?action=collect.report.view", "/audit/verify", "/account/two-factor"):
-        record = visit(browser, collected_url + path, state=officer)
-        assert record.responses[collected_url + path] == 200, path
-        assert record.csp_violations == [], path
-        assert record.console_errors == [], path
-        serious = [
-            v for v in _axe_violations(browser, collected_url + path, officer) if v["impact"] in ("serious", "critical")
-        ]
-        assert serious == [], (path, serious)
+        _assert_clean(browser, collected_url + path, officer)
 
 
 @pytest.fixture(scope="module")
@@ -297,6 +290,18 @@ def test_no_serious_accessibility_problems(browser: Any, base_url: str, path: st
     assert serious == [], serious
 
 
+def _assert_clean(browser: Any, url: str, state: dict[str, Any], screenshot: Path | None = None) -> Visit:
+    """The page at ``url`` answers 200, with nothing the CSP blocked, no console error and no serious or critical
+    accessibility fault (axe); its visit, for more checks."""
+    record = visit(browser, url, screenshot=screenshot, state=state)
+    assert record.responses[url] == 200, url
+    assert record.csp_violations == [], url
+    assert record.console_errors == [], url
+    serious = [v for v in _axe_violations(browser, url, state) if v["impact"] in ("serious", "critical")]
+    assert serious == [], (url, serious)
+    return record
+
+
 def _axe_violations(browser: Any, url: str, state: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     # axe is injected as an inline script, which the portal's CSP rightly blocks: this context bypasses it.
     context = browser.new_context(bypass_csp=True, storage_state=state)
@@ -323,16 +328,10 @@ def test_collection_pages_are_clean_under_the_csp_and_accessible(
     browser: Any, collected_url: str, signed_in: dict[str, Any], tmp_path: Path
 ) -> None:
     for path in COLLECT_PAGES:
-        record = visit(browser, collected_url + path, screenshot=tmp_path / "page.png", state=signed_in)
-        assert record.responses[collected_url + path] == 200, path
-        assert record.csp_violations == [], path
-        assert record.console_errors == [], path
+        record = _assert_clean(browser, collected_url + path, signed_in, screenshot=tmp_path / "page.png")
         assert "GDS Transport" in record.font_family
         bad = {url: status for url, status in record.responses.items() if status >= 400}
         assert not bad, path
-        violations = _axe_violations(browser, collected_url + path, signed_in)
-        serious = [v for v in violations if v["impact"] in ("serious", "critical")]
-        assert serious == [], (path, serious)
 
 
 def test_the_officer_adds_an_account_and_hands_over_its_link(
@@ -373,11 +372,4 @@ def test_the_officer_adds_an_account_and_hands_over_its_link(
     finally:
         holder.close()
     for path in ("/accounts", "/accounts/new", "/accounts/1"):
-        record = visit(browser, collected_url + path, state=officer)
-        assert record.responses[collected_url + path] == 200, path
-        assert record.csp_violations == [], path
-        assert record.console_errors == [], path
-        serious = [
-            v for v in _axe_violations(browser, collected_url + path, officer) if v["impact"] in ("serious", "critical")
-        ]
-        assert serious == [], (path, serious)
+        _assert_clean(browser, collected_url + path, officer)
