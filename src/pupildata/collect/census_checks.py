@@ -7,7 +7,7 @@ other rules run per pupil (``pupil_sql``). ``collect_checked`` ends as ``checks.
 values and bits: the same typing SQL and the same rules, each evaluated on the same values) but for the texts as
 sent (``r_<field>``): they stay in the parsed files' Arrow table (``check_batch`` returns it), which the writing
 of the quarantine and the issues joins for the records that fail a rule — copying every pupil's texts into
-``collect_checked`` was a quarter of the checking statement, for the few records that need them.
+``collect_checked`` was a sixth to a fifth of the checking statement, for the few records that need them.
 """
 
 from __future__ import annotations
