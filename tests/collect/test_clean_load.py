@@ -283,3 +283,25 @@ def test_a_csv_file_is_typed_as_read_only_where_duckdb_keeps_the_order_of_its_ro
         _ORDER_KEPT.clear()
         assert not _keeps_order(engine, "t", f"SELECT upper(UPN) FROM {read}", {})
         _ORDER_KEPT.clear()
+
+
+def test_a_long_report_is_written_whole_and_in_record_order(context: Context, tmp_path: Path) -> None:
+    """A report of many failing records (more than DuckDB reads in one chunk) is the file ``report_csv`` gives:
+    every record, in order, as the csv module writes it."""
+    from pupildata.collect.reports import report_csv, report_path
+
+    path = tmp_path / "ks2.csv"
+    with duckdb.connect() as con:  # every other record's English level is not a level (and needs quoting)
+        con.execute(
+            f"COPY (SELECT * REPLACE (CASE WHEN Surname[-1:] IN ('0', '2', '4', '6', '8') THEN 'Z, \"9\"' "
+            f"ELSE '' END AS EnglishLevel) FROM ({ROWS})) TO '{path}' (HEADER)",
+            [30_000],
+        )
+    (receipt,) = collect(context, [path], Options()).receipts
+    assert receipt.quarantined == 15_000
+    written = report_path(context.settings.outputs_dir, receipt.receipt_id).read_bytes().decode("utf-8")
+    assert written == report_csv(context.warehouse, receipt)
+    records = [int(line.split(",")[2]) for line in written.split("\r\n")[1:-1]]
+    assert records == list(range(1, 30_000, 2))
+    assert ',"Z, ""9""",' in written
+    assert not list(report_path(context.settings.outputs_dir, 0).parent.glob(".writing-*"))

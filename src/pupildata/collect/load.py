@@ -11,8 +11,8 @@ drops out of the ``_current`` views.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -97,7 +97,9 @@ def receive_census_batch(
     facts = {}
     texts = None
     if table is not None:  # checked as it is read from the parsed files (not copied into a stage table first)
-        with _threads(engine, threads):
+        # the checking statement of a census batch on one thread while parse workers run, as a second thread
+        # only costs CPU (a third more) that they need; on every thread once they are done
+        with engine.threads(threads):
             prepared, headers, texts = check_batch(engine, CENSUS.name, table, census_files(files))
         facts = _facts_of_batch(engine, CENSUS, headers, given_collection=options.collection)
         engine.register(BATCH_TEXTS, texts)
@@ -117,25 +119,6 @@ def receive_census_batch(
     drop_checked(engine)
     drop_stage(engine)
     return receipts
-
-
-@contextmanager
-def _threads(engine: DuckDBEngine, threads: int | None) -> Iterator[None]:
-    """Run the statements inside on ``threads`` DuckDB threads (None: as many as set): the checking statement of
-    a census batch on one while parse workers run, as a second thread only costs CPU (a third more) that they
-    need; on every thread once they are done."""
-    if threads is None:
-        yield
-        return
-    before = int(engine.scalar("SELECT current_setting('threads')"))
-    if before == threads:
-        yield
-        return
-    engine.execute(f"SET threads = {int(threads)}")
-    try:
-        yield
-    finally:
-        engine.execute(f"SET threads = {before}")
 
 
 @dataclass

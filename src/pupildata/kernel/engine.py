@@ -149,6 +149,22 @@ class DuckDBEngine:
         return bool(row and row[0])
 
     @contextmanager
+    def threads(self, threads: int | None) -> Iterator[None]:
+        """Run the statements inside on ``threads`` DuckDB threads (None: as many as set)."""
+        if threads is None:
+            yield
+            return
+        before = int(self.scalar("SELECT current_setting('threads')"))
+        if before == threads:
+            yield
+            return
+        self.execute(f"SET threads = {int(threads)}")
+        try:
+            yield
+        finally:
+            self.execute(f"SET threads = {before}")
+
+    @contextmanager
     def transaction(self) -> Iterator[DuckDBEngine]:
         """All or nothing: everything inside commits together or not at all. Nested uses join the outer one."""
         with self._lock:
