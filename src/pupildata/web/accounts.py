@@ -10,6 +10,11 @@ link) and then a code from its authenticator app. The first step gives only a sh
 ``two-factor``, five minutes), held by the browser; a wrong code counts in the same lockout as a wrong password,
 and a right password alone never clears that count, so the lockout also bounds guesses at codes. Switching it on
 makes ten single-use recovery codes (``pupildata.web.recovery``), each accepted once instead of a code.
+
+One's own password and API tokens: changing a password needs the current one (a wrong one counts in the lockout,
+so the form cannot be used to guess it), except for an account that has none yet (signed in by a link); the
+change ends the account's other browser sessions. API tokens carry a label and when they were last used
+(``pupildata.web.tokens``), and their holder lists and revokes only their own.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from pupildata.errors import UsageError
 from pupildata.kernel.pseudonyms import Key, KeyStore
 from pupildata.kernel.registry import Registry
 from pupildata.kernel.registry.models import PortalSession, PortalUser
-from pupildata.web import recovery, totp
+from pupildata.web import recovery, tokens, totp
+from pupildata.web.tokens import Token
 from pupildata.web.users import (
     LA_SCOPE,
     MIN_PASSWORD,
@@ -44,7 +50,7 @@ from pupildata.web.users import (
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 BROWSER = "browser"
-API = "api"
+API = tokens.API
 LINK = "link"
 #: A right password (or link) waiting for its account's two-factor code.
 PENDING = "two-factor"
@@ -55,6 +61,7 @@ LIFETIMES = {
 ENROLMENT = timedelta(minutes=30)
 WRONG_CODE = "The code is not right, or has expired. Enter the 6-digit code your authenticator app shows now."
 WRONG_RECOVERY_CODE = "The recovery code is not right, or has been used. Each recovery code works only once."
+WRONG_CURRENT = "Your current password is not right: 5 wrong passwords in a row lock your account for 15 minutes."
 LOCKED = "This account is locked for 15 minutes after too many wrong passwords or codes. Try again later."
 
 _hasher = PasswordHasher()
@@ -232,9 +239,12 @@ class Accounts:
 
     # --- sessions, tokens and links ----------------------------------------------------------------------------
 
-    def start(self, user: User, kind: str, now: datetime | None = None, lifetime: timedelta | None = None) -> str:
+    def start(
+        self, user: User, kind: str, now: datetime | None = None, lifetime: timedelta | None = None, *,
+        label: str | None = None,
+    ) -> str:  # fmt: skip
         """A new secret of ``kind`` for ``user``; only its hash is kept. A browser session is a sign-in, and the
-        account's last sign-in is stamped."""
+        account's last sign-in is stamped. ``label``: an API token's name."""
         now = now or _now()
         token = secrets.token_urlsafe(32)
         with self.registry.session() as session:
@@ -244,13 +254,14 @@ class Accounts:
             session.add(
                 PortalSession(
                     token_hash=_digest(token), user_id=user.id, kind=kind, created_at=now,
-                    expires_at=now + (lifetime or LIFETIMES[kind]),
+                    expires_at=now + (lifetime or LIFETIMES[kind]), label=label,
                 )
             )  # fmt: skip
         return token
 
     def holder(self, token: str, kind: str, now: datetime | None = None) -> User | None:
-        """The account a live secret of ``kind`` belongs to, if any; a link is used up by being read."""
+        """The account a live secret of ``kind`` belongs to, if any; a link is used up by being read, and an API
+        token's last use is stamped (at most every ``tokens.STAMP_EVERY``)."""
         if not token:
             return None
         now = now or _now()
@@ -267,19 +278,74 @@ class Accounts:
                 session.delete(held)
             if _aware(held.expires_at) <= now or row.disabled_at is not None:
                 return None
+            if kind == API:
+                tokens.stamp(held, now)
             return user_of(row)
 
     def end(self, token: str) -> None:
         with self.registry.session() as session:
             session.execute(delete(PortalSession).where(PortalSession.token_hash == _digest(token)))
 
-    def end_all(self, user: User, kinds: tuple[str, ...] = (BROWSER, PENDING), keep: str | None = None) -> None:
-        """End every secret of ``kinds`` that ``user`` holds (but ``keep``, this browser's own session)."""
+    def end_all(self, user: User, kinds: tuple[str, ...] = (BROWSER, PENDING), keep: str | None = None) -> int:
+        """End every secret of ``kinds`` that ``user`` holds (but ``keep``, this browser's own session); how many
+        there were (expired ones among them)."""
         with self.registry.session() as session:
             query = delete(PortalSession).where(PortalSession.user_id == user.id, PortalSession.kind.in_(kinds))
             if keep:
                 query = query.where(PortalSession.token_hash != _digest(keep))
-            session.execute(query)
+            return int(session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
+
+    # --- one's own password and API tokens ---------------------------------------------------------------------
+
+    def has_password(self, user: User) -> bool:
+        with self.registry.session() as session:
+            row = session.get(PortalUser, user.id)
+            return row is not None and row.password_hash is not None
+
+    def change_password(self, user: User, current: str | None, new: str, now: datetime | None = None) -> None:
+        """Set ``user``'s own password to ``new``. An account that has a password must give it as ``current``: a
+        wrong one is refused (``SignInRefused``) and counts in the lockout, as at signing in, and a locked account
+        cannot change it. ``new`` keeps the password rule (``UsageError``)."""
+        check_password(new)
+        now = now or _now()
+        refusal: str | None = None
+        with self.registry.session() as session:
+            row = session.get(PortalUser, user.id, with_for_update=True)
+            if row is None or row.disabled_at is not None:
+                refusal = "Your account can no longer sign in."
+            elif _locked(row, now):
+                refusal = LOCKED
+            elif row.password_hash is not None and not self._verify(row.password_hash, current or ""):
+                _count_failure(row, now)
+                refusal = LOCKED if _locked(row, now) else WRONG_CURRENT
+            else:
+                row.password_hash = _hasher.hash(new)
+                if not _two_factor_on(row):  # as at signing in: with two factors, only a right code clears the count
+                    row.failed_sign_ins = 0
+        if refusal is not None:
+            raise SignInRefused(refusal)
+
+    def make_token(
+        self, user: User, label: str, days: int | str = tokens.DEFAULT_DAYS, now: datetime | None = None
+    ) -> tuple[str, Token]:
+        """A new API token of ``user``, named ``label``, working for ``days``: its secret (to show once) and what
+        the list of tokens shows of it. ``UsageError`` if the label or the days break their rule."""
+        label, lifetime = tokens.check_label(label), timedelta(days=tokens.check_days(days))
+        now = now or _now()
+        secret = self.start(user, API, now, lifetime, label=label)
+        made = Token(tokens.public_id(_digest(secret)), label, now, now + lifetime, None)
+        return secret, made
+
+    def api_tokens(self, user: User, now: datetime | None = None) -> list[Token]:
+        """``user``'s API tokens that still work, newest first."""
+        with self.registry.session() as session:
+            return tokens.live(session, user.id, now or _now())
+
+    def revoke_token(self, user: User, public_id: str) -> Token | None:
+        """End ``user``'s own API token of that public id: the token ended, or None if ``user`` has no such token
+        (another account's is never touched)."""
+        with self.registry.session() as session:
+            return tokens.revoke(session, user.id, public_id)
 
     # --- two-factor sign-in ------------------------------------------------------------------------------------
 
@@ -455,6 +521,7 @@ __all__ = [
     "PENDING",
     "USERNAME",
     "WRONG_CODE",
+    "WRONG_CURRENT",
     "WRONG_RECOVERY_CODE",
     "Accounts",
     "CodeRefused",
