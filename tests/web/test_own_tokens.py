@@ -201,6 +201,7 @@ def test_making_shows_the_token_once_and_never_caches_it(
     assert cells[0] == "nightly export"
     assert cells[4].endswith("UTC")  # last used: just now, by the API call above
     assert f'name="token" value="{_public_id(secret)}"' in row[1]
+    assert '<span class="govuk-visually-hidden"> the token nightly export</span>' in row[1]  # which token, for a reader
     events = _events(settings, "sam")
     assert ("portal:sam", "API token made", {
         "from": "testclient", "label": "nightly export", "days": 30, "token": _public_id(secret)
@@ -295,3 +296,11 @@ def test_the_officer_sees_how_many_and_revokes_them_all(
     assert client.post(f"/api/v1/accounts/{holder.id}/tokens-revoke").json()["api_tokens"] == 0
     client.cookies.set(COOKIE, accounts.start(holder, BROWSER))
     assert client.post(f"/accounts/{holder.id}/tokens-revoke", follow_redirects=False).status_code == 403
+
+
+def test_a_label_is_shown_as_text(client: TestClient, settings: Settings, accounts: Accounts) -> None:
+    user = sign_in(client, settings, "xan", "statistician")
+    accounts.make_token(user, '<script>alert("x")</script>')
+    page = client.get("/account/tokens").text
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
