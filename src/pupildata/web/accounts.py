@@ -2,8 +2,8 @@
 
 Passwords are kept only as Argon2id hashes (argon2-cffi). A browser session, an API token and a one-time sign-in
 link are each a random secret given to the person once; the registry keeps only its SHA-256, so a copy of the
-registry signs no one in. Five wrong passwords in a row lock an account for fifteen minutes. Disabling an
-account ends its sessions and tokens at once.
+registry signs no one in (``pupildata.web.sessions``, whose ``Sessions`` this class extends). Five wrong
+passwords in a row lock an account for fifteen minutes. Disabling an account ends its sessions and tokens at once.
 
 Two-factor sign-in (``pupildata.web.totp``): an account that has it on is signed in by its password (or a one-time
 link) and then a code from its authenticator app. The first step gives only a short-lived pending secret (kind
@@ -19,7 +19,6 @@ change ends the account's other browser sessions. API tokens carry a label and w
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable
 from contextlib import suppress
@@ -27,15 +26,15 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from pupildata.errors import UsageError
 from pupildata.kernel.pseudonyms import Key, KeyStore
 from pupildata.kernel.registry import Registry
 from pupildata.kernel.registry.models import PortalSession, PortalUser
-from pupildata.web import recovery, tokens, totp
-from pupildata.web.tokens import Token
+from pupildata.web import recovery, totp
+from pupildata.web.sessions import API, BROWSER, LIFETIMES, LINK, PENDING, Sessions
 from pupildata.web.users import (
     LA_SCOPE,
     MIN_PASSWORD,
@@ -45,18 +44,12 @@ from pupildata.web.users import (
     check_scope,
     check_two_factor_roles,
     check_username,
+    two_factor_on,
+    user_of,
 )
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
-BROWSER = "browser"
-API = tokens.API
-LINK = "link"
-#: A right password (or link) waiting for its account's two-factor code.
-PENDING = "two-factor"
-LIFETIMES = {
-    BROWSER: timedelta(hours=8), API: timedelta(days=90), LINK: timedelta(minutes=30), PENDING: timedelta(minutes=5),
-}  # fmt: skip
 #: How long a secret shown for setting up two-factor sign-in waits for its first code.
 ENROLMENT = timedelta(minutes=30)
 WRONG_CODE = "The code is not right, or has expired. Enter the 6-digit code your authenticator app shows now."
@@ -82,22 +75,6 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def user_of(row: PortalUser) -> User:
-    """The account a registry row holds, as the portal passes it around."""
-    return User(
-        row.id, row.username, row.display_name, row.role, tuple(row.scope), row.disabled_at is not None,
-        _two_factor_on(row),
-    )  # fmt: skip
-
-
-def _two_factor_on(row: PortalUser) -> bool:
-    return row.totp_secret is not None and row.totp_confirmed_at is not None
-
-
 def _locked(row: PortalUser, now: datetime) -> bool:
     return row.locked_until is not None and _aware(row.locked_until) > now
 
@@ -117,8 +94,8 @@ class CodeRefused(Exception):
         self.start_again = start_again
 
 
-class Accounts:
-    """The accounts kept in a registry."""
+class Accounts(Sessions):
+    """The accounts kept in a registry, with their secrets (``Sessions``: sessions, API tokens and links)."""
 
     def __init__(self, registry: Registry, keys: KeyStore | None = None) -> None:
         self.registry = registry
@@ -221,7 +198,7 @@ class Accounts:
                 user = None
                 _count_failure(row, now)
             else:
-                if not _two_factor_on(row):  # with two factors, only the right code clears the count
+                if not two_factor_on(row):  # with two factors, only the right code clears the count
                     row.failed_sign_ins, row.locked_until = 0, None
                 if _hasher.check_needs_rehash(row.password_hash):
                     row.password_hash = _hasher.hash(password)
@@ -237,65 +214,7 @@ class Accounts:
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
-    # --- sessions, tokens and links ----------------------------------------------------------------------------
-
-    def start(
-        self, user: User, kind: str, now: datetime | None = None, lifetime: timedelta | None = None, *,
-        label: str | None = None,
-    ) -> str:  # fmt: skip
-        """A new secret of ``kind`` for ``user``; only its hash is kept. A browser session is a sign-in, and the
-        account's last sign-in is stamped. ``label``: an API token's name."""
-        now = now or _now()
-        token = secrets.token_urlsafe(32)
-        with self.registry.session() as session:
-            session.execute(delete(PortalSession).where(PortalSession.expires_at <= now))
-            if kind == BROWSER:
-                session.execute(update(PortalUser).where(PortalUser.id == user.id).values(last_sign_in_at=now))
-            session.add(
-                PortalSession(
-                    token_hash=_digest(token), user_id=user.id, kind=kind, created_at=now,
-                    expires_at=now + (lifetime or LIFETIMES[kind]), label=label,
-                )
-            )  # fmt: skip
-        return token
-
-    def holder(self, token: str, kind: str, now: datetime | None = None) -> User | None:
-        """The account a live secret of ``kind`` belongs to, if any; a link is used up by being read, and an API
-        token's last use is stamped (at most every ``tokens.STAMP_EVERY``)."""
-        if not token:
-            return None
-        now = now or _now()
-        with self.registry.session() as session:
-            found = session.execute(
-                select(PortalSession, PortalUser)
-                .join(PortalUser, PortalUser.id == PortalSession.user_id)
-                .where(PortalSession.token_hash == _digest(token), PortalSession.kind == kind)
-            ).first()
-            if found is None:
-                return None
-            held, row = found
-            if kind == LINK:
-                session.delete(held)
-            if _aware(held.expires_at) <= now or row.disabled_at is not None:
-                return None
-            if kind == API:
-                tokens.stamp(held, now)
-            return user_of(row)
-
-    def end(self, token: str) -> None:
-        with self.registry.session() as session:
-            session.execute(delete(PortalSession).where(PortalSession.token_hash == _digest(token)))
-
-    def end_all(self, user: User, kinds: tuple[str, ...] = (BROWSER, PENDING), keep: str | None = None) -> int:
-        """End every secret of ``kinds`` that ``user`` holds (but ``keep``, this browser's own session); how many
-        there were (expired ones among them)."""
-        with self.registry.session() as session:
-            query = delete(PortalSession).where(PortalSession.user_id == user.id, PortalSession.kind.in_(kinds))
-            if keep:
-                query = query.where(PortalSession.token_hash != _digest(keep))
-            return int(session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
-
-    # --- one's own password and API tokens ---------------------------------------------------------------------
+    # --- one's own password -------------------------------------------------------------------------------------------
 
     def has_password(self, user: User) -> bool:
         with self.registry.session() as session:
@@ -320,32 +239,10 @@ class Accounts:
                 refusal = LOCKED if _locked(row, now) else WRONG_CURRENT
             else:
                 row.password_hash = _hasher.hash(new)
-                if not _two_factor_on(row):  # as at signing in: with two factors, only a right code clears the count
+                if not two_factor_on(row):  # as at signing in: with two factors, only a right code clears the count
                     row.failed_sign_ins = 0
         if refusal is not None:
             raise SignInRefused(refusal)
-
-    def make_token(
-        self, user: User, label: str, days: int | str = tokens.DEFAULT_DAYS, now: datetime | None = None
-    ) -> tuple[str, Token]:
-        """A new API token of ``user``, named ``label``, working for ``days``: its secret (to show once) and what
-        the list of tokens shows of it. ``UsageError`` if the label or the days break their rule."""
-        label, lifetime = tokens.check_label(label), timedelta(days=tokens.check_days(days))
-        now = now or _now()
-        secret = self.start(user, API, now, lifetime, label=label)
-        made = Token(tokens.public_id(_digest(secret)), label, now, now + lifetime, None)
-        return secret, made
-
-    def api_tokens(self, user: User, now: datetime | None = None) -> list[Token]:
-        """``user``'s API tokens that still work, newest first."""
-        with self.registry.session() as session:
-            return tokens.live(session, user.id, now or _now())
-
-    def revoke_token(self, user: User, public_id: str) -> Token | None:
-        """End ``user``'s own API token of that public id: the token ended, or None if ``user`` has no such token
-        (another account's is never touched)."""
-        with self.registry.session() as session:
-            return tokens.revoke(session, user.id, public_id)
 
     # --- two-factor sign-in ------------------------------------------------------------------------------------
 
@@ -364,7 +261,7 @@ class Accounts:
         now = now or _now()
         with self.registry.session() as session:
             row = self._row(session, username, lock=True)
-            if _two_factor_on(row):
+            if two_factor_on(row):
                 raise UsageError(f"Two-factor sign-in is already on for '{username}'.")
             if row.totp_secret is not None and row.totp_created_at and _aware(row.totp_created_at) + ENROLMENT > now:
                 with suppress(totp.TamperedSecret):  # one that no longer decrypts is replaced by a new one
@@ -379,7 +276,7 @@ class Accounts:
         now = now or _now()
         with self.registry.session() as session:
             row = self._row(session, username, lock=True)
-            if _two_factor_on(row):
+            if two_factor_on(row):
                 raise UsageError(f"Two-factor sign-in is already on for '{username}'.")
             if row.totp_secret is None or not row.totp_created_at or _aware(row.totp_created_at) + ENROLMENT <= now:
                 raise CodeRefused(
@@ -423,7 +320,7 @@ class Accounts:
         found: User | None = None
         with self.registry.session() as session:
             row = session.get(PortalUser, user.id, with_for_update=True)  # two requests cannot both use one code
-            if row is None or row.disabled_at is not None or not _two_factor_on(row):
+            if row is None or row.disabled_at is not None or not two_factor_on(row):
                 refusal = "Your sign-in has expired. Sign in again."
             elif _locked(row, now):
                 refusal = LOCKED
@@ -445,7 +342,7 @@ class Accounts:
         codes: list[str] = []
         with self.registry.session() as session:
             row = self._row(session, username, lock=True)
-            if not _two_factor_on(row):
+            if not two_factor_on(row):
                 raise UsageError(f"Two-factor sign-in is off for '{username}', so it has no recovery codes.")
             if _locked(row, now):
                 refusal = LOCKED
@@ -469,7 +366,7 @@ class Accounts:
         refusal: str | None = None
         with self.registry.session() as session:
             row = self._row(session, username, lock=True)
-            if not _two_factor_on(row):
+            if not two_factor_on(row):
                 return
             if _locked(row, now):
                 refusal = LOCKED
@@ -488,7 +385,7 @@ class Accounts:
         Whether it was on."""
         with self.registry.session() as session:
             row = self._row(session, username, lock=True)
-            was_on = _two_factor_on(row)
+            was_on = two_factor_on(row)
             self._clear(session, row)
             session.execute(
                 delete(PortalSession).where(PortalSession.user_id == row.id, PortalSession.kind.in_((BROWSER, PENDING)))
@@ -515,6 +412,7 @@ __all__ = [
     "API",
     "BROWSER",
     "LA_SCOPE",
+    "LIFETIMES",
     "LINK",
     "LOCKED",
     "MIN_PASSWORD",
