@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from pupildata.kernel.registry import HEAD, Base, Registry
 from pupildata.kernel.runs import Runs
@@ -41,6 +43,46 @@ def test_a_registry_behind_is_brought_up_to_date(registry: Registry) -> None:
     registry.upgrade()
     assert registry.revision() == HEAD
     assert "portal_user" in inspect(registry.engine).get_table_names()
+
+
+def test_labels_and_last_use_of_tokens_keep_the_sessions_there_were(registry: Registry) -> None:
+    """Upgrading a registry at 0006 (before API tokens had labels) keeps its sessions and tokens, unlabelled."""
+    config = registry.alembic_config()
+    with registry.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006")
+    assert "label" not in {c["name"] for c in inspect(registry.engine).get_columns("portal_session")}
+    now = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    with registry.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO portal_user (username, display_name, role, scope, failed_sign_ins, created_at) "
+                "VALUES ('kept', 'Kept', 'statistician', '[]', 0, :now)"
+            ),
+            {"now": now},
+        )
+        user_id = connection.execute(text("SELECT id FROM portal_user WHERE username = 'kept'")).scalar_one()
+        for token_hash, kind in (("a" * 64, "browser"), ("b" * 64, "api")):
+            connection.execute(
+                text(
+                    "INSERT INTO portal_session (token_hash, user_id, kind, created_at, expires_at) "
+                    "VALUES (:token_hash, :user_id, :kind, :now, :later)"
+                ),
+                {
+                    "token_hash": token_hash,
+                    "user_id": user_id,
+                    "kind": kind,
+                    "now": now,
+                    "later": now + timedelta(days=1),
+                },
+            )
+    registry.upgrade()
+    assert registry.revision() == HEAD
+    with registry.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT token_hash, kind, label, last_used_at FROM portal_session ORDER BY token_hash")
+        ).all()
+    assert [tuple(row) for row in rows] == [("a" * 64, "browser", None, None), ("b" * 64, "api", None, None)]
 
 
 def test_a_run_records_inputs_outputs_counts_and_timing(registry: Registry) -> None:

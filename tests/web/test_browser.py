@@ -373,3 +373,55 @@ def test_the_officer_adds_an_account_and_hands_over_its_link(
         holder.close()
     for path in ("/accounts", "/accounts/new", "/accounts/1"):
         _assert_clean(browser, collected_url + path, officer)
+
+
+def test_a_statistician_changes_their_password_and_makes_and_revokes_a_token(
+    browser: Any, collected_url: str, collected_settings: Settings
+) -> None:
+    """From the account bar: a wrong current password refused, then changed; a token made (shown once, with how to
+    send it), listed by its label and revoked. Each page holds under the CSP and is accessible."""
+    with Context(collected_settings) as ctx:
+        Accounts(ctx.registry).add("kit", "Kit Statistician", "statistician", password=PASSWORD)
+    new = "a new and longer password"
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.add_init_script(CSP_LISTENER)
+        page.goto(collected_url + "/sign-in", wait_until="networkidle")
+        page.fill("#username", "kit")
+        page.fill("#password", PASSWORD)
+        _submit(page, "main form button[type=submit]")
+        _submit(page, ".app-account a[href='/account/password']")
+        page.fill("#current", "not my password")
+        page.fill("#new", new)
+        page.fill("#confirm", new)
+        _submit(page, "main form button[type=submit]")
+        assert "Your current password is not right" in page.inner_text(".govuk-error-summary")
+        assert page.input_value("#new") == ""  # never put back into the form
+        page.fill("#current", PASSWORD)
+        page.fill("#new", new)
+        page.fill("#confirm", new)
+        _submit(page, "main form button[type=submit]")
+        assert "Your password has been changed" in page.inner_text(".govuk-notification-banner")
+        _submit(page, ".app-account a[href='/account/tokens']")
+        page.fill("#label", "nightly export")
+        page.fill("#days", "30")
+        _submit(page, "main form button[type=submit]")
+        secret = page.inner_text("#api-token")
+        assert f"Authorization: Bearer {secret}" in page.inner_text("main")
+        _submit(page, "main a.govuk-button")  # I have copied the token
+        assert page.url == collected_url + "/account/tokens"
+        assert "nightly export" in page.inner_text("main table")
+        assert secret not in page.content()
+        assert page.evaluate("window.__cspViolations") == []
+        state: dict[str, Any] = context.storage_state()
+        for path in ("/account/password", "/account/tokens"):
+            _assert_clean(browser, collected_url + path, state)
+        _submit(page, "main table form button[type=submit]")  # revoke
+        assert "The token was revoked" in page.inner_text(".govuk-notification-banner")
+        assert "You have no API token that still works" in page.inner_text("main")
+        assert page.evaluate("window.__cspViolations") == []
+    finally:
+        context.close()
+    with Context(collected_settings) as ctx:
+        assert Accounts(ctx.registry).sign_in("kit", new).username == "kit"

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import socket
+from datetime import timedelta
 from pathlib import Path
 
 import pyotp
@@ -97,6 +99,12 @@ def test_user_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], monke
     assert main(["user", "token", "alex", "--days", "7", *home]) == 0
     token = capsys.readouterr().out.strip()
     assert accounts.holder(token, API) is not None
+    assert main(["user", "token", "alex", "--label", "nightly export", *home]) == 0
+    labelled = capsys.readouterr().out.strip()
+    listed = {t.label: t for t in accounts.api_tokens(accounts.get("alex"))}
+    assert sorted(listed) == ["command line", "nightly export"]  # as the holder's tokens page lists them
+    assert listed["nightly export"].public_id == hashlib.sha256(labelled.encode()).hexdigest()[:12]
+    assert listed["command line"].expires_at - listed["command line"].created_at == timedelta(days=7)
 
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
     assert main(["user", "password", "alex", *home]) == 0
@@ -138,6 +146,7 @@ def test_user_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], monke
         (["user", "add", "x1", "--role", "sender"], "needs at least one --sender"),
         (["user", "link", "nobody"], "There is no account called 'nobody'."),
         (["user", "add", "x2", "--role", "admin"], "There is no role called 'admin'."),
+        (["user", "token", "nobody", "--label", ""], "Enter a label for the token"),
     ],
 )
 def test_user_command_mistakes_are_one_line(

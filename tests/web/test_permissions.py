@@ -23,7 +23,7 @@ from pupildata.web import create_app
 from pupildata.web.accounts import API, BROWSER, LINK, MAX_FAILURES, Accounts, SignInRefused, User
 from pupildata.web.app import ROUTERS
 from pupildata.web.auth import COOKIE, local_path, permission_of
-from pupildata.web.permissions import OWN_ACCOUNT, PUBLIC, ROLES
+from pupildata.web.permissions import MANAGE_ACCOUNTS, OWN_ACCOUNT, OWN_TOKENS, PUBLIC, ROLES
 from tests.web.collect_home import CENSUS, collected_home, receipt_of, sign_in
 
 PASSWORD = "correct horse battery"
@@ -65,6 +65,20 @@ def _routes(app: FastAPI) -> list[APIRoute]:
 def test_every_route_declares_exactly_one_permission(app: FastAPI) -> None:
     for route in _routes(app):
         assert len(_permission(route)) == 1, route.path
+
+
+def test_the_walk_takes_in_ones_own_password_and_tokens(app: FastAPI) -> None:
+    """The self-service pages are walked with the permission each declares: one's password is every role's (as
+    two-factor sign-in is), API tokens only the roles holding ``tokens:own``; revoking another's is the officer's."""
+    declared = {(route.path, method): _permission(route)[0] for route in _routes(app) for method in route.methods}
+    assert declared[("/account/password", "GET")] == declared[("/account/password", "POST")] == OWN_ACCOUNT
+    for path, method in (("/account/tokens", "GET"), ("/account/tokens", "POST"), ("/account/tokens/revoke", "POST")):
+        assert declared[(path, method)] == OWN_TOKENS, path
+    assert declared[("/accounts/{account_id}/tokens-revoke", "POST")] == MANAGE_ACCOUNTS
+    assert all(OWN_ACCOUNT in role.permissions for role in ROLES.values())
+    assert {name for name, role in ROLES.items() if OWN_TOKENS not in role.permissions} == {
+        "data-protection-officer", "sender",
+    }  # fmt: skip
 
 
 def _url(route: APIRoute, summary: Summary) -> str:

@@ -2,19 +2,23 @@
 
 Passwords are kept only as Argon2id hashes (argon2-cffi). A browser session, an API token and a one-time sign-in
 link are each a random secret given to the person once; the registry keeps only its SHA-256, so a copy of the
-registry signs no one in. Five wrong passwords in a row lock an account for fifteen minutes. Disabling an
-account ends its sessions and tokens at once.
+registry signs no one in (``pupildata.web.sessions``, whose ``Sessions`` this class extends). Five wrong
+passwords in a row lock an account for fifteen minutes. Disabling an account ends its sessions and tokens at once.
 
 Two-factor sign-in (``pupildata.web.totp``): an account that has it on is signed in by its password (or a one-time
 link) and then a code from its authenticator app. The first step gives only a short-lived pending secret (kind
 ``two-factor``, five minutes), held by the browser; a wrong code counts in the same lockout as a wrong password,
 and a right password alone never clears that count, so the lockout also bounds guesses at codes. Switching it on
 makes ten single-use recovery codes (``pupildata.web.recovery``), each accepted once instead of a code.
+
+One's own password and API tokens: changing a password needs the current one (a wrong one counts in the lockout,
+so the form cannot be used to guess it), except for an account that has none yet (signed in by a link); the
+change ends the account's other browser sessions. API tokens carry a label and when they were last used
+(``pupildata.web.tokens``), and their holder lists and revokes only their own.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable
 from contextlib import suppress
@@ -22,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from pupildata.errors import UsageError
@@ -30,6 +34,7 @@ from pupildata.kernel.pseudonyms import Key, KeyStore
 from pupildata.kernel.registry import Registry
 from pupildata.kernel.registry.models import PortalSession, PortalUser
 from pupildata.web import recovery, totp
+from pupildata.web.sessions import API, BROWSER, LIFETIMES, LINK, PENDING, Sessions
 from pupildata.web.users import (
     LA_SCOPE,
     MIN_PASSWORD,
@@ -39,22 +44,17 @@ from pupildata.web.users import (
     check_scope,
     check_two_factor_roles,
     check_username,
+    two_factor_on,
+    user_of,
 )
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
-BROWSER = "browser"
-API = "api"
-LINK = "link"
-#: A right password (or link) waiting for its account's two-factor code.
-PENDING = "two-factor"
-LIFETIMES = {
-    BROWSER: timedelta(hours=8), API: timedelta(days=90), LINK: timedelta(minutes=30), PENDING: timedelta(minutes=5),
-}  # fmt: skip
 #: How long a secret shown for setting up two-factor sign-in waits for its first code.
 ENROLMENT = timedelta(minutes=30)
 WRONG_CODE = "The code is not right, or has expired. Enter the 6-digit code your authenticator app shows now."
 WRONG_RECOVERY_CODE = "The recovery code is not right, or has been used. Each recovery code works only once."
+WRONG_CURRENT = "Your current password is not right: 5 wrong passwords in a row lock your account for 15 minutes."
 LOCKED = "This account is locked for 15 minutes after too many wrong passwords or codes. Try again later."
 
 _hasher = PasswordHasher()
@@ -73,22 +73,6 @@ def _now() -> datetime:
 def _aware(moment: datetime) -> datetime:
     """SQLite gives back times without their zone; every time the registry holds is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def user_of(row: PortalUser) -> User:
-    """The account a registry row holds, as the portal passes it around."""
-    return User(
-        row.id, row.username, row.display_name, row.role, tuple(row.scope), row.disabled_at is not None,
-        _two_factor_on(row),
-    )  # fmt: skip
-
-
-def _two_factor_on(row: PortalUser) -> bool:
-    return row.totp_secret is not None and row.totp_confirmed_at is not None
 
 
 def _locked(row: PortalUser, now: datetime) -> bool:
@@ -110,8 +94,8 @@ class CodeRefused(Exception):
         self.start_again = start_again
 
 
-class Accounts:
-    """The accounts kept in a registry."""
+class Accounts(Sessions):
+    """The accounts kept in a registry, with their secrets (``Sessions``: sessions, API tokens and links)."""
 
     def __init__(self, registry: Registry, keys: KeyStore | None = None) -> None:
         self.registry = registry
@@ -214,7 +198,7 @@ class Accounts:
                 user = None
                 _count_failure(row, now)
             else:
-                if not _two_factor_on(row):  # with two factors, only the right code clears the count
+                if not two_factor_on(row):  # with two factors, only the right code clears the count
                     row.failed_sign_ins, row.locked_until = 0, None
                 if _hasher.check_needs_rehash(row.password_hash):
                     row.password_hash = _hasher.hash(password)
@@ -230,56 +214,35 @@ class Accounts:
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
-    # --- sessions, tokens and links ----------------------------------------------------------------------------
+    # --- one's own password -------------------------------------------------------------------------------------------
 
-    def start(self, user: User, kind: str, now: datetime | None = None, lifetime: timedelta | None = None) -> str:
-        """A new secret of ``kind`` for ``user``; only its hash is kept. A browser session is a sign-in, and the
-        account's last sign-in is stamped."""
+    def has_password(self, user: User) -> bool:
+        with self.registry.session() as session:
+            row = session.get(PortalUser, user.id)
+            return row is not None and row.password_hash is not None
+
+    def change_password(self, user: User, current: str | None, new: str, now: datetime | None = None) -> None:
+        """Set ``user``'s own password to ``new``. An account that has a password must give it as ``current``: a
+        wrong one is refused (``SignInRefused``) and counts in the lockout, as at signing in, and a locked account
+        cannot change it. ``new`` keeps the password rule (``UsageError``)."""
+        check_password(new)
         now = now or _now()
-        token = secrets.token_urlsafe(32)
+        refusal: str | None = None
         with self.registry.session() as session:
-            session.execute(delete(PortalSession).where(PortalSession.expires_at <= now))
-            if kind == BROWSER:
-                session.execute(update(PortalUser).where(PortalUser.id == user.id).values(last_sign_in_at=now))
-            session.add(
-                PortalSession(
-                    token_hash=_digest(token), user_id=user.id, kind=kind, created_at=now,
-                    expires_at=now + (lifetime or LIFETIMES[kind]),
-                )
-            )  # fmt: skip
-        return token
-
-    def holder(self, token: str, kind: str, now: datetime | None = None) -> User | None:
-        """The account a live secret of ``kind`` belongs to, if any; a link is used up by being read."""
-        if not token:
-            return None
-        now = now or _now()
-        with self.registry.session() as session:
-            found = session.execute(
-                select(PortalSession, PortalUser)
-                .join(PortalUser, PortalUser.id == PortalSession.user_id)
-                .where(PortalSession.token_hash == _digest(token), PortalSession.kind == kind)
-            ).first()
-            if found is None:
-                return None
-            held, row = found
-            if kind == LINK:
-                session.delete(held)
-            if _aware(held.expires_at) <= now or row.disabled_at is not None:
-                return None
-            return user_of(row)
-
-    def end(self, token: str) -> None:
-        with self.registry.session() as session:
-            session.execute(delete(PortalSession).where(PortalSession.token_hash == _digest(token)))
-
-    def end_all(self, user: User, kinds: tuple[str, ...] = (BROWSER, PENDING), keep: str | None = None) -> None:
-        """End every secret of ``kinds`` that ``user`` holds (but ``keep``, this browser's own session)."""
-        with self.registry.session() as session:
-            query = delete(PortalSession).where(PortalSession.user_id == user.id, PortalSession.kind.in_(kinds))
-            if keep:
-                query = query.where(PortalSession.token_hash != _digest(keep))
-            session.execute(query)
+            row = session.get(PortalUser, user.id, with_for_update=True)
+            if row is None or row.disabled_at is not None:
+                refusal = "Your account can no longer sign in."
+            elif _locked(row, now):
+                refusal = LOCKED
+            elif row.password_hash is not None and not self._verify(row.password_hash, current or ""):
+                _count_failure(row, now)
+                refusal = LOCKED if _locked(row, now) else WRONG_CURRENT
+            else:
+                row.password_hash = _hasher.hash(new)
+                if not two_factor_on(row):  # as at signing in: with two factors, only a right code clears the count
+                    row.failed_sign_ins = 0
+        if refusal is not None:
+            raise SignInRefused(refusal)
 
     # --- two-factor sign-in ------------------------------------------------------------------------------------
 
@@ -298,7 +261,7 @@ class Accounts:
         now = now or _now()
         with self.registry.session() as session:
             row = self._row(session, username, lock=True)
-            if _two_factor_on(row):
+            if two_factor_on(row):
                 raise UsageError(f"Two-factor sign-in is already on for '{username}'.")
             if row.totp_secret is not None and row.totp_created_at and _aware(row.totp_created_at) + ENROLMENT > now:
                 with suppress(totp.TamperedSecret):  # one that no longer decrypts is replaced by a new one
@@ -313,7 +276,7 @@ class Accounts:
         now = now or _now()
         with self.registry.session() as session:
             row = self._row(session, username, lock=True)
-            if _two_factor_on(row):
+            if two_factor_on(row):
                 raise UsageError(f"Two-factor sign-in is already on for '{username}'.")
             if row.totp_secret is None or not row.totp_created_at or _aware(row.totp_created_at) + ENROLMENT <= now:
                 raise CodeRefused(
@@ -357,7 +320,7 @@ class Accounts:
         found: User | None = None
         with self.registry.session() as session:
             row = session.get(PortalUser, user.id, with_for_update=True)  # two requests cannot both use one code
-            if row is None or row.disabled_at is not None or not _two_factor_on(row):
+            if row is None or row.disabled_at is not None or not two_factor_on(row):
                 refusal = "Your sign-in has expired. Sign in again."
             elif _locked(row, now):
                 refusal = LOCKED
@@ -379,7 +342,7 @@ class Accounts:
         codes: list[str] = []
         with self.registry.session() as session:
             row = self._row(session, username, lock=True)
-            if not _two_factor_on(row):
+            if not two_factor_on(row):
                 raise UsageError(f"Two-factor sign-in is off for '{username}', so it has no recovery codes.")
             if _locked(row, now):
                 refusal = LOCKED
@@ -403,7 +366,7 @@ class Accounts:
         refusal: str | None = None
         with self.registry.session() as session:
             row = self._row(session, username, lock=True)
-            if not _two_factor_on(row):
+            if not two_factor_on(row):
                 return
             if _locked(row, now):
                 refusal = LOCKED
@@ -422,7 +385,7 @@ class Accounts:
         Whether it was on."""
         with self.registry.session() as session:
             row = self._row(session, username, lock=True)
-            was_on = _two_factor_on(row)
+            was_on = two_factor_on(row)
             self._clear(session, row)
             session.execute(
                 delete(PortalSession).where(PortalSession.user_id == row.id, PortalSession.kind.in_((BROWSER, PENDING)))
@@ -449,12 +412,14 @@ __all__ = [
     "API",
     "BROWSER",
     "LA_SCOPE",
+    "LIFETIMES",
     "LINK",
     "LOCKED",
     "MIN_PASSWORD",
     "PENDING",
     "USERNAME",
     "WRONG_CODE",
+    "WRONG_CURRENT",
     "WRONG_RECOVERY_CODE",
     "Accounts",
     "CodeRefused",

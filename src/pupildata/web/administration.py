@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 from pupildata.errors import UsageError
 from pupildata.kernel.audit import Event
 from pupildata.kernel.context import Context
-from pupildata.kernel.registry.models import PortalRecoveryCode, PortalUser
-from pupildata.web import recovery
-from pupildata.web.accounts import LINK, Accounts, User, check_scope, check_username, user_of
+from pupildata.kernel.registry.models import PortalRecoveryCode, PortalSession, PortalUser
+from pupildata.web import recovery, tokens
+from pupildata.web.accounts import API, LINK, Accounts, User, check_scope, check_username, user_of
 from pupildata.web.permissions import MANAGE_ACCOUNTS, ROLES
 
 MAX_NAME = 200
@@ -49,6 +49,8 @@ class AccountView:
     last_sign_in_at: datetime | None
     locked_until: datetime | None
     recovery_codes_left: int
+    #: API tokens of the account that still work.
+    api_tokens: int = 0
 
     @property
     def status(self) -> str:
@@ -90,17 +92,23 @@ class Administration:
             rows = session.scalars(select(PortalUser).order_by(PortalUser.username)).all()
             query = select(PortalRecoveryCode.user_id, func.count()).group_by(PortalRecoveryCode.user_id)
             counts = {int(user_id): int(n) for user_id, n in session.execute(query).all()}
-        return [self._view(row, counts.get(row.id, 0)) for row in rows]
+            live = (
+                select(PortalSession.user_id, func.count())
+                .where(PortalSession.kind == API, PortalSession.expires_at > datetime.now(UTC))
+                .group_by(PortalSession.user_id)
+            )
+            held = {int(user_id): int(n) for user_id, n in session.execute(live).all()}
+        return [self._view(row, counts.get(row.id, 0), held.get(row.id, 0)) for row in rows]
 
     def view(self, account_id: int) -> AccountView | None:
         with self.ctx.registry.session() as session:
             row = session.get(PortalUser, account_id)
             if row is None:
                 return None
-            return self._view(row, recovery.left(session, row.id))
+            return self._view(row, recovery.left(session, row.id), tokens.count(session, row.id, datetime.now(UTC)))
 
     @staticmethod
-    def _view(row: PortalUser, codes: int) -> AccountView:
+    def _view(row: PortalUser, codes: int, api_tokens: int) -> AccountView:
         locked = _aware(row.locked_until) if row.locked_until else None
         return AccountView(
             user=user_of(row),
@@ -108,6 +116,7 @@ class Administration:
             last_sign_in_at=_aware(row.last_sign_in_at) if row.last_sign_in_at else None,
             locked_until=locked if locked and locked > datetime.now(UTC) else None,
             recovery_codes_left=codes,
+            api_tokens=api_tokens,
         )
 
     # --- changing ----------------------------------------------------------------------------------------------
@@ -172,6 +181,12 @@ class Administration:
         was_on = self.accounts.reset_two_factor(user.username)
         self._record("two-factor reset", user.username, was_on=was_on)
         return was_on
+
+    def revoke_tokens(self, user: User) -> int:
+        """End every API token of the account (a system it fed is retired, or a token may have leaked); how many."""
+        ended = self.accounts.end_all(user, (API,))
+        self._record("API tokens revoked", user.username, count=ended)
+        return ended
 
     def sign_in_link(self, user: User, portal: str) -> str:
         if user.disabled:

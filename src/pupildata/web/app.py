@@ -23,6 +23,7 @@ from pupildata.web.routers import (
     audit,
     collect,
     collect_api,
+    credentials,
     health,
     home,
     link,
@@ -36,6 +37,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     home.router,
     account.router,
     two_factor.router,
+    credentials.router,
     accounts.router,
     collect.router,
     link.router,
@@ -52,7 +54,9 @@ ROUTERS: tuple[APIRouter, ...] = (
 
 API_DESCRIPTION = (
     "The JSON API of the pupil data service. Every page of the portal that shows data has a twin here. "
-    "Responses are never cached."
+    "Responses are never cached. A program sends an API token as 'Authorization: Bearer TOKEN'; a statistician "
+    "makes and revokes their own tokens in the portal (Your account, API tokens), and an operator can make one "
+    "for any account with 'pupildata user token NAME --label LABEL'."
 )
 
 

@@ -163,6 +163,13 @@ def from_portal(request: Request) -> None:
         raise HTTPException(403, "This form can only be sent from the portal's own pages.")
 
 
+def in_a_browser(request: Request) -> None:
+    """Refuse (403) a request signed in by an API token where only a person may act: one's password and one's
+    tokens. A token that could make tokens would outlive its own revocation."""
+    if getattr(request.state, "by_token", False):
+        raise HTTPException(403, "This can only be done in a browser signed in to the portal, not with an API token.")
+
+
 def set_session_cookie(response: Any, request: Request, token: str) -> None:
     response.set_cookie(
         COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/",
@@ -192,6 +199,7 @@ __all__ = [
     "clear_pending_cookie",
     "current_user",
     "from_portal",
+    "in_a_browser",
     "local_path",
     "must_set_up_two_factor",
     "needs",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -152,14 +151,19 @@ def password(username: str, home: HomeOpt = None) -> None:
 def token(
     username: str,
     days: Annotated[int, typer.Option("--days", min=1, max=365, help="How long the token works.")] = 90,
+    label: Annotated[
+        str, typer.Option("--label", help="What the token is for, as its holder's tokens page lists it (1-60).")
+    ] = "command line",
     home: HomeOpt = None,
 ) -> None:
-    """Print an API token for an account, to send as 'Authorization: Bearer TOKEN'. It is shown only once."""
-    from pupildata.web.accounts import API
+    """Print an API token for an account, to send as 'Authorization: Bearer TOKEN'. It is shown only once; its
+    holder sees it, by its label, on their API tokens page and can revoke it there."""
+    from pupildata.web.tokens import check_label
 
+    label = check_label(label)  # before the account is looked up: a mistake in the command comes first
     ctx, accounts = _accounts(home)
-    secret = accounts.start(accounts.get(username), API, lifetime=timedelta(days=days))
-    _record(ctx, "API token made", username, days=days)
+    secret, made = accounts.make_token(accounts.get(username), label, days)
+    _record(ctx, "API token made", username, label=made.label, days=days, token=made.public_id)
     out.print(secret, markup=False)
 
 

@@ -11,8 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PUBLIC = "public"
-#: One's own account: setting up or turning off two-factor sign-in. Every role holds it.
+#: One's own account: one's password, and setting up or turning off two-factor sign-in. Every role holds it.
 OWN_ACCOUNT = "account:own"
+#: One's own API tokens, for another system to call the JSON API as the account: making, listing and revoking
+#: them. Only the roles whose work other systems do: the statisticians' (exports of collections and returns,
+#: matching decisions). A token is not asked for two-factor codes, so the Data Protection Officer's powers
+#: (accounts, the audit trail) are not put in one; a sender's returns are files it sends, read in the portal. An
+#: operator can still give any account a token on the command line (``pupildata user token``).
+OWN_TOKENS = "tokens:own"
 #: Every collection, and each collection's status: who has sent, who has not, with how many errors. Names
 #: schools and bodies, never a pupil.
 READ_COLLECTIONS = "collections:read"
@@ -29,7 +35,8 @@ MANAGE_ACCOUNTS = "accounts:manage"
 
 PERMISSIONS: dict[str, str] = {
     PUBLIC: "Pages anyone may read: the service, the privacy notice, the rules, published statistics.",
-    OWN_ACCOUNT: "One's own account: setting up or turning off two-factor sign-in.",
+    OWN_ACCOUNT: "One's own account: one's password, and setting up or turning off two-factor sign-in.",
+    OWN_TOKENS: "One's own API tokens, for other systems to call the JSON API: making, listing and revoking them.",
     READ_COLLECTIONS: "Every collection's status: who has sent a return, who has not, and with how many errors.",
     READ_RETURNS: "Returns with their validation reports, which show pupils' values (a sender: only its own).",
     REVIEW_MATCHES: "Pairs of records matching was unsure of, side by side, and deciding if they are one child.",
@@ -48,7 +55,7 @@ class Role:
 
 
 _STAFF = frozenset({PUBLIC, OWN_ACCOUNT, READ_COLLECTIONS, READ_RETURNS})
-_STATISTICIANS = _STAFF | {REVIEW_MATCHES}
+_STATISTICIANS = _STAFF | {REVIEW_MATCHES, OWN_TOKENS}
 
 ROLES: dict[str, Role] = {
     role.name: role
@@ -76,6 +83,6 @@ def role_names() -> list[str]:
 
 
 __all__ = [
-    "MANAGE_ACCOUNTS", "OWN_ACCOUNT", "PERMISSIONS", "PUBLIC", "READ_AUDIT", "READ_COLLECTIONS", "READ_RETURNS",
-    "REVIEW_MATCHES", "ROLES", "Role", "role_names",
+    "MANAGE_ACCOUNTS", "OWN_ACCOUNT", "OWN_TOKENS", "PERMISSIONS", "PUBLIC", "READ_AUDIT", "READ_COLLECTIONS",
+    "READ_RETURNS", "REVIEW_MATCHES", "ROLES", "Role", "role_names",
 ]  # fmt: skip

@@ -1,4 +1,5 @@
-"""Who an account is and the rules its settings keep: username, password length, role and senders.
+"""Who an account is (``User``, read from its registry row by ``user_of``) and the rules its settings keep:
+username, password length, role and senders.
 
 Kept apart from ``pupildata.web.accounts`` (the registry's accounts and their secrets) so that the pages and
 commands that manage accounts check what people type with the same rules, and the same sentences.
@@ -10,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from pupildata.errors import UsageError
+from pupildata.kernel.registry.models import PortalUser
 from pupildata.web.permissions import ROLES
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,99}")
@@ -61,6 +63,19 @@ class User:
         return False
 
 
+def user_of(row: PortalUser) -> User:
+    """The account a registry row holds, as the portal passes it around."""
+    return User(
+        row.id, row.username, row.display_name, row.role, tuple(row.scope), row.disabled_at is not None,
+        two_factor_on(row),
+    )  # fmt: skip
+
+
+def two_factor_on(row: PortalUser) -> bool:
+    """Whether the account's two-factor sign-in is on: set up, and confirmed with a first code."""
+    return row.totp_secret is not None and row.totp_confirmed_at is not None
+
+
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise UsageError(f"A password must have at least {MIN_PASSWORD} characters; this one has {len(password)}.")
@@ -103,5 +118,5 @@ def check_two_factor_roles(roles: tuple[str, ...]) -> None:
 
 __all__ = [
     "LA_SCOPE", "MIN_PASSWORD", "USERNAME", "User", "check_password", "check_scope", "check_two_factor_roles",
-    "check_username",
+    "check_username", "two_factor_on", "user_of",
 ]  # fmt: skip

@@ -207,6 +207,10 @@ class PortalSession(Base):
     kind: Mapped[str] = mapped_column(String(20), nullable=False)  # browser, api, link, two-factor
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    #: An API token's name, given by its holder ("nightly export"); none for other kinds.
+    label: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    #: When an API token last signed a request in (stamped at most every few minutes).
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class PortalRecoveryCode(Base):

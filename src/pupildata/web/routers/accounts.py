@@ -1,5 +1,6 @@
 """The accounts pages, for the Data Protection Officer (permission ``accounts:manage``): every account, adding one
-(with a one-time sign-in link to hand over), and one account's role, senders, status and two-factor sign-in.
+(with a one-time sign-in link to hand over), and one account's role, senders, status, two-factor sign-in and API
+tokens (how many work; revoking them all).
 
 Every change goes through ``pupildata.web.administration`` (one audited write path, shared with the JSON twins in
 ``accounts_api``), from a form the portal's own pages sent (``from_portal``). A refused change shows the page
@@ -35,6 +36,7 @@ DONE = {
     "disabled": "The account was disabled, and its sessions, tokens and links ended.",
     "enabled": "The account was enabled. Give its holder a new sign-in link, or they use their password.",
     "reset": "Two-factor sign-in was reset, and the account's browsers signed out.",
+    "tokens": "The account's API tokens were revoked: none of them works any more.",
 }
 
 
@@ -137,6 +139,8 @@ def _act(request: Request, ctx: ContextDep, account_id: str, action: str, **form
             admin.enable(view.user)
         elif action == "reset":
             admin.reset_two_factor(view.user)
+        elif action == "tokens":
+            admin.revoke_tokens(view.user)
         else:
             link = admin.sign_in_link(view.user, portal_address(request))
             return _account_page(request, view, link=link)
@@ -164,6 +168,11 @@ def enable(request: Request, ctx: ContextDep, account_id: str) -> Response:
 @router.post("/accounts/{account_id}/two-factor-reset", name="account-two-factor-reset")
 def reset_two_factor(request: Request, ctx: ContextDep, account_id: str) -> Response:
     return _act(request, ctx, account_id, "reset")
+
+
+@router.post("/accounts/{account_id}/tokens-revoke", name="account-tokens-revoke")
+def revoke_tokens(request: Request, ctx: ContextDep, account_id: str) -> Response:
+    return _act(request, ctx, account_id, "tokens")
 
 
 @router.post("/accounts/{account_id}/sign-in-link", name="account-sign-in-link")

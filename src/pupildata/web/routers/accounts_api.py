@@ -30,6 +30,7 @@ class AccountOut(BaseModel):
     status: str = Field(description="active, locked (too many wrong passwords or codes) or disabled.")
     two_factor: bool = Field(description="Whether the account signs in with a code from an authenticator app too.")
     recovery_codes_left: int = Field(description="Unused two-factor recovery codes.")
+    api_tokens: int = Field(description="API tokens of the account that still work.")
     created_at: datetime
     last_sign_in_at: datetime | None = Field(description="When a browser last signed in to the account.")
     locked_until: datetime | None
@@ -62,7 +63,7 @@ def _out(view: AccountView) -> AccountOut:
     return AccountOut(
         id=user.id, username=user.username, name=user.display_name, role=user.role, role_title=user.role_title,
         senders=list(user.scope), status=view.status, two_factor=user.two_factor,
-        recovery_codes_left=view.recovery_codes_left, created_at=view.created_at,
+        recovery_codes_left=view.recovery_codes_left, api_tokens=view.api_tokens, created_at=view.created_at,
         last_sign_in_at=view.last_sign_in_at, locked_until=view.locked_until,
     )  # fmt: skip
 
@@ -131,3 +132,11 @@ def api_link(request: Request, ctx: ContextDep, account_id: int) -> LinkOut:
         return LinkOut(sign_in_link=admin.sign_in_link(found(admin, str(account_id)).user, portal_address(request)))
     except Refused as exc:
         raise _refused(exc) from None
+
+
+@api.post("/{account_id}/tokens-revoke", response_model=AccountOut, summary="Revoke the account's API tokens")
+def api_revoke_tokens(request: Request, ctx: ContextDep, account_id: int) -> AccountOut:
+    """End every API token of the account at once; recorded in the audit trail with how many there were."""
+    admin = administration(request, ctx)
+    admin.revoke_tokens(found(admin, str(account_id)).user)
+    return _out(found(admin, str(account_id)))
