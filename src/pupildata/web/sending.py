@@ -87,11 +87,16 @@ class Upload:
         return self.path.name
 
 
+def _kept_character(ch: str) -> str:
+    kind = unicodedata.category(ch)
+    return "" if kind[0] == "C" or kind in ("Zl", "Zp") else " " if kind == "Zs" else ch
+
+
 def safe_name(sent: str) -> str:
-    """The base name of a sent file's name: no folder (either slash), no control or other invisible character,
-    at most ``MAX_NAME`` bytes; "" when nothing usable is left."""
+    """The base name of a sent file's name: no folder (either slash), no control, invisible or line-breaking
+    character (any other space is a plain one), at most ``MAX_NAME`` bytes; "" when nothing usable is left."""
     base = sent.replace("\\", "/").rsplit("/", 1)[-1]
-    kept = "".join(ch for ch in base if not unicodedata.category(ch).startswith("C")).strip()
+    kept = "".join(_kept_character(ch) for ch in base).strip()
     kept = kept.encode("utf-8")[:MAX_NAME].decode("utf-8", "ignore").strip()
     return "" if kept in (".", "..") else kept
 
