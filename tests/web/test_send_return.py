@@ -220,3 +220,41 @@ def test_a_kept_name_is_never_a_path_nor_holds_a_control_character(sent: str) ->
     assert kept.isprintable()
     assert len(kept.encode("utf-8")) <= sending.MAX_NAME
     assert kept == kept.strip()
+
+
+def test_a_form_that_cannot_be_read_is_one_sentence(client: TestClient, settings: Settings) -> None:
+    headers = {"Content-Type": "multipart/form-data; boundary=xyz"}
+    response = client.post("/returns/send", content=b"--abc\r\nnot the boundary\r\n", headers=headers)
+    assert response.status_code == 400
+    assert sending.UNREADABLE in _text(response)
+    assert _kept(settings) == []
+
+
+def test_one_upload_loads_at_a_time_parsed_in_the_servers_own_process(
+    client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``collect`` runs under the process's lock, with no parse workers, on the one file sent, with the account's
+    senders as the only ones it may be from."""
+    seen: list[tuple[bool, Any, Any, list[str]]] = []
+    real = sending.collect
+
+    def watched(ctx: Context, paths: list[Path], options: Any, **kwargs: Any) -> Any:
+        seen.append((sending._one_load.locked(), kwargs.get("workers"), options.senders, [p.name for p in paths]))
+        return real(ctx, paths, options, **kwargs)
+
+    monkeypatch.setattr(sending, "collect", watched)
+    assert _send(client, OWN).status_code == 303
+    assert seen == [(True, 0, ("8742001",), [OWN])]
+    assert not sending._one_load.locked()
+
+
+def test_a_file_refused_before_its_sender_is_known_is_shown_on_the_send_page(
+    client: TestClient, settings: Settings
+) -> None:
+    """Its receipt names no sender, so it is not the account's to see: the reason is on the send page."""
+    response = _send(client, "notes.csv", b"abc\n1\n")
+    assert response.status_code == 400
+    assert "The columns (abc) are not those of any return this service takes" in _text(response)
+    (receipt,) = _receipts(settings)
+    assert (receipt.status, receipt.sender) == ("rejected", None)
+    assert not list(settings.incoming_dir.iterdir())
