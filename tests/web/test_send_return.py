@@ -115,11 +115,11 @@ def test_another_schools_return_is_refused_on_the_send_page(client: TestClient, 
 
 def test_the_same_file_twice_is_recognised_and_not_loaded_again(client: TestClient, settings: Settings) -> None:
     first = _send(client, OWN)
-    again = _send(client, OWN)
+    again = _send(client, "Zoë's copy.xml", (FIXTURES / OWN).read_bytes())  # the same bytes, named otherwise
     assert first.status_code == again.status_code == 303
     newest, loaded = _receipts(settings)
     assert first.headers["location"] == f"/receipts/{loaded.receipt_id}?sent=1"
-    assert (newest.status, newest.duplicate_of) == ("duplicate", loaded.receipt_id)
+    assert (newest.status, newest.duplicate_of, newest.file_name) == ("duplicate", loaded.receipt_id, "Zoë's copy.xml")
     assert again.headers["location"] == f"/receipts/{newest.receipt_id}?sent=1"
     assert "received before" in _text(client.get(again.headers["location"]))
     assert _census_rows(settings) == 3

@@ -139,7 +139,7 @@ class _FilePart:
         sent = options.get(b"filename")
         if self.path is not None or options.get(b"name") != FIELD.encode() or not sent:
             return  # not the file (a browser sends an empty name when none was chosen)
-        name = safe_name(sent.decode("latin-1").encode("latin-1").decode("utf-8", "replace")) or "return"
+        name = safe_name(sent.decode("utf-8", "replace")) or "return"
         self.path = self.folder / name
         self._handle = os.fdopen(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
 
