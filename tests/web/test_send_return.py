@@ -227,6 +227,10 @@ def test_a_form_that_cannot_be_read_is_one_sentence(client: TestClient, settings
     response = client.post("/returns/send", content=b"--abc\r\nnot the boundary\r\n", headers=headers)
     assert response.status_code == 400
     assert sending.UNREADABLE in _text(response)
+    endless = b"--xyz\r\nContent-Disposition: form-data; name=file; filename=" + b"a" * (sending.MAX_HEADER + 1)
+    response = client.post("/returns/send", content=endless + b"\r\n\r\nabc\r\n--xyz--\r\n", headers=headers)
+    assert response.status_code == 400
+    assert sending.UNREADABLE in _text(response)
     assert _kept(settings) == []
 
 

@@ -53,6 +53,8 @@ MAX_NAME = 200
 #: refused unread.
 FORM_OVERHEAD = 64 << 10
 MB = 1 << 20
+#: The longest header line of a part of the form.
+MAX_HEADER = 8 << 10
 SENT = "return sent"
 NO_FILE = "Select a file to send."
 EMPTY = "The selected file is empty: choose the file that holds your return."
@@ -126,9 +128,16 @@ class _FilePart:
 
     def _header_field(self, data: bytes, start: int, end: int) -> None:
         self._field += data[start:end]
+        self._bounded()
 
     def _header_value(self, data: bytes, start: int, end: int) -> None:
         self._value += data[start:end]
+        self._bounded()
+
+    def _bounded(self) -> None:
+        """A part's header is a line or two: one longer than ``MAX_HEADER`` is no form a browser sends."""
+        if len(self._field) + len(self._value) > MAX_HEADER:
+            raise UploadRefused(400, UNREADABLE)
 
     def _header_end(self) -> None:
         self._headers[self._field.decode("latin-1").lower()] = self._value.decode("latin-1")
