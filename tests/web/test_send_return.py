@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pupildata.collect import service
 from pupildata.collect.queries import find_receipt, recent_receipts
 from pupildata.collect.receipts import Receipt
 from pupildata.collect.scope import SENDER_RULE
@@ -240,13 +241,13 @@ def test_one_upload_loads_at_a_time_parsed_in_the_servers_own_process(
     """``collect`` runs under the process's lock, with no parse workers, on the one file sent, with the account's
     senders as the only ones it may be from."""
     seen: list[tuple[bool, Any, Any, list[str]]] = []
-    real = sending.collect
+    real = service.collect
 
     def watched(ctx: Context, paths: list[Path], options: Any, **kwargs: Any) -> Any:
         seen.append((sending._one_load.locked(), kwargs.get("workers"), options.senders, [p.name for p in paths]))
         return real(ctx, paths, options, **kwargs)
 
-    monkeypatch.setattr(sending, "collect", watched)
+    monkeypatch.setattr(service, "collect", watched)
     assert _send(client, OWN).status_code == 303
     assert seen == [(True, 0, ("8742001",), [OWN])]
     assert not sending._one_load.locked()

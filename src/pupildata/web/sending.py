@@ -31,9 +31,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from pupildata.collect.load import Options
 from pupildata.collect.receipts import Receipt
-from pupildata.collect.service import collect
 from pupildata.errors import UsageError
 from pupildata.kernel.audit import Event
 from pupildata.kernel.context import Context
@@ -232,7 +230,11 @@ def _writing(ctx: Context) -> Iterator[Context]:
 
 def send(ctx: Context, user: User, upload: Upload) -> Receipt:
     """Collect the file for ``user`` — a return from one of its senders, or refused — one load at a time; the
-    file's folder is removed afterwards, whatever happened."""
+    file's folder is removed afterwards, whatever happened. (The loader is imported on the first upload: the
+    portal starts without it.)"""
+    from pupildata.collect.load import Options
+    from pupildata.collect.service import collect
+
     try:
         with _one_load, _writing(ctx) as loading:
             summary = collect(loading, [upload.path], Options(senders=user.scope), workers=0)
