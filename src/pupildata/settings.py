@@ -38,6 +38,9 @@ class Settings(BaseModel):
     warehouse_threads: int | None = Field(None, ge=1, description="Threads DuckDB may use (default: all cores).")
     warehouse_memory_limit: str | None = Field(None, description="DuckDB memory limit, e.g. '8GB'.")
     secret_key_file: Path | None = Field(None, description="File holding the portal's session secret.")
+    portal_max_upload_mb: int = Field(
+        100, ge=1, description="The largest file (in MB) a sender may send in the portal; a larger one is refused."
+    )
 
     @field_validator("registry_url")
     @classmethod
@@ -74,6 +77,11 @@ class Settings(BaseModel):
     @property
     def outputs_dir(self) -> Path:
         return self.home / "outputs"
+
+    @property
+    def incoming_dir(self) -> Path:
+        """Where a file sent in the portal is written while it is received and collected (owner-only)."""
+        return self.home / "incoming"
 
 
 _FIELDS = tuple(Settings.model_fields)

@@ -25,7 +25,7 @@ from pupildata.settings import Settings
 from pupildata.web import assets, create_app
 from pupildata.web.accounts import LINK, Accounts
 from pupildata.web.auth import COOKIE
-from tests.web.collect_home import CENSUS, collected_home
+from tests.web.collect_home import CENSUS, FIXTURES, collected_home
 from tests.web.review_home import review_home
 
 pytestmark = pytest.mark.browser
@@ -425,3 +425,41 @@ def test_a_statistician_changes_their_password_and_makes_and_revokes_a_token(
         context.close()
     with Context(collected_settings) as ctx:
         assert Accounts(ctx.registry).sign_in("kit", new).username == "kit"
+
+
+def test_a_school_sends_its_return_and_lands_on_its_receipt(
+    browser: Any, collected_url: str, collected_settings: Settings, tmp_path: Path
+) -> None:
+    """From "Your returns": the send page (no file chosen first: one sentence), then a census file chosen with the
+    file input and sent; the browser lands on its receipt, with a banner saying what became of it. The send page
+    holds under the CSP and is accessible."""
+    with Context(collected_settings) as ctx:
+        Accounts(ctx.registry).add("head", "Fixture Primary", "sender", ["8742001"], password=PASSWORD)
+    corrected = tmp_path / "census_8742001_corrected.xml"
+    text = (FIXTURES / "census_8742001.xml").read_text(encoding="utf-8")
+    corrected.write_text(text.replace("XXXX", "WBRI"), encoding="utf-8")  # a new file: loaded, not a repeat
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.add_init_script(CSP_LISTENER)
+        page.goto(collected_url + "/sign-in", wait_until="networkidle")
+        page.fill("#username", "head")
+        page.fill("#password", PASSWORD)
+        _submit(page, "main form button[type=submit]")
+        page.goto(collected_url + "/returns", wait_until="networkidle")
+        _submit(page, "main a.govuk-button")  # Send a return
+        assert page.url == collected_url + "/returns/send"
+        _submit(page, "main form button[type=submit]")
+        assert "Select a file to send." in page.inner_text(".govuk-error-summary")
+        page.set_input_files("input[type=file][name=file]", str(corrected))
+        _submit(page, "main form button[type=submit]")
+        assert page.url.startswith(collected_url + "/receipts/")
+        assert page.url.endswith("?sent=1")
+        assert "records were accepted" in page.inner_text(".govuk-notification-banner")
+        assert corrected.name in page.inner_text("h1")
+        assert page.evaluate("window.__cspViolations") == []
+        state: dict[str, Any] = context.storage_state()
+    finally:
+        context.close()
+    _assert_clean(browser, collected_url + "/returns/send", state)
+    _assert_clean(browser, collected_url + "/returns", state)

@@ -23,7 +23,7 @@ from pupildata.web import create_app
 from pupildata.web.accounts import API, BROWSER, LINK, MAX_FAILURES, Accounts, SignInRefused, User
 from pupildata.web.app import ROUTERS
 from pupildata.web.auth import COOKIE, local_path, permission_of
-from pupildata.web.permissions import MANAGE_ACCOUNTS, OWN_ACCOUNT, OWN_TOKENS, PUBLIC, ROLES
+from pupildata.web.permissions import MANAGE_ACCOUNTS, OWN_ACCOUNT, OWN_TOKENS, PUBLIC, ROLES, SEND_RETURNS
 from tests.web.collect_home import CENSUS, collected_home, receipt_of, sign_in
 
 PASSWORD = "correct horse battery"
@@ -79,6 +79,15 @@ def test_the_walk_takes_in_ones_own_password_and_tokens(app: FastAPI) -> None:
     assert {name for name, role in ROLES.items() if OWN_TOKENS not in role.permissions} == {
         "data-protection-officer", "sender",
     }  # fmt: skip
+
+
+def test_the_walk_takes_in_sending_a_return(app: FastAPI) -> None:
+    """Sending a return, in the portal or the API, is walked with ``returns:send``, which only senders hold: staff
+    load files with the command line (least privilege)."""
+    declared = {(route.path, method): _permission(route)[0] for route in _routes(app) for method in route.methods}
+    for path, method in (("/returns/send", "GET"), ("/returns/send", "POST"), ("/api/v1/returns", "POST")):
+        assert declared[(path, method)] == SEND_RETURNS, path
+    assert {name for name, role in ROLES.items() if SEND_RETURNS in role.permissions} == {"sender"}
 
 
 def _url(route: APIRoute, summary: Summary) -> str:

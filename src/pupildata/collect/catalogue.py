@@ -41,6 +41,7 @@ FILE_RULES = {
     "FILE-ENC-02": "The file looks like UTF-16 text without a byte order mark; save it as UTF-8.",
     "FILE-COL-01": "The collection the file belongs to cannot be told from it; give it with --collection.",
     "FILE-SND-01": "The file names no sender (or more than one) where one is required.",
+    "FILE-SND-02": "The file is a return from a sender the account that sent it in the portal does not send for.",
     "XML-WF-01": "The XML is not well-formed.",
     "XML-DTD-01": "The XML has a document type declaration or entities, which are refused for safety.",
     "XML-ROOT-01": "The XML is not a school census return (wrong root element).",

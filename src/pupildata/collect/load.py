@@ -33,6 +33,7 @@ from pupildata.collect.readers.parquet import read_parquet
 from pupildata.collect.readers.sniff import detect_format, utf16_bom
 from pupildata.collect.receipts import Receipt, insert_receipt, insert_receipts, next_receipt_id
 from pupildata.collect.schemas import CENSUS, Source
+from pupildata.collect.scope import SenderRefused, in_scope
 from pupildata.collect.warehouse import ISSUE, QUARANTINE, RECEIPT, RULE
 from pupildata.kernel.engine import DuckDBEngine, EngineError
 
@@ -54,6 +55,13 @@ class Options:
     run_id: int | None = None
     #: the receipt whose quarantined records this file corrects (see ``corrections``)
     corrects: int | None = None
+    #: the senders a file may be a return from (an account's scope, see ``scope``): a file from any other is
+    #: refused as a whole (``FILE-SND-02``) before anything of it is written. None: any sender (the command line).
+    senders: tuple[str, ...] | None = None
+
+    def refuses(self, sender: str | None) -> bool:
+        """Whether a file from ``sender`` is refused for coming from outside ``senders``."""
+        return self.senders is not None and not in_scope(self.senders, sender)
 
 
 def receive(
@@ -69,13 +77,13 @@ def receive_archived(
 ) -> Receipt:
     """Recognise and load one file already archived (``parsed``: its census, if parsed from the archived copy)."""
     base = _base(path, archived, options)
-    identical = _identical(engine, base)
-    if identical is not None:
-        return identical
     try:
+        identical = _identical(engine, base, options)
+        if identical is not None:
+            return identical
         return _load(engine, archived, archive_root, base, options=options, parsed=parsed)
     except Rejected as exc:
-        return _record(engine, base.but(status="rejected", rule_code=exc.code, message=exc.message))
+        return _refused(engine, base, exc)
 
 
 def receive_census_batch(
@@ -138,10 +146,10 @@ def _census_file(engine: DuckDBEngine, batch: _Batch, number: int, options: Opti
     path, archived, parsed = batch.entries[number]
     staged, facts, prepared = batch.staged, batch.facts, batch.prepared
     base = _base(path, archived, options)
-    identical = _identical(engine, base)  # also an earlier file of this batch, committed by now
-    if identical is not None:
-        return identical
     try:
+        identical = _identical(engine, base, options)  # also an earlier file of this batch, committed by now
+        if identical is not None:
+            return identical
         with engine.transaction():
             _signal_loading()
             if parsed.rejected:
@@ -152,16 +160,18 @@ def _census_file(engine: DuckDBEngine, batch: _Batch, number: int, options: Opti
             receipt = _receipt(engine, CENSUS, staged[number], facts[number], base, options=options)
             return _write(engine, CENSUS, prepared, receipt, number, texts=batch.texts)
     except Rejected as exc:
-        return _record(engine, base.but(status="rejected", rule_code=exc.code, message=exc.message))
+        return _refused(engine, base, exc)
 
 
 def _plain_batch(engine: DuckDBEngine, batch: _Batch, options: Options) -> bool:
     """Whether every file of the batch will simply be loaded: readable, with records, of a collection that can be
     told, not identical to a file already loaded or to another of the batch, and no two from the same sender for
-    the same collection (so that none supersedes another of the batch)."""
+    the same collection (so that none supersedes another of the batch), and none refused for its sender."""
     entries, staged, facts = batch.entries, batch.staged, batch.facts
     numbers = range(len(entries))
     if batch.prepared is None or any(n not in staged or not staged[n].records or n not in facts for n in numbers):
+        return False
+    if any(options.refuses(facts[n]["sender"]) for n in numbers):
         return False
     if not options.collection and any(not facts[n]["collection"] for n in numbers):
         return False
@@ -200,8 +210,10 @@ def _base(path: Path, archived: Archived, options: Options) -> Receipt:
     return Receipt(0, archived.sha256, path.name, archived.size, datetime.now(UTC), "rejected", run_id=options.run_id)
 
 
-def _identical(engine: DuckDBEngine, base: Receipt) -> Receipt | None:
-    """The receipt of a file identical to one already loaded (recorded), or None."""
+def _identical(engine: DuckDBEngine, base: Receipt, options: Options) -> Receipt | None:
+    """The receipt of a file identical to one already loaded (recorded), or None; ``SenderRefused`` when that one
+    is a return from a sender outside ``options.senders`` (a copy of another's return is no return of one's own,
+    and its receipt would tell of another's)."""
     earlier = engine.fetchone(
         f"SELECT receipt_id, source, collection, sender FROM {RECEIPT} WHERE sha256 = $sha "
         f"AND status IN {LOADED} ORDER BY receipt_id LIMIT 1",
@@ -209,6 +221,8 @@ def _identical(engine: DuckDBEngine, base: Receipt) -> Receipt | None:
     )
     if earlier is None:
         return None
+    if options.refuses(earlier[3]):
+        raise SenderRefused(earlier[3], options.senders or ())
     return _record(
         engine,
         base.but(
@@ -220,6 +234,13 @@ def _identical(engine: DuckDBEngine, base: Receipt) -> Receipt | None:
             message=f"This file is identical to receipt {earlier[0]}; it was not loaded again.",
         ),
     )
+
+
+def _refused(engine: DuckDBEngine, base: Receipt, exc: Rejected) -> Receipt:
+    """The receipt of a refused file, recorded: the rule and the reason, and the sender when it was refused for
+    it (so that the receipt is that sender's, not the account's that sent it)."""
+    sender = exc.sender if isinstance(exc, SenderRefused) else None
+    return _record(engine, base.but(status="rejected", rule_code=exc.code, message=exc.message, sender=sender))
 
 
 def _record(engine: DuckDBEngine, receipt: Receipt) -> Receipt:
@@ -396,6 +417,8 @@ def _receipt(
     if not collection:
         raise Rejected("FILE-COL-01", "The collection this file belongs to cannot be told from it; give --collection.")
     sender = facts["sender"] if src.sender_field else src.default_sender or None
+    if options.refuses(sender):  # before anything of the file is written
+        raise SenderRefused(sender, options.senders or ())
     return base.but(
         receipt_id=receipt_id if receipt_id is not None else next_receipt_id(engine),
         source=src.name,

@@ -312,12 +312,17 @@ def _correcting(engine: DuckDBEngine, files: list[Path], options: Options) -> Op
     return replace(options, source=source(str(original.source)), collection=original.collection)
 
 
-def collect(ctx: Context, paths: list[Path], options: Options, progress: Progress | None = None) -> Summary:
-    """Collect every file under ``paths``; every file gets a receipt and (after its commit) a report."""
+def collect(
+    ctx: Context, paths: list[Path], options: Options, progress: Progress | None = None, *, workers: int | None = None
+) -> Summary:
+    """Collect every file under ``paths``; every file gets a receipt and (after its commit) a report.
+
+    ``workers``: how many processes may parse census files side by side (None: one a core, up to 8, when there
+    are two census files or more; 0: every file is parsed in this process, as the portal wants)."""
     files = expand(paths)
     if not files:
         raise UsageError("There are no files to collect under the paths given.")
-    workers = min(os.cpu_count() or 1, 8)
+    workers = min(os.cpu_count() or 1, 8) if workers is None else workers
     if workers < 2 or _census_count(files, options) < 2:
         workers = 0  # no census files to parse side by side
     else:
@@ -333,6 +338,7 @@ def collect(ctx: Context, paths: list[Path], options: Options, progress: Progres
         "source": options.source.name if options.source else None,
         "collection": options.collection,
         "corrects": options.corrects,
+        "senders": list(options.senders) if options.senders is not None else None,
     }
     with ctx.runs.record("collect", inputs=[{"file": str(f)} for f in files[:1000]], parameters=parameters) as run:
         summary.run_id = run.id

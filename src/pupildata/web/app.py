@@ -28,6 +28,7 @@ from pupildata.web.routers import (
     home,
     link,
     publish,
+    send,
     two_factor,
 )
 from pupildata.web.security import SecurityHeadersMiddleware
@@ -40,11 +41,13 @@ ROUTERS: tuple[APIRouter, ...] = (
     credentials.router,
     accounts.router,
     collect.router,
+    send.router,
     link.router,
     audit.router,
     publish.router,
     api.router,
     collect_api.router,
+    send.api,
     link.api,
     audit.api,
     accounts_api.api,

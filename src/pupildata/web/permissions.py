@@ -24,6 +24,10 @@ OWN_TOKENS = "tokens:own"
 READ_COLLECTIONS = "collections:read"
 #: A return's receipt and its validation report, which show pupils' values: only returns the account may see.
 READ_RETURNS = "returns:read"
+#: Sending one's own return in the portal (a file from a sender in the account's scope; any other is refused).
+#: Only senders: department staff load files with the command line, where every step is an operator's (least
+#: privilege).
+SEND_RETURNS = "returns:send"
 #: The pairs of records matching was unsure of, side by side, and deciding whether they are the same child.
 REVIEW_MATCHES = "matching:review"
 #: The audit trail: who viewed, changed, matched or shared what, and whether the trail is intact.
@@ -39,6 +43,7 @@ PERMISSIONS: dict[str, str] = {
     OWN_TOKENS: "One's own API tokens, for other systems to call the JSON API: making, listing and revoking them.",
     READ_COLLECTIONS: "Every collection's status: who has sent a return, who has not, and with how many errors.",
     READ_RETURNS: "Returns with their validation reports, which show pupils' values (a sender: only its own).",
+    SEND_RETURNS: "Sending one's own return in the portal, and seeing at once what became of it.",
     REVIEW_MATCHES: "Pairs of records matching was unsure of, side by side, and deciding if they are one child.",
     READ_AUDIT: "The audit trail: every view and change of pupils' data, by whom, and whether it is intact.",
     MANAGE_ACCOUNTS: "Other people's accounts: adding them, their role and senders, disabling them, two-factor resets.",
@@ -71,7 +76,7 @@ ROLES: dict[str, Role] = {
         Role(
             "sender",
             "School, local authority or other sender",
-            frozenset({PUBLIC, OWN_ACCOUNT, READ_RETURNS}),
+            frozenset({PUBLIC, OWN_ACCOUNT, READ_RETURNS, SEND_RETURNS}),
             all_senders=False,
         ),
     )
@@ -84,5 +89,5 @@ def role_names() -> list[str]:
 
 __all__ = [
     "MANAGE_ACCOUNTS", "OWN_ACCOUNT", "OWN_TOKENS", "PERMISSIONS", "PUBLIC", "READ_AUDIT", "READ_COLLECTIONS",
-    "READ_RETURNS", "REVIEW_MATCHES", "ROLES", "Role", "role_names",
+    "READ_RETURNS", "REVIEW_MATCHES", "ROLES", "SEND_RETURNS", "Role", "role_names",
 ]  # fmt: skip

@@ -10,13 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pupildata.collect.scope import LA_SCOPE, in_scope
 from pupildata.errors import UsageError
 from pupildata.kernel.registry.models import PortalUser
 from pupildata.web.permissions import ROLES
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,99}")
-#: A local authority's schools: ``la:857`` covers every census sender whose number starts 857.
-LA_SCOPE = re.compile(r"la:(\d{3})")
 MIN_PASSWORD = 12
 
 
@@ -51,16 +50,9 @@ class User:
         return [entry for entry in self.scope if not LA_SCOPE.fullmatch(entry)], authorities
 
     def may_see_sender(self, sender: str | None) -> bool:
-        """Whether this account may read the returns of ``sender``."""
-        if ROLES[self.role].all_senders:
-            return True
-        if not sender:
-            return False
-        for entry in self.scope:
-            la = LA_SCOPE.fullmatch(entry)
-            if entry == sender or (la and len(sender) == 7 and sender.isdigit() and sender.startswith(la[1])):
-                return True
-        return False
+        """Whether this account may read the returns of ``sender`` (``collect.scope``: the same rule decides
+        whether it may send them)."""
+        return ROLES[self.role].all_senders or in_scope(self.scope, sender)
 
 
 def user_of(row: PortalUser) -> User:

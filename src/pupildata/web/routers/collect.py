@@ -22,7 +22,8 @@ from pupildata.web.auth import actor, needs, signed_in
 from pupildata.web.charts import Series, stacked_bars
 from pupildata.web.deps import ContextDep, client_address
 from pupildata.web.pagination import page_number, pagination
-from pupildata.web.permissions import PUBLIC, READ_COLLECTIONS, READ_RETURNS
+from pupildata.web.permissions import PUBLIC, READ_COLLECTIONS, READ_RETURNS, SEND_RETURNS
+from pupildata.web.sending import outcome
 from pupildata.web.templating import templates
 from pupildata.web.warehouse import RETRY_AFTER, WarehouseUnavailable
 
@@ -104,11 +105,13 @@ def returns(request: Request, ctx: ContextDep) -> HTMLResponse:
     """The latest files the account may see: a sender's own, or (department staff) everyone's."""
     user = signed_in(request)
     files = c.visible_returns(ctx, user)
-    return _page(request, "collect/returns.html", {"files": files, "limit": c.RECENT, "user": user})
+    context = {"files": files, "limit": c.RECENT, "user": user, "may_send": user.can(SEND_RETURNS)}
+    return _page(request, "collect/returns.html", context)
 
 
 @router.api_route("/receipts/{receipt_id}", methods=["GET", "HEAD"], name="receipt", dependencies=[needs(READ_RETURNS)])
-def receipt(request: Request, ctx: ContextDep, receipt_id: str, page: str = "1") -> HTMLResponse:
+def receipt(request: Request, ctx: ContextDep, receipt_id: str, page: str = "1", sent: str = "") -> HTMLResponse:
+    """A receipt and a page of its report; ``sent``: just sent in the portal, so a banner says what became of it."""
     found, counts = receipt_or_404(request, ctx, receipt_id)
     number = page_number(page)
     viewer = c.Viewer(actor(request), client_address(request), "page")
@@ -122,6 +125,7 @@ def receipt(request: Request, ctx: ContextDep, receipt_id: str, page: str = "1")
     context = {
         "receipt": found, "report": report, "collection_title": title, "rules": c.rule_index(),
         "pagination": pagination(f"/receipts/{found.receipt_id}", number, report.pages),
+        "sent": outcome(found) if sent == "1" else "",
     }  # fmt: skip
     return _page(request, "collect/receipt.html", context)
 

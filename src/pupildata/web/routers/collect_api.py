@@ -127,7 +127,7 @@ def _group(sender: SenderStatus) -> Group:
     return "sent with errors" if sender.quarantined > 0 else "sent"
 
 
-def _receipt(receipt: Receipt) -> ReceiptOut:
+def receipt_out(receipt: Receipt) -> ReceiptOut:
     return ReceiptOut.model_validate(receipt, from_attributes=True)
 
 
@@ -166,7 +166,7 @@ def collection(ctx: ContextDep, name: str) -> CollectionStatusOut:
     if found is None or row is None:
         raise HTTPException(404, f"There is no collection called '{name}'.")
     senders = [SenderOut(**vars(s), group=_group(s)) for s in found.senders]
-    files = [_receipt(r) for r in receipts_of(ctx.registry, name)]
+    files = [receipt_out(r) for r in receipts_of(ctx.registry, name)]
     summary = CollectionOut.model_validate(row, from_attributes=True)
     return CollectionStatusOut(collection=summary, senders=senders, rule_counts=c.rule_totals(found), files=files)
 
@@ -179,7 +179,7 @@ def collection(ctx: ContextDep, name: str) -> CollectionStatusOut:
 )
 def returns(request: Request, ctx: ContextDep) -> list[ReceiptOut]:
     """The latest files (up to 500) the account may see, newest first: a sender's own, or everyone's for staff."""
-    return [_receipt(r) for r in c.visible_returns(ctx, signed_in(request))]
+    return [receipt_out(r) for r in c.visible_returns(ctx, signed_in(request))]
 
 
 @router.get(
@@ -214,4 +214,4 @@ def receipt(
     rows = ReportOut(
         page=page, per_page=per_page, pages=report.pages, total=report.total, rows=[_row(r) for r in report.rows]
     )
-    return ReceiptReportOut(receipt=_receipt(found[0]), rule_counts=found[1], report=rows)
+    return ReceiptReportOut(receipt=receipt_out(found[0]), rule_counts=found[1], report=rows)
