@@ -101,7 +101,7 @@ def test_every_file_is_archived_unchanged(collected: tuple[Context, Summary]) ->
 
 
 def test_an_identical_file_is_not_loaded_twice(collected: tuple[Context, Summary]) -> None:
-    ctx, _summary = collected
+    ctx, summary = collected
     before = ctx.warehouse.scalar("SELECT count(*) FROM collect_ks")
     again = collect(ctx, [FIXTURES / "ks2.csv"], Options())
     (receipt,) = again.receipts
@@ -109,6 +109,10 @@ def test_an_identical_file_is_not_loaded_twice(collected: tuple[Context, Summary
     assert receipt.duplicate_of is not None
     assert again.ok
     assert ctx.warehouse.scalar("SELECT count(*) FROM collect_ks") == before
+    (census,) = collect(ctx, [FIXTURES / "census_8742001.xml"], Options()).receipts
+    (original,) = [r for r in summary.receipts if r.receipt_id == census.duplicate_of]
+    assert original.sender_name  # the school's name, which the duplicate's receipt names as well
+    assert (census.status, census.sender, census.sender_name) == ("duplicate", original.sender, original.sender_name)
 
 
 def test_a_resubmission_supersedes_the_earlier_return_and_keeps_it(

@@ -215,7 +215,7 @@ def _identical(engine: DuckDBEngine, base: Receipt, options: Options) -> Receipt
     is a return from a sender outside ``options.senders`` (a copy of another's return is no return of one's own,
     and its receipt would tell of another's)."""
     earlier = engine.fetchone(
-        f"SELECT receipt_id, source, collection, sender FROM {RECEIPT} WHERE sha256 = $sha "
+        f"SELECT receipt_id, source, collection, sender, sender_name FROM {RECEIPT} WHERE sha256 = $sha "
         f"AND status IN {LOADED} ORDER BY receipt_id LIMIT 1",
         {"sha": base.sha256},
     )
@@ -231,6 +231,7 @@ def _identical(engine: DuckDBEngine, base: Receipt, options: Options) -> Receipt
             source=earlier[1],
             collection=earlier[2],
             sender=earlier[3],
+            sender_name=earlier[4],
             message=f"This file is identical to receipt {earlier[0]}; it was not loaded again.",
         ),
     )
