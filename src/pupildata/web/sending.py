@@ -41,6 +41,8 @@ from pupildata.web.warehouse import WarehouseUnavailable
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
 
+    from pupildata.collect.load import Options
+
 log = logging.getLogger("pupildata.web")
 
 #: The form's field holding the file.
@@ -228,33 +230,52 @@ def _writing(ctx: Context) -> Iterator[Context]:
         engine.close()
 
 
-def send(ctx: Context, user: User, upload: Upload) -> Receipt:
-    """Collect the file for ``user`` — a return from one of its senders, or refused — one load at a time; the
-    file's folder is removed afterwards, whatever happened. (The loader is imported on the first upload: the
-    portal starts without it.)"""
-    from pupildata.collect.load import Options
+def collect_upload(ctx: Context, upload: Upload, options: Options) -> Receipt:
+    """Collect the one file received with ``options`` (whose ``senders`` an account's scope), one load at a time,
+    parsed in this process; the file's folder is removed afterwards, whatever happened. (The loader is imported
+    on the first upload: the portal starts without it.)"""
     from pupildata.collect.service import collect
 
     try:
         with _one_load, _writing(ctx) as loading:
-            summary = collect(loading, [upload.path], Options(senders=user.scope), workers=0)
+            summary = collect(loading, [upload.path], options, workers=0)
     finally:
         discard(upload)
     (receipt,) = summary.receipts
     return receipt
 
 
-def audit_sent(ctx: Context, user: User, upload: Upload, receipt: Receipt, client: str) -> None:
+def send(ctx: Context, user: User, upload: Upload) -> Receipt:
+    """Collect the file for ``user``: a return from one of its senders, or refused."""
+    from pupildata.collect.load import Options
+
+    return collect_upload(ctx, upload, Options(senders=user.scope))
+
+
+def audit_upload(  # noqa: PLR0917 - the event's parts
+    ctx: Context, user: User, upload: Upload, receipt: Receipt, client: str, action: str, corrects: int | None = None
+) -> None:
+    """The event of a file collected in the portal: who sent it from where, the file, and its receipt; about the
+    receipt it corrects, if it was sent as corrections (with how many records joined the return and did not)."""
     about = {
         "from": client, "file": upload.name, "size": upload.size, "sha256": receipt.sha256,
         "receipt": receipt.receipt_id, "outcome": receipt.status,
     }  # fmt: skip
-    ctx.audit.append(Event(user.actor, SENT, "receipt", str(receipt.receipt_id), "data return", about))
+    if corrects is not None:
+        about |= {"corrects": corrects, "accepted": receipt.accepted, "quarantined": receipt.quarantined}
+    target = corrects if corrects is not None else receipt.receipt_id
+    ctx.audit.append(Event(user.actor, action, "receipt", str(target), "data return", about))
+
+
+def audit_sent(ctx: Context, user: User, upload: Upload, receipt: Receipt, client: str) -> None:
+    audit_upload(ctx, user, upload, receipt, client, SENT)
 
 
 def outcome(receipt: Receipt) -> str:
     """What became of a return, in one sentence for the banner of its receipt."""
     n = f"{receipt.records:,}"
+    if receipt.corrects is not None and receipt.status in ("accepted", "partly accepted", "quarantined"):
+        return corrected(receipt)
     if receipt.status == "accepted":
         return f"Your return was received and all {n} of its records were accepted."
     if receipt.status == "partly accepted":
@@ -269,7 +290,17 @@ def outcome(receipt: Receipt) -> str:
     return f"Your file was received but refused: {receipt.message}"
 
 
+def corrected(receipt: Receipt) -> str:
+    """What became of a correction, in one sentence: how many records joined the return, how many did not."""
+    joined = f"{receipt.accepted:,} {'record was' if receipt.accepted == 1 else 'records were'}"
+    still = f"{receipt.quarantined:,} {'is' if receipt.quarantined == 1 else 'are'}"
+    return (
+        f"Your corrections to receipt {receipt.corrects} were received: {joined} corrected and joined the return, "
+        f"and {still} still quarantined{', listed below' if receipt.quarantined else ''}."
+    )
+
+
 __all__ = [
-    "BUSY", "EMPTY", "NO_FILE", "SENT", "Upload", "UploadRefused", "audit_sent", "discard", "outcome",
-    "receive_upload", "safe_name", "send", "too_large",
+    "BUSY", "EMPTY", "NO_FILE", "SENT", "Upload", "UploadRefused", "audit_sent", "audit_upload", "collect_upload",
+    "corrected", "discard", "outcome", "receive_upload", "safe_name", "send", "too_large",
 ]  # fmt: skip

@@ -20,6 +20,7 @@ from pupildata.kernel.context import Context
 from pupildata.web import collecting as c
 from pupildata.web.auth import actor, needs, signed_in
 from pupildata.web.charts import Series, stacked_bars
+from pupildata.web.correcting import correction_state
 from pupildata.web.deps import ContextDep, client_address
 from pupildata.web.pagination import page_number, pagination
 from pupildata.web.permissions import PUBLIC, READ_COLLECTIONS, READ_RETURNS, SEND_RETURNS
@@ -111,12 +112,15 @@ def returns(request: Request, ctx: ContextDep) -> HTMLResponse:
 
 @router.api_route("/receipts/{receipt_id}", methods=["GET", "HEAD"], name="receipt", dependencies=[needs(READ_RETURNS)])
 def receipt(request: Request, ctx: ContextDep, receipt_id: str, page: str = "1", sent: str = "") -> HTMLResponse:
-    """A receipt and a page of its report; ``sent``: just sent in the portal, so a banner says what became of it."""
+    """A receipt and a page of its report, and whether its quarantined records can still be corrected (with a way
+    to send corrections to an account that sends returns); ``sent``: just sent in the portal, so a banner says what
+    became of it."""
     found, counts = receipt_or_404(request, ctx, receipt_id)
     number = page_number(page)
     viewer = c.Viewer(actor(request), client_address(request), "page")
     try:
         report = c.read_report_page(ctx, found, counts, page=number, per_page=PER_PAGE, viewer=viewer)
+        correction = correction_state(ctx, found)
     except WarehouseUnavailable as exc:
         return unavailable(request, exc)
     if number > report.pages:
@@ -126,6 +130,7 @@ def receipt(request: Request, ctx: ContextDep, receipt_id: str, page: str = "1",
         "receipt": found, "report": report, "collection_title": title, "rules": c.rule_index(),
         "pagination": pagination(f"/receipts/{found.receipt_id}", number, report.pages),
         "sent": outcome(found) if sent == "1" else "",
+        "correction": correction, "may_correct": signed_in(request).can(SEND_RETURNS),
     }  # fmt: skip
     return _page(request, "collect/receipt.html", context)
 
