@@ -7,6 +7,8 @@ Without them the tests are skipped, or fail when ``PUPILDATA_REQUIRE_BROWSER=1``
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import socket
 import threading
@@ -20,6 +22,8 @@ import pyotp
 import pytest
 import uvicorn
 
+from pupildata.collect import Options, collect
+from pupildata.collect.corrections import export_csv
 from pupildata.kernel.context import Context
 from pupildata.settings import Settings
 from pupildata.web import assets, create_app
@@ -463,3 +467,53 @@ def test_a_school_sends_its_return_and_lands_on_its_receipt(
         context.close()
     _assert_clean(browser, collected_url + "/returns/send", state)
     _assert_clean(browser, collected_url + "/returns", state)
+
+
+def test_a_school_sends_its_corrections_from_the_receipt_page(browser: Any, requirements: None, tmp_path: Path) -> None:
+    """From a receipt with quarantined records: "Send corrections", the corrected quarantine file chosen with the
+    file input and sent; the browser lands on the new receipt, whose banner says how many records joined the
+    return. The corrections page holds under the CSP and is accessible, with its form and without it."""
+    settings = Settings(home=tmp_path / "home")
+    with Context(settings) as ctx:
+        (original,) = collect(ctx, [FIXTURES / "census_8742001.xml"], Options(), workers=0).receipts
+        text, _ = export_csv(ctx.warehouse, original.receipt_id, settings.archive_dir)
+        Accounts(ctx.registry).add("office", "School Office", "sender", ["8742001"], password=PASSWORD)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    for row in rows:
+        row["Ethnicity"] = "WBRI" if row["Surname"] == "Green" else row["Ethnicity"]
+    fixed = tmp_path / "corrected.csv"
+    with fixed.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    served = _serve(create_app(settings))
+    url = next(served)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.add_init_script(CSP_LISTENER)
+        page.goto(url + "/sign-in", wait_until="networkidle")
+        page.fill("#username", "office")
+        page.fill("#password", PASSWORD)
+        _submit(page, "main form button[type=submit]")
+        page.goto(f"{url}/receipts/{original.receipt_id}", wait_until="networkidle")
+        _submit(page, f"main a.govuk-button[href='/receipts/{original.receipt_id}/corrections']")
+        assert page.url == f"{url}/receipts/{original.receipt_id}/corrections"
+        page.set_input_files("input[type=file][name=file]", str(fixed))
+        _submit(page, "main form button[type=submit]")
+        assert page.url.startswith(url + "/receipts/")
+        assert page.url.endswith("?sent=1")
+        new = int(page.url.rsplit("/", 1)[1].split("?")[0])
+        assert new != original.receipt_id
+        banner = page.inner_text(".govuk-notification-banner")
+        assert "1 record was corrected and joined the return, and 4 are still quarantined" in banner
+        assert page.evaluate("window.__cspViolations") == []
+        state: dict[str, Any] = context.storage_state()
+    finally:
+        context.close()
+    try:
+        _assert_clean(browser, f"{url}/receipts/{new}/corrections", state)  # the form
+        _assert_clean(browser, f"{url}/receipts/{original.receipt_id}/corrections", state)  # already corrected
+        _assert_clean(browser, f"{url}/receipts/{new}?sent=1", state)
+    finally:
+        served.close()

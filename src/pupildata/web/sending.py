@@ -8,7 +8,8 @@ under a lock that lets one upload of this process load at a time, and with the a
 senders it may be a return from (``Options.senders``: any other file is refused whole, before anything of it is
 written). The warehouse is opened for writing for that load only and closed after it; if a command-line load
 holds it, nothing is kept and the sender is asked to send the file again later. The folder is removed afterwards
-either way: the archive holds the copy.
+either way: the archive holds the copy. Corrections sent in the portal (``correcting``) are received and
+collected the same way (``collect_upload``), with the receipt they correct.
 """
 
 from __future__ import annotations
