@@ -170,6 +170,20 @@ def test_what_cannot_be_a_correction_is_one_sentence_on_the_form(client: TestCli
     assert 'type="file"' not in form
 
 
+def test_records_of_another_school_are_refused_on_the_form(client: TestClient, settings: Settings) -> None:
+    """The file corrects the school's own receipt, but its records say they are another school's: refused whole."""
+    original = _sent(client)
+    rows = _quarantined(client, original)
+    for row in rows:
+        row["LAESTAB"] = "8744001"
+    response = _correct(client, original, _csv(rows))
+    assert response.status_code == 400
+    assert "This file is a return from 8744001; your account sends returns for 8742001 only." in _text(response)
+    with Context(settings) as ctx:
+        assert ctx.warehouse.scalar("SELECT count(*) FROM collect_quarantine WHERE resolved_by IS NOT NULL") == 0
+    assert f'href="/receipts/{original}/corrections"' in client.get(f"/receipts/{original}").text  # still to do
+
+
 def test_another_schools_receipt_is_not_found(client: TestClient, settings: Settings) -> None:
     with Context(settings) as ctx:
         (other,) = service.collect(ctx, [FIXTURES / OTHER], service.Options(), workers=0).receipts
