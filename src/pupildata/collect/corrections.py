@@ -29,7 +29,7 @@ from pupildata.collect.archive import archive_path
 from pupildata.collect.checks import CHECKED, Plan
 from pupildata.collect.readers import CORRECTION_COLUMNS, Rejected
 from pupildata.collect.readers.sniff import csv_header
-from pupildata.collect.receipts import Receipt, get_receipt
+from pupildata.collect.receipts import LOADED, Receipt, get_receipt
 from pupildata.collect.schemas import Source, source
 from pupildata.collect.warehouse import ISSUE, QUARANTINE, RECEIPT, RULE
 from pupildata.errors import UsageError
@@ -37,7 +37,6 @@ from pupildata.kernel.engine import DuckDBEngine
 from pupildata.kernel.spreadsheet import inert
 
 EXTRA_COLUMNS = CORRECTION_COLUMNS
-LOADED = ("accepted", "partly accepted", "quarantined")
 
 
 def correctable(engine: DuckDBEngine, receipt_id: int) -> Receipt:

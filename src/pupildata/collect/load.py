@@ -31,7 +31,7 @@ from pupildata.collect.readers.census_xml import Parsed, census_batch, census_fi
 from pupildata.collect.readers.csv_reader import drop_rejects, read_csv, restage, rows_set_aside, transcode
 from pupildata.collect.readers.parquet import read_parquet
 from pupildata.collect.readers.sniff import detect_format, utf16_bom
-from pupildata.collect.receipts import Receipt, insert_receipt, insert_receipts, next_receipt_id
+from pupildata.collect.receipts import LOADED, Receipt, insert_receipt, insert_receipts, next_receipt_id
 from pupildata.collect.schemas import CENSUS, Source
 from pupildata.collect.scope import SenderRefused, in_scope
 from pupildata.collect.warehouse import ISSUE, QUARANTINE, RECEIPT, RULE
@@ -43,8 +43,6 @@ LOADING_MARKER_ENV = "PUPILDATA_COLLECT_LOADING_MARKER"
 BATCH_FILES = "collect_batch_files"
 #: A census batch's records' texts as sent (an Arrow table, registered while the batch is written).
 BATCH_TEXTS = "collect_batch_texts"
-#: The statuses of receipts whose records are in the warehouse.
-LOADED = ("accepted", "partly accepted", "quarantined")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,10 @@ from pupildata.kernel.registry.models import CollectReceipt
 STATUSES = ("accepted", "partly accepted", "quarantined", "rejected", "duplicate")
 
 
+#: The statuses of receipts whose records are in the warehouse (some perhaps quarantined).
+LOADED = ("accepted", "partly accepted", "quarantined")
+
+
 @dataclass(frozen=True)
 class Receipt:
     receipt_id: int

@@ -8,7 +8,7 @@ line's ``--corrects`` — and the account's senders, so that it is checked and w
 
 from __future__ import annotations
 
-from pupildata.collect.receipts import Receipt
+from pupildata.collect.receipts import LOADED, Receipt
 from pupildata.errors import UsageError
 from pupildata.kernel.context import Context
 from pupildata.web.accounts import User
@@ -17,9 +17,6 @@ from pupildata.web.warehouse import read_only
 
 #: The audit trail's action for corrections sent in the portal (the object: the receipt corrected).
 CORRECTED = "corrections sent"
-#: The outcomes of a receipt whose records were loaded, some perhaps quarantined (``corrections.LOADED``, not
-#: imported: the portal starts without the loader).
-LOADED = ("accepted", "partly accepted", "quarantined")
 
 
 def correction_state(ctx: Context, receipt: Receipt) -> str | None:
