@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -294,6 +295,23 @@ def test_no_serious_accessibility_problems(browser: Any, base_url: str, path: st
     assert serious == [], serious
 
 
+@contextmanager
+def _signed_in(browser: Any, url: str, username: str) -> Iterator[tuple[Any, Any]]:
+    """A browser context signed in to the portal at ``url`` as ``username`` with ``PASSWORD``, and its page, which
+    records any breach of the CSP (``window.__cspViolations``); closed afterwards."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.add_init_script(CSP_LISTENER)
+        page.goto(url + "/sign-in", wait_until="networkidle")
+        page.fill("#username", username)
+        page.fill("#password", PASSWORD)
+        _submit(page, "main form button[type=submit]")
+        yield context, page
+    finally:
+        context.close()
+
+
 def _assert_clean(browser: Any, url: str, state: dict[str, Any], screenshot: Path | None = None) -> Visit:
     """The page at ``url`` answers 200, with nothing the CSP blocked, no console error and no serious or critical
     accessibility fault (axe); its visit, for more checks."""
@@ -387,14 +405,7 @@ def test_a_statistician_changes_their_password_and_makes_and_revokes_a_token(
     with Context(collected_settings) as ctx:
         Accounts(ctx.registry).add("kit", "Kit Statistician", "statistician", password=PASSWORD)
     new = "a new and longer password"
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.add_init_script(CSP_LISTENER)
-        page.goto(collected_url + "/sign-in", wait_until="networkidle")
-        page.fill("#username", "kit")
-        page.fill("#password", PASSWORD)
-        _submit(page, "main form button[type=submit]")
+    with _signed_in(browser, collected_url, "kit") as (context, page):
         _submit(page, ".app-account a[href='/account/password']")
         page.fill("#current", "not my password")
         page.fill("#new", new)
@@ -425,8 +436,6 @@ def test_a_statistician_changes_their_password_and_makes_and_revokes_a_token(
         assert "The token was revoked" in page.inner_text(".govuk-notification-banner")
         assert "You have no API token that still works" in page.inner_text("main")
         assert page.evaluate("window.__cspViolations") == []
-    finally:
-        context.close()
     with Context(collected_settings) as ctx:
         assert Accounts(ctx.registry).sign_in("kit", new).username == "kit"
 
@@ -442,14 +451,7 @@ def test_a_school_sends_its_return_and_lands_on_its_receipt(
     corrected = tmp_path / "census_8742001_corrected.xml"
     text = (FIXTURES / "census_8742001.xml").read_text(encoding="utf-8")
     corrected.write_text(text.replace("XXXX", "WBRI"), encoding="utf-8")  # a new file: loaded, not a repeat
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.add_init_script(CSP_LISTENER)
-        page.goto(collected_url + "/sign-in", wait_until="networkidle")
-        page.fill("#username", "head")
-        page.fill("#password", PASSWORD)
-        _submit(page, "main form button[type=submit]")
+    with _signed_in(browser, collected_url, "head") as (context, page):
         page.goto(collected_url + "/returns", wait_until="networkidle")
         _submit(page, "main a.govuk-button")  # Send a return
         assert page.url == collected_url + "/returns/send"
@@ -463,8 +465,6 @@ def test_a_school_sends_its_return_and_lands_on_its_receipt(
         assert corrected.name in page.inner_text("h1")
         assert page.evaluate("window.__cspViolations") == []
         state: dict[str, Any] = context.storage_state()
-    finally:
-        context.close()
     _assert_clean(browser, collected_url + "/returns/send", state)
     _assert_clean(browser, collected_url + "/returns", state)
 
@@ -488,14 +488,7 @@ def test_a_school_sends_its_corrections_from_the_receipt_page(browser: Any, requ
         writer.writerows(rows)
     served = _serve(create_app(settings))
     url = next(served)
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.add_init_script(CSP_LISTENER)
-        page.goto(url + "/sign-in", wait_until="networkidle")
-        page.fill("#username", "office")
-        page.fill("#password", PASSWORD)
-        _submit(page, "main form button[type=submit]")
+    with _signed_in(browser, url, "office") as (context, page):
         page.goto(f"{url}/receipts/{original.receipt_id}", wait_until="networkidle")
         _submit(page, f"main a.govuk-button[href='/receipts/{original.receipt_id}/corrections']")
         assert page.url == f"{url}/receipts/{original.receipt_id}/corrections"
@@ -509,8 +502,6 @@ def test_a_school_sends_its_corrections_from_the_receipt_page(browser: Any, requ
         assert "1 record was corrected and joined the return, and 4 are still quarantined" in banner
         assert page.evaluate("window.__cspViolations") == []
         state: dict[str, Any] = context.storage_state()
-    finally:
-        context.close()
     try:
         _assert_clean(browser, f"{url}/receipts/{new}/corrections", state)  # the form
         _assert_clean(browser, f"{url}/receipts/{original.receipt_id}/corrections", state)  # already corrected
