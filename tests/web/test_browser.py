@@ -406,7 +406,8 @@ def test_a_statistician_changes_their_password_and_makes_and_revokes_a_token(
         Accounts(ctx.registry).add("kit", "Kit Statistician", "statistician", password=PASSWORD)
     new = "a new and longer password"
     with _signed_in(browser, collected_url, "kit") as (context, page):
-        _submit(page, ".app-account a[href='/account/password']")
+        _submit(page, ".app-account a[href='/account']")
+        _submit(page, "main a[href='/account/password']")
         page.fill("#current", "not my password")
         page.fill("#new", new)
         page.fill("#confirm", new)
@@ -418,7 +419,8 @@ def test_a_statistician_changes_their_password_and_makes_and_revokes_a_token(
         page.fill("#confirm", new)
         _submit(page, "main form button[type=submit]")
         assert "Your password has been changed" in page.inner_text(".govuk-notification-banner")
-        _submit(page, ".app-account a[href='/account/tokens']")
+        _submit(page, ".app-account a[href='/account']")
+        _submit(page, "main a[href='/account/tokens']")
         page.fill("#label", "nightly export")
         page.fill("#days", "30")
         _submit(page, "main form button[type=submit]")
@@ -430,7 +432,7 @@ def test_a_statistician_changes_their_password_and_makes_and_revokes_a_token(
         assert secret not in page.content()
         assert page.evaluate("window.__cspViolations") == []
         state: dict[str, Any] = context.storage_state()
-        for path in ("/account/password", "/account/tokens"):
+        for path in ("/account", "/account/password", "/account/tokens"):
             _assert_clean(browser, collected_url + path, state)
         _submit(page, "main table form button[type=submit]")  # revoke
         assert "The token was revoked" in page.inner_text(".govuk-notification-banner")

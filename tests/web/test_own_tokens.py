@@ -171,8 +171,8 @@ def test_other_roles_are_refused(client: TestClient, settings: Settings, role: s
     assert client.get("/account/tokens").status_code == 403
     assert _post(client, "/account/tokens", label="export", days="9").status_code == 403
     assert _post(client, "/account/tokens/revoke", token="0123456789ab").status_code == 403
-    page = client.get("/account/password")
-    assert 'href="/account/tokens"' not in page.text  # no link in the account bar
+    page = client.get("/account")
+    assert 'href="/account/tokens"' not in page.text  # no way to tokens from one's account page
     assert 'href="/account/password"' in page.text
 
 
@@ -182,7 +182,6 @@ def test_making_shows_the_token_once_and_never_caches_it(
     user = sign_in(client, settings, "sam", "statistician")
     page = client.get("/account/tokens")
     assert page.status_code == 200
-    assert 'href="/account/tokens"' in page.text  # linked from the account bar
     assert "You have no API token that still works" in page.text
     made = _post(client, "/account/tokens", label="nightly export", days="30")
     assert made.status_code == 200
@@ -304,3 +303,32 @@ def test_a_label_is_shown_as_text(client: TestClient, settings: Settings, accoun
     page = client.get("/account/tokens").text
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+
+
+def test_ones_account_page_shows_each_setting_and_the_way_to_change_it(
+    client: TestClient, settings: Settings, accounts: Accounts
+) -> None:
+    """The account bar's one link about oneself: the account at a glance, with its tokens only where the role may
+    make them."""
+    user = sign_in(client, settings, "sam", "statistician", two_factor=False)
+    page = client.get("/account")
+    assert page.status_code == 200
+    assert 'class="govuk-link" href="/account"' in page.text  # the account bar's link
+    rows = dict(
+        re.findall(r'<dt class="govuk-summary-list__key">\s*(.*?)\s*</dt>\s*<dd[^>]*>\s*(.*?)\s*</dd>', page.text)
+    )
+    assert (rows["Username"], rows["Role"], rows["Two-factor sign-in"], rows["API tokens"]) == (
+        "sam",
+        "Statistician",
+        "Off",
+        "None",
+    )
+    for href in ("/account/password", "/account/two-factor", "/account/tokens"):
+        assert f'href="{href}"' in page.text
+    accounts.make_token(user, "nightly export", 7)
+    page = client.get("/account")
+    assert "1 that works" in page.text
+    sign_in(client, settings, "office", "sender", ["8742001"])
+    page = client.get("/account")
+    assert "8742001" in page.text
+    assert 'href="/account/tokens"' not in page.text

@@ -1,4 +1,5 @@
-"""One's own password (``/account/password``, permission ``account:own``) and API tokens (``/account/tokens``,
+"""One's own account (``/account``: what it is, and the way to its password, two-factor sign-in and API tokens),
+one's own password (``/account/password``, permission ``account:own``) and API tokens (``/account/tokens``,
 permission ``tokens:own``), so that no one needs the command line for either.
 
 Changing a password needs the current one, unless the account has none yet (its holder signed in with a one-time
@@ -31,6 +32,21 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 PASSWORD_PAGE = "/account/password"  # noqa: S105 - a page's address
 TOKENS_PAGE = "/account/tokens"
 NOT_THE_SAME = "Enter the same new password twice: the two you entered are not the same."
+
+
+# --- your account -----------------------------------------------------------------------------------------------
+
+
+@router.api_route("/account", methods=["GET", "HEAD"], name="account", dependencies=[auth.needs(OWN_ACCOUNT)])
+def account_page(request: Request) -> HTMLResponse:
+    """The signed-in account at a glance, each setting with the way to change it (the account bar links here)."""
+    user, accounts = auth.signed_in(request), auth.accounts(request)
+    context = {
+        "has_password": accounts.has_password(user),
+        "codes_left": accounts.recovery_codes_left(user.username) if user.two_factor else 0,
+        "tokens": len(accounts.api_tokens(user)) if user.can(OWN_TOKENS) else None,
+    }
+    return page(request, "account/overview.html", context)
 
 
 # --- your password ----------------------------------------------------------------------------------------------
