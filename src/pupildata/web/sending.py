@@ -66,12 +66,14 @@ _one_load = threading.Lock()
 
 
 class UploadRefused(Exception):
-    """The upload is refused before it is collected: ``message`` is one sentence, ``status_code`` the answer."""
+    """The upload is refused, or was not collected: ``message`` is one sentence, ``status_code`` the answer (and
+    ``headers`` its headers, such as a busy warehouse's ``Retry-After``)."""
 
-    def __init__(self, status_code: int, message: str) -> None:
+    def __init__(self, status_code: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.message = message
+        self.headers = headers
 
 
 def too_large(limit_mb: int) -> str:

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from pupildata.collect.receipts import Receipt
+from pupildata.collect.receipts import LOADED, Receipt
 from pupildata.errors import UsageError
 from pupildata.kernel.context import Context
 from pupildata.web import auth, sending
@@ -34,17 +34,8 @@ api = APIRouter(prefix="/api/v1", tags=["collections"])
 PAGE = "/receipts/{receipt_id}/corrections"
 
 
-class Refused(Exception):
-    """Nothing was collected, or the correction was refused: ``message`` is one sentence, ``status_code`` the
-    answer (and ``headers`` its headers)."""
-
-    def __init__(self, status_code: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status_code, self.message, self.headers = status_code, message, headers
-
-
 def _form(
-    request: Request, ctx: Context, receipt: Receipt, *, reason: str = "", refused: Refused | None = None
+    request: Request, ctx: Context, receipt: Receipt, *, reason: str = "", refused: sending.UploadRefused | None = None
 ) -> HTMLResponse:
     context: dict[str, Any] = {
         "receipt": receipt, "reason": reason, "errors": {sending.FIELD: refused.message} if refused else {},
@@ -57,23 +48,21 @@ def _form(
 
 
 async def _corrected(request: Request, ctx: Context, receipt: Receipt) -> Receipt:
-    """Receive the request's file and collect it as a correction of ``receipt`` (audited); ``Refused`` when
-    nothing was collected or the correction was refused."""
+    """Receive the request's file and collect it as a correction of ``receipt`` (audited);
+    ``sending.UploadRefused`` when nothing was collected or the correction was refused."""
     user = auth.signed_in(request)
     try:
         upload = await sending.receive_upload(request, ctx.settings.incoming_dir, ctx.settings.portal_max_upload_mb)
         new = await run_in_threadpool(correct, ctx, user, upload, receipt.receipt_id)
-    except sending.UploadRefused as exc:
-        raise Refused(exc.status_code, exc.message) from None
     except UsageError as exc:  # not correctable (now): nothing was kept
-        raise Refused(400, str(exc)) from None
+        raise sending.UploadRefused(400, str(exc)) from None
     except WarehouseUnavailable as exc:
-        raise Refused(503, exc.message, {"Retry-After": RETRY_AFTER}) from None
+        raise sending.UploadRefused(503, exc.message, {"Retry-After": RETRY_AFTER}) from None
     sending.audit_upload(ctx, user, upload, new, client_address(request), CORRECTED, receipt.receipt_id)
-    if new.status not in ("accepted", "partly accepted", "quarantined", "duplicate"):
-        raise Refused(400, new.message or sending.outcome(new))
+    if new.status not in (*LOADED, "duplicate"):
+        raise sending.UploadRefused(400, new.message or sending.outcome(new))
     if not user.may_see_sender(new.sender):
-        raise Refused(400, sending.outcome(new))
+        raise sending.UploadRefused(400, sending.outcome(new))
     return new
 
 
@@ -96,7 +85,7 @@ async def send_corrections(request: Request, ctx: ContextDep, receipt_id: str) -
     found, _ = receipt_or_404(request, ctx, receipt_id)
     try:
         new = await _corrected(request, ctx, found)
-    except Refused as exc:
+    except sending.UploadRefused as exc:
         return _form(request, ctx, found, refused=exc)
     return RedirectResponse(f"/receipts/{new.receipt_id}?sent=1", status_code=303)
 
@@ -123,7 +112,7 @@ async def api_send_corrections(request: Request, ctx: ContextDep, receipt_id: st
     found, _ = receipt_or_404(request, ctx, receipt_id)
     try:
         new = await _corrected(request, ctx, found)
-    except Refused as exc:
+    except sending.UploadRefused as exc:
         body = {"status": exc.status_code, "detail": exc.message}
         return JSONResponse(body, exc.status_code, headers=exc.headers)
     return receipt_out(new)
