@@ -7,6 +7,7 @@ school, which has not sent.
 
 from __future__ import annotations
 
+import html
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from fastapi.testclient import TestClient
 
 from pupildata.collect import Options, Summary, collect
 from pupildata.collect.collections import expect
+from pupildata.collect.queries import recent_receipts
+from pupildata.collect.receipts import Receipt
 from pupildata.errors import UsageError
 from pupildata.kernel.context import Context
 from pupildata.settings import Settings
@@ -82,3 +85,19 @@ def sign_in(
                 user = accounts.get(username)
         client.cookies.set(COOKIE, accounts.start(user, BROWSER))
     return user
+
+
+def page_text(response: object) -> str:
+    """A page's text as a reader sees it (entities decoded)."""
+    return html.unescape(response.text)  # type: ignore[attr-defined]
+
+
+def all_receipts(settings: Settings) -> list[Receipt]:
+    """Every receipt of the home, newest first."""
+    with Context(settings) as ctx:
+        return recent_receipts(ctx.registry, senders=None)
+
+
+def kept_uploads(settings: Settings) -> list[Path]:
+    """The files left in the home's incoming folder (an upload refused or collected must leave none)."""
+    return [p for p in settings.incoming_dir.rglob("*") if p.is_file()] if settings.incoming_dir.exists() else []

@@ -11,11 +11,13 @@ from pupildata.kernel.context import Context
 from pupildata.settings import Settings
 from pupildata.web import create_app
 from pupildata.web.accounts import Accounts
+from tests.web.collect_home import sign_in
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home")
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """A new home; with the settings a test module names in ``SETTINGS`` (e.g. a smaller upload limit)."""
+    return Settings(home=tmp_path / "home", **getattr(request.module, "SETTINGS", {}))
 
 
 @pytest.fixture
@@ -24,8 +26,12 @@ def app(settings: Settings) -> FastAPI:
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
+def client(app: FastAPI, settings: Settings, request: pytest.FixtureRequest) -> Iterator[TestClient]:
+    """The portal; signed in as the account a test module names in ``SIGNED_IN`` (username, role, senders)."""
     with TestClient(app, raise_server_exceptions=False) as test_client:
+        signed_in = getattr(request.module, "SIGNED_IN", None)
+        if signed_in is not None:
+            sign_in(test_client, settings, *signed_in)
         yield test_client
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import html
 import io
 import subprocess
 import sys
@@ -17,7 +16,16 @@ from pupildata.collect import Summary
 from pupildata.kernel.context import Context
 from pupildata.settings import Settings
 from pupildata.web import create_app
-from tests.web.collect_home import CENSUS, FORMULA, MISSING_SCHOOL, SCRIPT, collected_home, receipt_of, sign_in
+from tests.web.collect_home import (
+    CENSUS,
+    FORMULA,
+    MISSING_SCHOOL,
+    SCRIPT,
+    collected_home,
+    page_text,
+    receipt_of,
+    sign_in,
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +45,10 @@ def summary(collected: tuple[Settings, Summary]) -> Summary:
     return collected[1]
 
 
-def _text(response: object) -> str:
-    return html.unescape(response.text)  # type: ignore[attr-defined]
-
-
 def test_collections_list_shows_each_collection_with_counts_and_a_chart(client: TestClient) -> None:
     response = client.get("/collections")
     assert response.status_code == 200
-    page = _text(response)
+    page = page_text(response)
     assert "Spring census 2009" in page
     assert f'href="/collections/{CENSUS}"' in response.text
     assert "2 of 3 sent" in page  # the chart: two of the three expected schools
@@ -62,7 +66,7 @@ def test_home_page_links_to_the_collections(client: TestClient) -> None:
 def test_status_page_shows_who_has_sent_and_who_has_not(client: TestClient, summary: Summary) -> None:
     response = client.get(f"/collections/{CENSUS}")
     assert response.status_code == 200
-    page = _text(response)
+    page = page_text(response)
     assert "Not sent (1)" in page
     assert MISSING_SCHOOL[1] in page
     assert MISSING_SCHOOL[0] in page
@@ -76,7 +80,7 @@ def test_status_page_shows_who_has_sent_and_who_has_not(client: TestClient, summ
 @pytest.mark.parametrize(("show", "present", "absent"), [("not-sent", "Absent Primary", "Receipt 1"),
                                                           ("errors", "Receipt 1", "Absent Primary")])  # fmt: skip
 def test_status_page_filters_one_group(client: TestClient, show: str, present: str, absent: str) -> None:
-    page = _text(client.get(f"/collections/{CENSUS}?show={show}"))
+    page = page_text(client.get(f"/collections/{CENSUS}?show={show}"))
     assert present in page
     assert absent not in page
     assert 'aria-current="page"' in page
@@ -86,7 +90,7 @@ def test_receipt_page_lists_failing_records_with_rule_codes(client: TestClient, 
     receipt_id = receipt_of(summary, "census_8742001.xml")
     response = client.get(f"/receipts/{receipt_id}")
     assert response.status_code == 200
-    page = _text(response)
+    page = page_text(response)
     found = next(r for r in summary.receipts if r.receipt_id == receipt_id)
     assert found.sha256 in page
     assert "census_8742001.xml" in page
@@ -110,7 +114,7 @@ def test_receipt_page_offers_the_quarantined_records_for_correction(client: Test
 
 
 def test_refused_file_shows_its_reason(client: TestClient, summary: Summary) -> None:
-    page = _text(client.get(f"/receipts/{receipt_of(summary, 'empty.csv')}"))
+    page = page_text(client.get(f"/receipts/{receipt_of(summary, 'empty.csv')}"))
     assert "FILE-EMPTY-01" in page
     assert "was refused" in page
 
@@ -121,7 +125,7 @@ def test_hostile_values_are_escaped_on_the_page(client: TestClient, summary: Sum
     assert SCRIPT not in response.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
     formula = client.get(f"/receipts/{receipt_of(summary, 'formula.csv')}")
-    assert "'" + FORMULA in _text(formula)  # shown as the report has it: never runnable as a formula
+    assert "'" + FORMULA in page_text(formula)  # shown as the report has it: never runnable as a formula
 
 
 def test_csv_report_escapes_formulas(client: TestClient, summary: Summary) -> None:

@@ -6,12 +6,10 @@ event in the audit trail."""
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +17,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pupildata.collect import service
-from pupildata.collect.queries import find_receipt, recent_receipts
-from pupildata.collect.receipts import Receipt
+from pupildata.collect.queries import find_receipt
 from pupildata.kernel.context import Context
 from pupildata.kernel.identifiers import upn_check_letter
 from pupildata.settings import Settings
-from pupildata.web import correcting, create_app, sending
+from pupildata.web import correcting, sending
 from pupildata.web.accounts import API, Accounts
-from tests.web.collect_home import FIXTURES, sign_in
+from tests.web.collect_home import FIXTURES, all_receipts, kept_uploads, page_text, sign_in
 from tests.web.test_collect_pages import HOLD_LOCK
 
 OWN, OTHER = "census_8742001.xml", "census_8744001.xml"
@@ -35,20 +32,9 @@ OWN, OTHER = "census_8742001.xml", "census_8744001.xml"
 PATEL_UPN = upn_check_letter("874200103003") + "874200103003"
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", portal_max_upload_mb=1)
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
-        sign_in(test_client, settings, "school", "sender", ["8742001"])
-        yield test_client
-
-
-def _text(response: Any) -> str:
-    return html.unescape(response.text)
+#: the conftest's ``settings`` and ``client``: a 1 MB upload limit, and a school signed in
+SETTINGS = {"portal_max_upload_mb": 1}
+SIGNED_IN = ("school", "sender", ["8742001"])
 
 
 def _sent(client: TestClient, name: str = OWN) -> int:
@@ -88,15 +74,6 @@ def _correct(client: TestClient, receipt_id: int | str, body: bytes, **kwargs: A
     return client.post(f"/receipts/{receipt_id}/corrections", files=files, follow_redirects=False, **kwargs)
 
 
-def _receipts(settings: Settings) -> list[Receipt]:
-    with Context(settings) as ctx:
-        return recent_receipts(ctx.registry, senders=None)
-
-
-def _kept_uploads(settings: Settings) -> list[Path]:
-    return [p for p in settings.incoming_dir.rglob("*") if p.is_file()] if settings.incoming_dir.exists() else []
-
-
 def test_a_school_corrects_its_quarantined_records_and_lands_on_the_new_receipt(
     client: TestClient, settings: Settings
 ) -> None:
@@ -107,15 +84,15 @@ def test_a_school_corrects_its_quarantined_records_and_lands_on_the_new_receipt(
     assert form.status_code == 200
     assert 'enctype="multipart/form-data"' in form.text
     assert 'type="file"' in form.text
-    assert "the same columns" in _text(form)
+    assert "the same columns" in page_text(form)
     response = _correct(client, original, _fixed(client, original))
     assert response.status_code == 303
-    newest = _receipts(settings)[0]
+    newest = all_receipts(settings)[0]
     assert response.headers["location"] == f"/receipts/{newest.receipt_id}?sent=1"
     assert (newest.corrects, newest.sender, newest.records, newest.accepted, newest.quarantined) == (
         original, "8742001", 5, 2, 3,
     )  # fmt: skip
-    banner = _text(client.get(response.headers["location"]))
+    banner = page_text(client.get(response.headers["location"]))
     assert "Corrections received" in banner
     assert "2 records were corrected and joined the return, and 3 are still quarantined" in banner
     with Context(settings) as ctx:
@@ -133,7 +110,7 @@ def test_a_school_corrects_its_quarantined_records_and_lands_on_the_new_receipt(
     assert joined == [("green",), ("patel",)]
     assert [codes for _, codes in still] == [["CEN-UPN-06"], ["CEN-UPN-06"], ["CEN-NCY-08"]]
     assert resolved == 5
-    before = _text(client.get(f"/receipts/{original}"))
+    before = page_text(client.get(f"/receipts/{original}"))
     assert f'href="/receipts/{original}/corrections"' not in before  # no longer offered: it says what is left
     assert f"already corrected by receipt {newest.receipt_id}" in before
     assert f'href="/receipts/{newest.receipt_id}/corrections"' in client.get(f"/receipts/{newest.receipt_id}").text
@@ -156,16 +133,16 @@ def test_what_cannot_be_a_correction_is_one_sentence_on_the_form(client: TestCli
     wrong = _correct(client, original, _csv(without_upn))
     assert wrong.status_code == 400
     assert "govuk-error-summary" in wrong.text
-    assert "This looks like a school census (xml) return, but the column UPN is missing." in _text(wrong)
+    assert "This looks like a school census (xml) return, but the column UPN is missing." in page_text(wrong)
     fixed = _fixed(client, original)  # the wrong file did not correct the receipt: it can still be downloaded
     assert _correct(client, original, fixed).status_code == 303
-    count = len(_receipts(settings))
+    count = len(all_receipts(settings))
     again = _correct(client, original, fixed)
     assert again.status_code == 400
-    assert f"were already corrected by receipt {_receipts(settings)[0].receipt_id}" in _text(again)
-    assert len(_receipts(settings)) == count  # nothing kept
-    assert _kept_uploads(settings) == []
-    form = _text(client.get(f"/receipts/{original}/corrections"))
+    assert f"were already corrected by receipt {all_receipts(settings)[0].receipt_id}" in page_text(again)
+    assert len(all_receipts(settings)) == count  # nothing kept
+    assert kept_uploads(settings) == []
+    form = page_text(client.get(f"/receipts/{original}/corrections"))
     assert "already corrected by receipt" in form
     assert 'type="file"' not in form
 
@@ -178,7 +155,7 @@ def test_records_of_another_school_are_refused_on_the_form(client: TestClient, s
         row["LAESTAB"] = "8744001"
     response = _correct(client, original, _csv(rows))
     assert response.status_code == 400
-    assert "This file is a return from 8744001; your account sends returns for 8742001 only." in _text(response)
+    assert "This file is a return from 8744001; your account sends returns for 8742001 only." in page_text(response)
     with Context(settings) as ctx:
         assert ctx.warehouse.scalar("SELECT count(*) FROM collect_quarantine WHERE resolved_by IS NOT NULL") == 0
     assert f'href="/receipts/{original}/corrections"' in client.get(f"/receipts/{original}").text  # still to do
@@ -192,8 +169,8 @@ def test_another_schools_receipt_is_not_found(client: TestClient, settings: Sett
     response = _correct(client, other.receipt_id, b"UPN\nA1\n")
     assert response.status_code == 404
     assert client.get("/receipts/x/corrections").status_code == 404
-    assert len(_receipts(settings)) == 1
-    assert _kept_uploads(settings) == []
+    assert len(all_receipts(settings)) == 1
+    assert kept_uploads(settings) == []
 
 
 def test_only_a_sender_may_send_corrections(client: TestClient, settings: Settings) -> None:
@@ -206,16 +183,16 @@ def test_only_a_sender_may_send_corrections(client: TestClient, settings: Settin
     assert f"--corrects {original}" in page.text  # the command line's way, for the department
     assert client.get(f"/receipts/{original}/corrections").status_code == 403
     assert _correct(client, original, fixed).status_code == 403
-    assert len(_receipts(settings)) == 1
-    assert _kept_uploads(settings) == []
+    assert len(all_receipts(settings)) == 1
+    assert kept_uploads(settings) == []
 
 
 def test_corrections_from_another_site_are_refused(client: TestClient, settings: Settings) -> None:
     original = _sent(client)
     response = _correct(client, original, _fixed(client, original), headers={"Origin": "https://evil.example"})
     assert response.status_code == 403
-    assert len(_receipts(settings)) == 1
-    assert _kept_uploads(settings) == []
+    assert len(all_receipts(settings)) == 1
+    assert kept_uploads(settings) == []
 
 
 def test_a_busy_warehouse_keeps_nothing_and_asks_to_send_again(client: TestClient, settings: Settings) -> None:
@@ -228,13 +205,13 @@ def test_a_busy_warehouse_keeps_nothing_and_asks_to_send_again(client: TestClien
         response = _correct(client, original, fixed)
         assert response.status_code == 503
         assert response.headers["retry-after"]
-        assert sending.BUSY in _text(response)
+        assert sending.BUSY in page_text(response)
         assert "Traceback" not in response.text
     finally:
         writer.kill()
         writer.wait()
-    assert len(_receipts(settings)) == 1
-    assert _kept_uploads(settings) == []
+    assert len(all_receipts(settings)) == 1
+    assert kept_uploads(settings) == []
     with Context(settings) as ctx:
         assert not [e for e in ctx.audit.events(object_id=str(original)) if e.action == correcting.CORRECTED]
     assert _correct(client, original, fixed).status_code == 303  # once the load is over, the same file is taken

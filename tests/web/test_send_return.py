@@ -4,11 +4,9 @@ is busy, and an event in the audit trail."""
 
 from __future__ import annotations
 
-import html
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,45 +16,28 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pupildata.collect import service
-from pupildata.collect.queries import find_receipt, recent_receipts
-from pupildata.collect.receipts import Receipt
+from pupildata.collect.queries import find_receipt
 from pupildata.collect.scope import SENDER_RULE
 from pupildata.kernel.context import Context
 from pupildata.settings import Settings
-from pupildata.web import create_app, sending
+from pupildata.web import sending
 from pupildata.web.accounts import API, Accounts
-from tests.web.collect_home import FIXTURES, sign_in
+from tests.web.collect_home import FIXTURES, all_receipts, page_text, sign_in
 from tests.web.test_collect_pages import HOLD_LOCK
 
 OWN, OTHER = "census_8742001.xml", "census_8744001.xml"
 REFUSAL = "This file is a return from 8744001; your account sends returns for 8742001 only."
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", portal_max_upload_mb=1)
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
-        sign_in(test_client, settings, "school", "sender", ["8742001"])
-        yield test_client
+#: the conftest's ``settings`` and ``client``: a 1 MB upload limit, and a school signed in
+SETTINGS = {"portal_max_upload_mb": 1}
+SIGNED_IN = ("school", "sender", ["8742001"])
 
 
 def _send(client: TestClient, name: str, content: bytes | None = None, **kwargs: Any) -> Any:
     body = (FIXTURES / name.replace("\\", "/").rsplit("/", 1)[-1]).read_bytes() if content is None else content
     files = {"file": (name, body, "application/xml")}
     return client.post("/returns/send", files=files, follow_redirects=False, **kwargs)
-
-
-def _text(response: Any) -> str:
-    return html.unescape(response.text)
-
-
-def _receipts(settings: Settings) -> list[Receipt]:
-    with Context(settings) as ctx:
-        return recent_receipts(ctx.registry, senders=None)
 
 
 def _census_rows(settings: Settings) -> int:
@@ -82,11 +63,11 @@ def test_a_sender_sends_its_own_census_return_and_lands_on_its_receipt(client: T
     assert "up to 1 MB" in form.text
     response = _send(client, "C:\\Users\\office\\..\\" + OWN)
     assert response.status_code == 303
-    (receipt,) = _receipts(settings)
+    (receipt,) = all_receipts(settings)
     assert response.headers["location"] == f"/receipts/{receipt.receipt_id}?sent=1"
     assert (receipt.file_name, receipt.sender, receipt.status) == (OWN, "8742001", "partly accepted")
     assert (receipt.records, receipt.accepted, receipt.quarantined) == (8, 3, 5)
-    page = _text(client.get(response.headers["location"]))
+    page = page_text(client.get(response.headers["location"]))
     assert "3 of its 8 records were accepted, and 5 have errors to correct" in page
     assert _census_rows(settings) == 3
     assert not list(settings.incoming_dir.iterdir())  # the archive holds the copy
@@ -102,9 +83,9 @@ def test_a_sender_sends_its_own_census_return_and_lands_on_its_receipt(client: T
 def test_another_schools_return_is_refused_on_the_send_page(client: TestClient, settings: Settings) -> None:
     response = _send(client, OTHER)
     assert response.status_code == 400
-    assert REFUSAL in _text(response)
+    assert REFUSAL in page_text(response)
     assert "govuk-error-summary" in response.text
-    (receipt,) = _receipts(settings)
+    (receipt,) = all_receipts(settings)
     assert (receipt.status, receipt.rule_code, receipt.sender) == ("rejected", SENDER_RULE, "8744001")
     assert _census_rows(settings) == 0
     assert client.get(f"/receipts/{receipt.receipt_id}").status_code == 404  # not this account's to see
@@ -118,11 +99,11 @@ def test_the_same_file_twice_is_recognised_and_not_loaded_again(client: TestClie
     first = _send(client, OWN)
     again = _send(client, "Zoë's copy.xml", (FIXTURES / OWN).read_bytes())  # the same bytes, named otherwise
     assert first.status_code == again.status_code == 303
-    newest, loaded = _receipts(settings)
+    newest, loaded = all_receipts(settings)
     assert first.headers["location"] == f"/receipts/{loaded.receipt_id}?sent=1"
     assert (newest.status, newest.duplicate_of, newest.file_name) == ("duplicate", loaded.receipt_id, "Zoë's copy.xml")
     assert again.headers["location"] == f"/receipts/{newest.receipt_id}?sent=1"
-    assert "received before" in _text(client.get(again.headers["location"]))
+    assert "received before" in page_text(client.get(again.headers["location"]))
     assert _census_rows(settings) == 3
 
 
@@ -130,9 +111,9 @@ def test_the_same_file_twice_is_recognised_and_not_loaded_again(client: TestClie
 def test_a_file_over_the_limit_is_refused_and_nothing_kept(client: TestClient, settings: Settings, size: int) -> None:
     response = _send(client, "big.csv", b"x" * size)
     assert response.status_code == 413
-    assert "The selected file is larger than 1 MB, the largest file the portal accepts." in _text(response)
+    assert "The selected file is larger than 1 MB, the largest file the portal accepts." in page_text(response)
     assert _kept(settings) == []
-    assert _receipts(settings) == []
+    assert all_receipts(settings) == []
 
 
 @pytest.mark.parametrize(
@@ -145,7 +126,7 @@ def test_an_empty_or_missing_file_is_one_sentence(
 ) -> None:
     response = client.post("/returns/send", files=files, data={"other": "x"}, follow_redirects=False)
     assert response.status_code == 400
-    assert message in _text(response)
+    assert message in page_text(response)
     assert "govuk-error-summary" in response.text
     assert _kept(settings) == []
 
@@ -174,13 +155,13 @@ def test_a_busy_warehouse_keeps_nothing_and_asks_to_send_again(client: TestClien
         response = _send(client, OWN)
         assert response.status_code == 503
         assert response.headers["retry-after"]
-        assert sending.BUSY in _text(response)
+        assert sending.BUSY in page_text(response)
         assert "Traceback" not in response.text
     finally:
         writer.kill()
         writer.wait()
     assert _kept(settings) == []
-    assert _receipts(settings) == []
+    assert all_receipts(settings) == []
     assert _send(client, OWN).status_code == 303  # and once the load is over, the same file is received
 
 
@@ -227,11 +208,11 @@ def test_a_form_that_cannot_be_read_is_one_sentence(client: TestClient, settings
     headers = {"Content-Type": "multipart/form-data; boundary=xyz"}
     response = client.post("/returns/send", content=b"--abc\r\nnot the boundary\r\n", headers=headers)
     assert response.status_code == 400
-    assert sending.UNREADABLE in _text(response)
+    assert sending.UNREADABLE in page_text(response)
     endless = b"--xyz\r\nContent-Disposition: form-data; name=file; filename=" + b"a" * (sending.MAX_HEADER + 1)
     response = client.post("/returns/send", content=endless + b"\r\n\r\nabc\r\n--xyz--\r\n", headers=headers)
     assert response.status_code == 400
-    assert sending.UNREADABLE in _text(response)
+    assert sending.UNREADABLE in page_text(response)
     assert _kept(settings) == []
 
 
@@ -259,7 +240,7 @@ def test_a_file_refused_before_its_sender_is_known_is_shown_on_the_send_page(
     """Its receipt names no sender, so it is not the account's to see: the reason is on the send page."""
     response = _send(client, "notes.csv", b"abc\n1\n")
     assert response.status_code == 400
-    assert "The columns (abc) are not those of any return this service takes" in _text(response)
-    (receipt,) = _receipts(settings)
+    assert "The columns (abc) are not those of any return this service takes" in page_text(response)
+    (receipt,) = all_receipts(settings)
     assert (receipt.status, receipt.sender) == ("rejected", None)
     assert not list(settings.incoming_dir.iterdir())
