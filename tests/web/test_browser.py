@@ -510,3 +510,28 @@ def test_a_school_sends_its_corrections_from_the_receipt_page(browser: Any, requ
         _assert_clean(browser, f"{url}/receipts/{new}?sent=1", state)
     finally:
         served.close()
+
+
+def test_a_file_over_the_limit_gets_the_send_page_with_one_sentence_not_a_dropped_connection(
+    browser: Any, requirements: None, tmp_path: Path
+) -> None:
+    """A file larger than the portal accepts, chosen and sent: the browser, still sending when the portal has
+    stopped keeping it, gets the send page back with the one sentence that says so, and nothing is kept."""
+    settings = Settings(home=tmp_path / "home", portal_max_upload_mb=1)
+    with Context(settings) as ctx:
+        Accounts(ctx.registry).add("office", "School Office", "sender", ["8742001"], password=PASSWORD)
+    large = tmp_path / "census_8742001.xml"
+    large.write_bytes(b"<SchoolCensus>" + b" " * (24 << 20) + b"</SchoolCensus>")
+    served = _serve(create_app(settings))
+    url = next(served)
+    try:
+        with _signed_in(browser, url, "office") as (_, page):
+            page.goto(url + "/returns/send", wait_until="networkidle")
+            page.set_input_files("input[type=file][name=file]", str(large))
+            _submit(page, "main form button[type=submit]")
+            assert page.url == url + "/returns/send"
+            summary = page.inner_text(".govuk-error-summary")
+            assert "larger than 1 MB, the largest file the portal accepts" in summary
+    finally:
+        served.close()
+    assert not [p for p in settings.incoming_dir.rglob("*") if p.is_file()]
