@@ -8,14 +8,16 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from pupildata.collect import Summary
 from pupildata.kernel.context import Context
+from pupildata.kernel.engine import DuckDBEngine
 from pupildata.settings import Settings
-from pupildata.web import create_app
+from pupildata.web import create_app, warehouse
 from tests.web.collect_home import (
     CENSUS,
     FORMULA,
@@ -111,6 +113,28 @@ def test_receipt_page_offers_the_quarantined_records_for_correction(client: Test
     accepted = receipt_of(summary, "census_8744001.xml")
     assert "quarantine.csv" not in client.get(f"/receipts/{accepted}").text
     assert client.get(f"/receipts/{accepted}/quarantine.csv").status_code == 404
+
+
+def test_receipt_page_opens_the_warehouse_once_and_only_when_it_reads_it(
+    client: TestClient, summary: Summary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A receipt with quarantined records reads its report's rows and whether they can be corrected: one opening
+    of the warehouse for both. A refused file's page reads nothing from it."""
+    opened: list[Path] = []
+    original = warehouse.DuckDBEngine
+
+    def counting(path: Path, **kwargs: Any) -> DuckDBEngine:
+        opened.append(path)
+        return original(path, **kwargs)
+
+    monkeypatch.setattr(warehouse, "DuckDBEngine", counting)
+    page = page_text(client.get(f"/receipts/{receipt_of(summary, 'formula.csv')}"))
+    assert "SUR-CAS-06" in page  # the report's rows
+    assert "Download the quarantined records (CSV)" in page  # and that they can be corrected
+    assert len(opened) == 1
+    opened.clear()
+    assert client.get(f"/receipts/{receipt_of(summary, 'empty.csv')}").status_code == 200
+    assert opened == []
 
 
 def test_refused_file_shows_its_reason(client: TestClient, summary: Summary) -> None:

@@ -8,6 +8,7 @@ read an audit event is written before the response is sent — if the event cann
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -21,7 +22,7 @@ from pupildata.collect.schemas import SOURCES
 from pupildata.kernel.audit import Event
 from pupildata.kernel.context import Context
 from pupildata.web.accounts import User
-from pupildata.web.warehouse import read_only
+from pupildata.web.warehouse import Reader, read_only, reading
 
 VIEW_ACTION = "collect.report.view"
 REFUSED = ("rejected", "duplicate")
@@ -152,9 +153,17 @@ class ReportPage:
 
 
 def read_report_page(
-    ctx: Context, receipt: Receipt, counts: dict[str, int], *, page: int, per_page: int, viewer: Viewer
+    ctx: Context,
+    receipt: Receipt,
+    counts: dict[str, int],
+    *,
+    page: int,
+    per_page: int,
+    viewer: Viewer,
+    warehouse: Reader | None = None,
 ) -> ReportPage:
-    """The rows of one page, read from the warehouse only when the file had failing records; audited."""
+    """The rows of one page, read from the warehouse only when the file had failing records; audited.
+    ``warehouse``: the request's reader of it (``reading``), else it is opened for this read alone."""
     report = ReportPage(receipt, counts, page, per_page)
     if report.refused:
         report.rows = issue_rows_of_refused(receipt)
@@ -162,8 +171,8 @@ def read_report_page(
     if page > report.pages or report.total == 0:
         return report
     offset = (page - 1) * per_page
-    with read_only(ctx.settings.warehouse) as engine:
-        report.rows = issue_rows(engine, receipt, limit=offset + per_page)[offset:]
+    with reading(ctx.settings.warehouse) if warehouse is None else nullcontext(warehouse) as reader:
+        report.rows = issue_rows(reader(), receipt, limit=offset + per_page)[offset:]
     if report.rows:
         audit_view(ctx, receipt, viewer, rows=len(report.rows), page=page)
     return report

@@ -8,28 +8,31 @@ line's ``--corrects`` — and the account's senders, so that it is checked and w
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from pupildata.collect.receipts import LOADED, Receipt
 from pupildata.errors import UsageError
 from pupildata.kernel.context import Context
 from pupildata.web.accounts import User
 from pupildata.web.sending import Upload, collect_upload
-from pupildata.web.warehouse import read_only
+from pupildata.web.warehouse import Reader, reading
 
 #: The audit trail's action for corrections sent in the portal (the object: the receipt corrected).
 CORRECTED = "corrections sent"
 
 
-def correction_state(ctx: Context, receipt: Receipt) -> str | None:
+def correction_state(ctx: Context, receipt: Receipt, warehouse: Reader | None = None) -> str | None:
     """None when the receipt never had records to correct; "" when its quarantined records can be corrected now;
     else the one sentence saying why not (replaced, or already corrected by a later receipt). Reads the warehouse
-    only for a receipt with quarantined records (``WarehouseUnavailable`` when it cannot)."""
+    only for a receipt with quarantined records (``WarehouseUnavailable`` when it cannot): by ``warehouse``, the
+    request's reader of it (``reading``), else opened for this read alone."""
     if receipt.status not in LOADED or not receipt.quarantined:
         return None
     from pupildata.collect.corrections import correctable
 
-    with read_only(ctx.settings.warehouse) as engine:
+    with reading(ctx.settings.warehouse) if warehouse is None else nullcontext(warehouse) as reader:
         try:
-            correctable(engine, receipt.receipt_id)
+            correctable(reader(), receipt.receipt_id)
         except UsageError as exc:
             return str(exc)
     return ""

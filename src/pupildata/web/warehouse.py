@@ -10,8 +10,8 @@ sentence the page shows with HTTP 503.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import duckdb
@@ -57,4 +57,24 @@ def read_only(path: Path) -> Iterator[DuckDBEngine]:
         engine.close()
 
 
-__all__ = ["BUSY", "RETRY_AFTER", "WarehouseUnavailable", "read_only"]
+#: The warehouse of a ``reading`` block, opened read-only at the first call.
+Reader = Callable[[], DuckDBEngine]
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[Reader]:
+    """For a request that may read the warehouse more than once (a receipt page: its report's rows, and whether
+    its records can be corrected): the warehouse opened read-only at the first call of the reader, not at all if
+    none is made, the same engine for every call after, and closed at the end of the block."""
+    with ExitStack() as stack:
+        opened: list[DuckDBEngine] = []
+
+        def reader() -> DuckDBEngine:
+            if not opened:
+                opened.append(stack.enter_context(read_only(path)))
+            return opened[0]
+
+        yield reader
+
+
+__all__ = ["BUSY", "RETRY_AFTER", "Reader", "WarehouseUnavailable", "read_only", "reading"]

@@ -26,7 +26,7 @@ from pupildata.web.pagination import page_number, pagination
 from pupildata.web.permissions import PUBLIC, READ_COLLECTIONS, READ_RETURNS, SEND_RETURNS
 from pupildata.web.sending import outcome
 from pupildata.web.templating import templates
-from pupildata.web.warehouse import RETRY_AFTER, WarehouseUnavailable
+from pupildata.web.warehouse import RETRY_AFTER, WarehouseUnavailable, reading
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -119,8 +119,11 @@ def receipt(request: Request, ctx: ContextDep, receipt_id: str, page: str = "1",
     number = page_number(page)
     viewer = c.Viewer(actor(request), client_address(request), "page")
     try:
-        report = c.read_report_page(ctx, found, counts, page=number, per_page=PER_PAGE, viewer=viewer)
-        correction = correction_state(ctx, found)
+        with reading(ctx.settings.warehouse) as warehouse:  # opened once, if either needs it
+            report = c.read_report_page(
+                ctx, found, counts, page=number, per_page=PER_PAGE, viewer=viewer, warehouse=warehouse
+            )
+            correction = correction_state(ctx, found, warehouse)
     except WarehouseUnavailable as exc:
         return unavailable(request, exc)
     if number > report.pages:
