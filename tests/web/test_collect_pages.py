@@ -128,9 +128,10 @@ def test_receipt_page_opens_the_warehouse_once_and_only_when_it_reads_it(
         return original(path, **kwargs)
 
     monkeypatch.setattr(warehouse, "DuckDBEngine", counting)
-    page = page_text(client.get(f"/receipts/{receipt_of(summary, 'formula.csv')}"))
+    receipt_id = receipt_of(summary, "formula.csv")
+    page = page_text(client.get(f"/receipts/{receipt_id}"))
     assert "SUR-CAS-06" in page  # the report's rows
-    assert "Download the quarantined records (CSV)" in page  # and that they can be corrected
+    assert f'href="/receipts/{receipt_id}/quarantine.csv" download' in page  # and that they can be corrected
     assert len(opened) == 1
     opened.clear()
     assert client.get(f"/receipts/{receipt_of(summary, 'empty.csv')}").status_code == 200
