@@ -3,6 +3,7 @@ rule code or one clear sentence for every refusal. The whole corpus is collected
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -180,3 +181,33 @@ def test_exit_codes(tmp_path: Path) -> None:
     assert main([*home, "collect", str(CORPUS / "mixed_directory")]) == 1
     assert main([*home, "collect", str(tmp_path / "no-such-file.csv")]) == 2
     assert main([*home, "collect", "--source", "nonsense", str(CORPUS / "empty.csv")]) == 2
+
+
+def test_a_run_of_many_files_sums_up_by_collection_and_lists_the_files_to_act_on_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Beyond ``LIST_EVERY`` files, the summary is a line per collection and then the files needing attention:
+    refused ones first, then the most records quarantined; at most ``ATTENTION`` of them, and how many more."""
+    from rich.console import Console
+
+    from pupildata.collect import cli
+
+    monkeypatch.setattr(cli, "out", Console(width=200, highlight=False, soft_wrap=True))  # a row to a line
+    monkeypatch.setattr(cli, "LIST_EVERY", 3)
+    monkeypatch.setattr(cli, "ATTENTION", 2)
+    names = ["bad_check_letter.xml", "duplicate_upns.xml", "unknown_codes.xml", "empty.csv", "bom_crlf.csv"]
+    folder = tmp_path / "returns"
+    folder.mkdir()
+    for name in names:
+        shutil.copy(CORPUS / name, folder / name)
+    assert main(["--home", str(tmp_path / "home"), "collect", str(folder)]) == 1
+    printed = capsys.readouterr().out
+    assert "Returns received: 5 files" in printed
+    assert "census-2009-spr" in printed  # a line per collection
+    listed = printed.split("Files with records quarantined, or refused: ", 1)[1]
+    rows = [line for line in listed.splitlines() if line.startswith("│")]
+    assert len(rows) == 2
+    assert "empty.csv" in rows[0]  # refused: first
+    assert "rejected" in rows[0]
+    assert "... and " in listed
+    assert "more: 'pupildata collection status COLLECTION'" in listed

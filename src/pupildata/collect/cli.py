@@ -10,7 +10,7 @@ import csv
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -18,6 +18,9 @@ from rich.table import Table
 
 from pupildata.cli import HomeOpt, JsonOpt, emit_json, err, out, settings_for
 from pupildata.errors import UsageError
+
+if TYPE_CHECKING:
+    from pupildata.collect.receipts import Receipt
 
 
 class SourceName(StrEnum):
@@ -85,28 +88,75 @@ def collect_command(  # noqa: PLR0917 - a command's options
         raise typer.Exit(1)
 
 
+#: Up to this many files, the summary lists every file's receipt; beyond it, one line per collection, then the
+#: files that need the sender's attention (records quarantined, or the file refused), up to ``ATTENTION`` of them.
+LIST_EVERY = 20
+ATTENTION = 20
+
+
+def _receipt_table(title: str, receipts: list[Receipt]) -> Table:
+    from pupildata.collect.reports import safe_cell
+
+    table = Table(title=title, title_justify="left")
+    for name in ("Receipt", "File", "Collection", "Sender", "Outcome", "Accepted", "Quarantined", "Queried"):
+        table.add_column(name, justify="right" if name in ("Receipt", "Accepted", "Quarantined", "Queried") else "left")
+    for r in receipts:
+        outcome = r.status if not r.rule_code else f"{r.status} ({r.rule_code})"
+        table.add_row(
+            str(r.receipt_id), safe_cell(r.file_name)[:60], r.collection or "", safe_cell(r.sender)[:30], outcome,
+            f"{r.accepted:,}", f"{r.quarantined:,}", f"{r.queried:,}",
+        )  # fmt: skip
+    return table
+
+
+def _collection_table(receipts: list[Receipt]) -> Table:
+    """One line per collection (files of no collection: refused before one could be told): files, records."""
+    by_collection: dict[str, list[Receipt]] = {}
+    for r in receipts:
+        by_collection.setdefault(r.collection or "(none)", []).append(r)
+    table = Table(title=f"Returns received: {len(receipts):,} files", title_justify="left")
+    for name in ("Collection", "Files", "Accepted", "Quarantined", "Queried", "Refused", "Already received"):
+        table.add_column(name, justify="left" if name == "Collection" else "right")
+    for name, group in sorted(by_collection.items()):
+        table.add_row(
+            name, f"{len(group):,}", f"{sum(r.accepted for r in group):,}", f"{sum(r.quarantined for r in group):,}",
+            f"{sum(r.queried for r in group):,}", f"{sum(r.status == 'rejected' for r in group):,}",
+            f"{sum(r.status == 'duplicate' for r in group):,}",
+        )  # fmt: skip
+    return table
+
+
 def _print_summary(summary: object) -> None:
     from pupildata.collect.reports import safe_cell
     from pupildata.collect.service import Summary
 
     assert isinstance(summary, Summary)
-    table = Table(title="Returns received", title_justify="left")
-    for name in ("Receipt", "File", "Source", "Collection", "Sender", "Outcome", "Accepted", "Quarantined", "Queried"):
-        table.add_column(name, justify="right" if name in ("Receipt", "Accepted", "Quarantined", "Queried") else "left")
-    for r in summary.receipts:
-        outcome = r.status if not r.rule_code else f"{r.status} ({r.rule_code})"
-        table.add_row(
-            str(r.receipt_id), safe_cell(r.file_name)[:60], r.source or "", r.collection or "",
-            safe_cell(r.sender)[:30], outcome, f"{r.accepted:,}", f"{r.quarantined:,}", f"{r.queried:,}",
-        )  # fmt: skip
-    out.print(table, markup=False)
-    for r in summary.receipts:
+    receipts = summary.receipts
+    if len(receipts) <= LIST_EVERY:
+        out.print(_receipt_table("Returns received", receipts), markup=False)
+    else:
+        out.print(_collection_table(receipts), markup=False)
+        # refused files first (nothing of them was loaded), then those with the most records quarantined
+        attention = sorted(
+            (r for r in receipts if r.quarantined or r.status == "rejected"),
+            key=lambda r: (r.status != "rejected", -r.quarantined, r.receipt_id),
+        )
+        if attention:
+            title = f"Files with records quarantined, or refused: {len(attention):,}"
+            out.print(_receipt_table(title, attention[:ATTENTION]), markup=False)
+        if len(attention) > ATTENTION:
+            out.print(
+                f"... and {len(attention) - ATTENTION:,} more: 'pupildata collection status COLLECTION' lists every "
+                "file of a collection.",
+                markup=False,
+            )
+    for r in receipts:
         if r.message and r.status in ("rejected", "duplicate"):
             out.print(f"Receipt {r.receipt_id} ({safe_cell(r.file_name)[:60]}): {safe_cell(r.message)}", markup=False)
     t = summary.totals()
     out.print(
-        f"{t['files']} files: {t['accepted']:,} records accepted, {t['quarantined']:,} quarantined, "
-        f"{t['queried']:,} queried; {t['rejected']} files refused, {t['duplicates']} already received. "
+        f"{t['files']:,} files: {t['accepted']:,} records accepted, {t['quarantined']:,} quarantined, "
+        f"{t['queried']:,} queried; {t['rejected']:,} files refused, {t['duplicates']:,} already received. "
         "Reports: pupildata collection report RECEIPT",
         markup=False,
     )
