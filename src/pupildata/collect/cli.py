@@ -94,12 +94,22 @@ LIST_EVERY = 20
 ATTENTION = 20
 
 
+#: Columns of counts and numbers, right-aligned in every table.
+_NUMBERS = frozenset({"Receipt", "Files", "Sent", "Not sent", "Accepted", "Quarantined", "Queried", "Refused",
+                      "Already received"})  # fmt: skip
+
+
+def _table(columns: list[str], title: str | None = None) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name in columns:
+        table.add_column(name, justify="right" if name in _NUMBERS else "left")
+    return table
+
+
 def _receipt_table(title: str, receipts: list[Receipt]) -> Table:
     from pupildata.collect.reports import safe_cell
 
-    table = Table(title=title, title_justify="left")
-    for name in ("Receipt", "File", "Collection", "Sender", "Outcome", "Accepted", "Quarantined", "Queried"):
-        table.add_column(name, justify="right" if name in ("Receipt", "Accepted", "Quarantined", "Queried") else "left")
+    table = _table(["Receipt", "File", "Collection", "Sender", "Outcome", "Accepted", "Quarantined", "Queried"], title)
     for r in receipts:
         outcome = r.status if not r.rule_code else f"{r.status} ({r.rule_code})"
         table.add_row(
@@ -114,9 +124,8 @@ def _collection_table(receipts: list[Receipt]) -> Table:
     by_collection: dict[str, list[Receipt]] = {}
     for r in receipts:
         by_collection.setdefault(r.collection or "(none)", []).append(r)
-    table = Table(title=f"Returns received: {len(receipts):,} files", title_justify="left")
-    for name in ("Collection", "Files", "Accepted", "Quarantined", "Queried", "Refused", "Already received"):
-        table.add_column(name, justify="left" if name == "Collection" else "right")
+    columns = ["Collection", "Files", "Accepted", "Quarantined", "Queried", "Refused", "Already received"]
+    table = _table(columns, f"Returns received: {len(receipts):,} files")
     for name, group in sorted(by_collection.items()):
         table.add_row(
             name, f"{len(group):,}", f"{sum(r.accepted for r in group):,}", f"{sum(r.quarantined for r in group):,}",
@@ -175,10 +184,10 @@ def list_collections(home: HomeOpt = None, json_out: JsonOpt = False) -> None:
         emit_json([{"name": s.name, "title": s.title, "source": s.source, "sent": s.sent,
                     "expected": len(s.senders), **s.totals()} for s in rows])  # fmt: skip
         return
-    table = Table("Collection", "Title", "Sent", "Not sent", "Accepted", "Quarantined", "Queried")
+    table = _table(["Collection", "Title", "Sent", "Not sent", "Accepted", "Quarantined", "Queried"])
     for s in rows:
         t = s.totals()
-        table.add_row(s.name, s.title, str(s.sent), str(len(s.missing)), f"{t['accepted']:,}",
+        table.add_row(s.name, s.title, f"{s.sent:,}", f"{len(s.missing):,}", f"{t['accepted']:,}",
                       f"{t['quarantined']:,}", f"{t['queried']:,}")  # fmt: skip
     out.print(table, markup=False)
 
@@ -203,8 +212,8 @@ def collection_status(
                    "senders": [vars(s) for s in found.senders]})  # fmt: skip
         return
     title = f"{found.title}: {found.sent} sent, {len(found.missing)} not sent"
-    table = Table("Sender", "Name", "Expected", "Receipt", "Outcome", "Accepted", "Quarantined", "Queried", "Rules",
-                  title=title, title_justify="left")  # fmt: skip
+    columns = ["Sender", "Name", "Expected", "Receipt", "Outcome", "Accepted", "Quarantined", "Queried", "Rules"]
+    table = _table(columns, title)
     for s in found.senders:
         rules = ", ".join(f"{code} ×{n}" for code, n in sorted(s.rule_counts.items()))
         table.add_row(safe_cell(s.sender), safe_cell(s.sender_name), "yes" if s.expected else "no",
