@@ -65,3 +65,13 @@ def test_health_reports_the_stores(tmp_path: Path) -> None:
     response = client.get("/api/v1/health")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+def test_the_summary_shows_counts_with_thousands_separated() -> None:
+    from pupildata.demo import _count
+
+    assert _count(139974) == "139,974"
+    assert _count(4) == "4"
+    assert _count(True) is True  # a flag is no count
+    assert _count(0.999457) == 0.999457
+    assert _count("4 of 4") == "4 of 4"

@@ -245,8 +245,17 @@ def run_demo(settings: Settings, *, quiet: bool = False, console: Console | None
                 if isinstance(value, dict):
                     console.print(f"    {key}:", markup=False)
                     for part, detail in value.items():
-                        shown = ", ".join(f"{k} {v}" for k, v in detail.items()) if isinstance(detail, dict) else detail
+                        shown = (
+                            ", ".join(f"{k} {_count(v)}" for k, v in detail.items())
+                            if isinstance(detail, dict)
+                            else _count(detail)
+                        )
                         console.print(f"      {part}: {shown}", markup=False)
                 else:
-                    console.print(f"    {key}: {value}", markup=False)
+                    console.print(f"    {key}: {_count(value)}", markup=False)
     return summary
+
+
+def _count(value: object) -> object:
+    """A count as people read it (139,974), anything else as it is."""
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value
