@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import html
 import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyotp
@@ -101,3 +105,26 @@ def all_receipts(settings: Settings) -> list[Receipt]:
 def kept_uploads(settings: Settings) -> list[Path]:
     """The files left in the home's incoming folder (an upload refused or collected must leave none)."""
     return [p for p in settings.incoming_dir.rglob("*") if p.is_file()] if settings.incoming_dir.exists() else []
+
+
+#: A process that opens the warehouse for writing (as a command-line load does), says so, and keeps it.
+_HOLD_LOCK = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+@contextmanager
+def warehouse_held(settings: Settings) -> Iterator[None]:
+    """For the block, another process holds the home's warehouse for writing, as a load running on the command
+    line does (no other process may then open it, even to read)."""
+    writer = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(settings.warehouse)], stdout=subprocess.PIPE)
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == b"locked"
+        yield
+    finally:
+        writer.kill()
+        writer.wait()

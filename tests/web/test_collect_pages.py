@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from tests.web.collect_home import (
     page_text,
     receipt_of,
     sign_in,
+    warehouse_held,
 )
 
 
@@ -229,23 +228,12 @@ def test_an_empty_home_has_no_collections(tmp_path: Path) -> None:
         assert empty.get("/api/v1/collections").json() == []
 
 
-HOLD_LOCK = """
-import sys, time, duckdb
-con = duckdb.connect(sys.argv[1])
-print("locked", flush=True)
-time.sleep(60)
-"""
-
-
 def test_a_busy_warehouse_gives_a_503_page_not_an_error(
     client: TestClient, collected: tuple[Settings, Summary]
 ) -> None:
     settings, summary = collected
     receipt_id = receipt_of(summary, "census_8742001.xml")
-    writer = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(settings.warehouse)], stdout=subprocess.PIPE)
-    try:
-        assert writer.stdout is not None
-        assert writer.stdout.readline().strip() == b"locked"
+    with warehouse_held(settings):
         page = client.get(f"/receipts/{receipt_id}")
         assert page.status_code == 503
         assert "new returns are being loaded" in page.text
@@ -255,21 +243,13 @@ def test_a_busy_warehouse_gives_a_503_page_not_an_error(
         assert api.status_code == 503
         assert "being loaded" in api.json()["detail"]
         assert client.get(f"/collections/{CENSUS}").status_code == 200  # the registry still answers
-    finally:
-        writer.kill()
-        writer.wait()
 
 
 def test_the_portal_does_not_keep_the_warehouse_open(client: TestClient, collected: tuple[Settings, Summary]) -> None:
     settings, summary = collected
     assert client.get(f"/receipts/{receipt_of(summary, 'census_8742001.xml')}").status_code == 200
-    writer = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(settings.warehouse)], stdout=subprocess.PIPE)
-    try:
-        assert writer.stdout is not None
-        assert writer.stdout.readline().strip() == b"locked"
-    finally:
-        writer.kill()
-        writer.wait()
+    with warehouse_held(settings):  # another process takes it for writing: the portal has closed it
+        pass
 
 
 def test_pagination_links_the_ends_and_the_neighbours_of_the_current_page() -> None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +21,7 @@ from pupildata.kernel.identifiers import upn_check_letter
 from pupildata.settings import Settings
 from pupildata.web import correcting, sending
 from pupildata.web.accounts import API, Accounts
-from tests.web.collect_home import FIXTURES, all_receipts, kept_uploads, page_text, sign_in
-from tests.web.test_collect_pages import HOLD_LOCK
+from tests.web.collect_home import FIXTURES, all_receipts, kept_uploads, page_text, sign_in, warehouse_held
 
 OWN, OTHER = "census_8742001.xml", "census_8744001.xml"
 #: Patel's UPN has a wrong check letter; Green's ethnicity is no code. Smith and Smyth share a UPN, and White's
@@ -198,18 +195,12 @@ def test_corrections_from_another_site_are_refused(client: TestClient, settings:
 def test_a_busy_warehouse_keeps_nothing_and_asks_to_send_again(client: TestClient, settings: Settings) -> None:
     original = _sent(client)
     fixed = _fixed(client, original)
-    writer = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(settings.warehouse)], stdout=subprocess.PIPE)
-    try:
-        assert writer.stdout is not None
-        assert writer.stdout.readline().strip() == b"locked"
+    with warehouse_held(settings):
         response = _correct(client, original, fixed)
         assert response.status_code == 503
         assert response.headers["retry-after"]
         assert sending.BUSY in page_text(response)
         assert "Traceback" not in response.text
-    finally:
-        writer.kill()
-        writer.wait()
     assert len(all_receipts(settings)) == 1
     assert kept_uploads(settings) == []
     with Context(settings) as ctx:

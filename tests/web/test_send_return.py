@@ -5,8 +5,6 @@ is busy, and an event in the audit trail."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +20,7 @@ from pupildata.kernel.context import Context
 from pupildata.settings import Settings
 from pupildata.web import sending
 from pupildata.web.accounts import API, Accounts
-from tests.web.collect_home import FIXTURES, all_receipts, page_text, sign_in
-from tests.web.test_collect_pages import HOLD_LOCK
+from tests.web.collect_home import FIXTURES, all_receipts, page_text, sign_in, warehouse_held
 
 OWN, OTHER = "census_8742001.xml", "census_8744001.xml"
 REFUSAL = "This file is a return from 8744001; your account sends returns for 8742001 only."
@@ -148,18 +145,12 @@ def test_a_form_from_another_site_is_refused(client: TestClient, settings: Setti
 def test_a_busy_warehouse_keeps_nothing_and_asks_to_send_again(client: TestClient, settings: Settings) -> None:
     with Context(settings) as ctx:
         ctx.warehouse  # noqa: B018 - made, so that another process can hold it
-    writer = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(settings.warehouse)], stdout=subprocess.PIPE)
-    try:
-        assert writer.stdout is not None
-        assert writer.stdout.readline().strip() == b"locked"
+    with warehouse_held(settings):
         response = _send(client, OWN)
         assert response.status_code == 503
         assert response.headers["retry-after"]
         assert sending.BUSY in page_text(response)
         assert "Traceback" not in response.text
-    finally:
-        writer.kill()
-        writer.wait()
     assert _kept(settings) == []
     assert all_receipts(settings) == []
     assert _send(client, OWN).status_code == 303  # and once the load is over, the same file is received
