@@ -35,7 +35,8 @@ def _reason(status_code: int) -> str:
         return "Error"
 
 
-def _json_error(status_code: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def problem(status_code: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The API's answer to a request it cannot fulfil: the status and one sentence (the ``Problem`` model)."""
     return JSONResponse({"status": status_code, "detail": detail}, status_code=status_code, headers=headers)
 
 
@@ -48,7 +49,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
         detail = exc.detail if exc.detail != _reason(status_code) else ""
         if status_code == 404 and not detail:
             detail = f"There is no API resource at {request.url.path}."
-        return _json_error(status_code, detail or _reason(status_code), headers)
+        return problem(status_code, detail or _reason(status_code), headers)
     if status_code in (204, 304):  # pragma: no cover - no body allowed
         return Response(status_code=status_code, headers=headers)
     name = "errors/404.html" if status_code == 404 else "errors/error.html"
@@ -65,7 +66,7 @@ async def sign_in_required(request: Request, exc: Exception) -> Response:
     """No one is signed in: a person is sent to sign in (and brought back); the API says how to authenticate."""
     if wants_json(request):
         detail = "Sign in first: send an API token (made with `pupildata user token`) as 'Authorization: Bearer TOKEN'."
-        return _json_error(401, detail, {"WWW-Authenticate": "Bearer"})
+        return problem(401, detail, {"WWW-Authenticate": "Bearer"})
     return RedirectResponse(sign_in_url(request), status_code=303)
 
 
@@ -73,7 +74,7 @@ async def two_factor_setup_required(request: Request, exc: Exception) -> Respons
     """The account's role must sign in with two factors, and this browser's account has not set them up yet."""
     if wants_json(request):
         detail = "Set up two-factor sign-in first, on the portal's page /account/two-factor."
-        return _json_error(403, detail)
+        return problem(403, detail)
     return RedirectResponse(set_up_url(request), status_code=303)
 
 
@@ -83,7 +84,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
     nonce = request_nonce(request.scope)
     headers = security_headers(request.url.path, nonce)
     if wants_json(request):
-        return _json_error(500, "Sorry, there is a problem with the service. Try again later.", headers)
+        return problem(500, "Sorry, there is a problem with the service. Try again later.", headers)
     try:
         return templates().TemplateResponse(request, "errors/500.html", {}, status_code=500, headers=headers)
     except Exception:  # the page itself failed: fall back to plain text, still without details

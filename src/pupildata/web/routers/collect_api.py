@@ -7,7 +7,6 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from pupildata.collect.collections import SenderStatus, status
@@ -16,6 +15,7 @@ from pupildata.collect.receipts import Receipt
 from pupildata.web import collecting as c
 from pupildata.web.auth import actor, needs, signed_in
 from pupildata.web.deps import ContextDep, client_address
+from pupildata.web.errors import problem
 from pupildata.web.permissions import PUBLIC, READ_COLLECTIONS, READ_RETURNS
 from pupildata.web.warehouse import RETRY_AFTER, WarehouseUnavailable
 
@@ -208,7 +208,7 @@ def receipt(
     try:
         report = c.read_report_page(ctx, found[0], found[1], page=page, per_page=per_page, viewer=viewer)
     except WarehouseUnavailable as exc:
-        return JSONResponse({"status": 503, "detail": exc.message}, 503, headers={"Retry-After": RETRY_AFTER})
+        return problem(503, exc.message, {"Retry-After": RETRY_AFTER})
     if page > report.pages:
         raise HTTPException(404, f"The report of receipt {receipt_id} has no page {page}.")
     rows = ReportOut(

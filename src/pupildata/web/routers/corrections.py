@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pupildata.collect.receipts import LOADED, Receipt
 from pupildata.errors import UsageError
@@ -22,9 +22,11 @@ from pupildata.kernel.context import Context
 from pupildata.web import auth, sending
 from pupildata.web.correcting import CORRECTED, correct, correction_state
 from pupildata.web.deps import ContextDep, client_address
+from pupildata.web.errors import problem
 from pupildata.web.permissions import SEND_RETURNS
 from pupildata.web.routers.collect import receipt_or_404, unavailable
 from pupildata.web.routers.collect_api import Problem, ReceiptOut, receipt_out
+from pupildata.web.routers.send import UPLOAD_PROBLEMS
 from pupildata.web.templating import templates
 from pupildata.web.warehouse import RETRY_AFTER, WarehouseUnavailable
 
@@ -100,8 +102,7 @@ async def send_corrections(request: Request, ctx: ContextDep, receipt_id: str) -
         400: {"model": Problem, "description": "No file, an empty file, a receipt that cannot be corrected (now), "
               "or a file that is no correction of it."},
         404: {"model": Problem, "description": "No such receipt among the account's senders'."},
-        413: {"model": Problem, "description": "The file is larger than the portal accepts."},
-        503: {"model": Problem, "description": "Returns are being loaded just now: nothing was kept."},
+        **UPLOAD_PROBLEMS,
     },
 )  # fmt: skip
 async def api_send_corrections(request: Request, ctx: ContextDep, receipt_id: str) -> Any:
@@ -113,6 +114,5 @@ async def api_send_corrections(request: Request, ctx: ContextDep, receipt_id: st
     try:
         new = await _corrected(request, ctx, found)
     except sending.UploadRefused as exc:
-        body = {"status": exc.status_code, "detail": exc.message}
-        return JSONResponse(body, exc.status_code, headers=exc.headers)
+        return problem(exc.status_code, exc.message, exc.headers)
     return receipt_out(new)

@@ -14,13 +14,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pupildata.collect.receipts import Receipt
 from pupildata.kernel.context import Context
 from pupildata.web import auth, sending
 from pupildata.web.accounts import User
 from pupildata.web.deps import ContextDep, client_address
+from pupildata.web.errors import problem
 from pupildata.web.permissions import SEND_RETURNS
 from pupildata.web.routers.collect_api import Problem, ReceiptOut, receipt_out
 from pupildata.web.templating import templates
@@ -28,6 +29,12 @@ from pupildata.web.warehouse import RETRY_AFTER, WarehouseUnavailable
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 api = APIRouter(prefix="/api/v1", tags=["collections"])
+
+#: The answers of the API's uploads (a return, corrections) that their files can be given whatever they hold.
+UPLOAD_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    413: {"model": Problem, "description": "The file is larger than the portal accepts."},
+    503: {"model": Problem, "description": "Returns are being loaded just now: nothing was kept."},
+}
 
 SEND_PAGE = "/returns/send"
 
@@ -80,8 +87,7 @@ async def send_return(request: Request, ctx: ContextDep) -> Response:
     dependencies=[auth.needs(SEND_RETURNS)],
     responses={
         400: {"model": Problem, "description": "No file, an empty file, or a return from another sender."},
-        413: {"model": Problem, "description": "The file is larger than the portal accepts."},
-        503: {"model": Problem, "description": "Returns are being loaded just now: nothing was kept."},
+        **UPLOAD_PROBLEMS,
     },
 )
 async def api_send_return(request: Request, ctx: ContextDep) -> Any:
@@ -92,9 +98,9 @@ async def api_send_return(request: Request, ctx: ContextDep) -> Any:
     try:
         receipt = await _sent(request, ctx, user)
     except sending.UploadRefused as exc:
-        return JSONResponse({"status": exc.status_code, "detail": exc.message}, exc.status_code)
+        return problem(exc.status_code, exc.message, exc.headers)
     except WarehouseUnavailable as exc:
-        return JSONResponse({"status": 503, "detail": exc.message}, 503, headers={"Retry-After": RETRY_AFTER})
+        return problem(503, exc.message, {"Retry-After": RETRY_AFTER})
     if not user.may_see_sender(receipt.sender):
-        return JSONResponse({"status": 400, "detail": receipt.message or sending.outcome(receipt)}, 400)
+        return problem(400, receipt.message or sending.outcome(receipt))
     return receipt_out(receipt)
