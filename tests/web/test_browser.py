@@ -48,7 +48,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-PAGES = ("/", "/privacy", "/api/v1/docs", "/no-such-page", "/sign-in")
+PAGES = ("/", "/privacy", "/api/v1/docs", "/no-such-page", "/sign-in", "/collections/formats")
 USERNAME = "sam"
 DPO = "dana"
 PASSWORD = "correct horse battery"

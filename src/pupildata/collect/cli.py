@@ -286,6 +286,40 @@ def rules(json_out: JsonOpt = False) -> None:
     writer.writerows(found)
 
 
+@collection_app.command("formats")
+def formats(
+    source: Annotated[SourceName | None, typer.Argument(help="One kind of return (default: every one).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The data formats guide: each kind of return's fields, as they are named in the file, and how to write them."""
+    from dataclasses import asdict
+
+    from pupildata.collect.formats import source_formats
+
+    chosen = "census" if source is SourceName.parquet else (source.value if source else None)
+    found = [s for s in source_formats() if chosen in (None, s.name)]
+    if json_out:
+        emit_json([asdict(s) for s in found])
+        return
+    for src in found:
+        xml = f"; in XML, one {src.xml.split(' … ')[1]} per record under {src.xml.split(' … ')[0]}" if src.xml else ""
+        title = f"{src.title}: sent by each {src.sender}, as {', '.join(src.formats)}{xml}"
+        table = _table(["Name in the file", "What to write", "Needed", "Personal"], title)
+        for f in src.fields:
+            name = f.label + (f" (or {', '.join(f.other_names)})" if f.other_names else "")
+            if f.codes:
+                shown = ", ".join(c.code for c in f.codes)
+                what = f"One of: {shown}" if len(shown) <= 60 else f"One of {len(f.codes)} codes ('--json' lists them)"
+            else:
+                what = f.kind + (f", up to {f.max_length} characters" if f.max_length else "")
+            table.add_row(name, f"{what}. {f.notes}".strip(), "yes" if f.mandatory else "no",
+                          "yes" if f.identifying else "no")  # fmt: skip
+        out.print(table, markup=False)
+        if src.notes:
+            out.print(src.notes, markup=False)
+        out.print()
+
+
 def register(app: typer.Typer) -> None:
     app.command("collect")(collect_command)
     app.add_typer(collection_app, name="collection")

@@ -227,6 +227,10 @@ def plain_sql(raws: list[str]) -> str:
     )
 
 
+#: The ways a date may be written, as ``date_sql`` reads them (for the data formats guide).
+DATE_FORMATS = ("YYYY-MM-DD", "DD/MM/YYYY", "YYYYMMDD")
+
+
 def date_sql(raw: str, plain: str | None = None) -> str:
     """A date sent as YYYY-MM-DD (the census standard), DD/MM/YYYY (as spreadsheets write it) or YYYYMMDD."""
     text = trim_sql(raw, plain)
@@ -238,12 +242,15 @@ def date_sql(raw: str, plain: str | None = None) -> str:
     )
 
 
+#: The texts a yes-or-no field takes (in any case), for yes and for no.
+TRUE_TEXTS = ("1", "TRUE", "T", "Y", "YES")
+FALSE_TEXTS = ("0", "FALSE", "F", "N", "NO")
+
+
 def boolean_sql(raw: str, plain: str | None = None) -> str:
     text = f"upper({trim_sql(raw, plain)})"
-    return (
-        f"CASE WHEN {text} IN ('1', 'TRUE', 'T', 'Y', 'YES') THEN true "
-        f"WHEN {text} IN ('0', 'FALSE', 'F', 'N', 'NO') THEN false END"
-    )
+    yes, no = (", ".join(f"'{t}'" for t in texts) for texts in (TRUE_TEXTS, FALSE_TEXTS))
+    return f"CASE WHEN {text} IN ({yes}) THEN true WHEN {text} IN ({no}) THEN false END"
 
 
 def nc_year_number_sql(code: str) -> str:

@@ -66,7 +66,8 @@ def choose_source(columns: list[str], given: Source | None, formats: str) -> Sou
         shown = ", ".join(c for c in columns[:8] if c.strip())[:200]
         raise Rejected(
             "CSV-HDR-01",
-            f"The columns ({shown}) are not those of any return this service takes; see the data formats guide.",
+            f"The columns ({shown}) are not those of any return this service takes; the data formats guide "
+            "(/collections/formats in the portal) lists each return's columns.",
         )
     repeated = sorted({c for c in lowered if c and lowered.count(c) > 1})
     if repeated:

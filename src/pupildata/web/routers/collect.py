@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from pupildata.collect.collections import status, title_of
+from pupildata.collect.formats import source_formats
 from pupildata.collect.queries import find_receipt, receipts_of
 from pupildata.collect.receipts import Receipt
 from pupildata.kernel.context import Context
@@ -74,6 +75,14 @@ def collection_list(request: Request, ctx: ContextDep) -> HTMLResponse:
 @router.api_route("/collections/rules", methods=["GET", "HEAD"], name="collection-rules", dependencies=[needs(PUBLIC)])
 def rules(request: Request) -> HTMLResponse:
     return _page(request, "collect/rules.html", {"groups": c.rule_groups()})
+
+
+@router.api_route(
+    "/collections/formats", methods=["GET", "HEAD"], name="collection-formats", dependencies=[needs(PUBLIC)]
+)
+def formats(request: Request) -> HTMLResponse:
+    """The data formats guide: each kind of return's fields, and how to write them."""
+    return _page(request, "collect/formats.html", {"sources": source_formats()})
 
 
 @router.api_route(

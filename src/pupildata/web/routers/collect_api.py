@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from pupildata.collect.collections import SenderStatus, status
+from pupildata.collect.formats import SourceFormat, source_formats
 from pupildata.collect.queries import find_receipt, receipts_of
 from pupildata.collect.receipts import Receipt
 from pupildata.web import collecting as c
@@ -150,6 +151,18 @@ def collection_list(ctx: ContextDep) -> list[CollectionOut]:
 def rules() -> list[RuleOut]:
     """Every rule returns are checked against: code, severity, field and message."""
     return [RuleOut(**rule) for rule in c.rule_index().values()]
+
+
+@router.get(
+    "/collections/formats",
+    response_model=list[SourceFormat],
+    summary="Data formats",
+    dependencies=[needs(PUBLIC)],
+)
+def formats() -> list[SourceFormat]:
+    """Every kind of return the service takes: who sends it, in what files, and each field's name in the file,
+    what it holds, the codes it may take, whether it is needed and whether it identifies a person."""
+    return list(source_formats())
 
 
 @router.get(
