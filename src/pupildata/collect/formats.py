@@ -31,7 +31,9 @@ _NORMALISED = {
 
 
 @dataclass(frozen=True)
-class Code:
+class AllowedCode:
+    """A value a field may take, and what it means (where the code set says)."""
+
     code: str
     label: str
 
@@ -47,7 +49,7 @@ class FieldFormat:
     mandatory: bool
     identifying: bool  # it identifies a person
     max_length: int | None  # for text
-    codes: tuple[Code, ...]  # the values allowed, when there is a code set
+    codes: tuple[AllowedCode, ...]  # the values allowed, when there is a code set
     notes: str
 
 
@@ -64,10 +66,10 @@ class SourceFormat:
     fields: tuple[FieldFormat, ...]
 
 
-def _codes(code_set: str) -> tuple[Code, ...]:
+def _codes(code_set: str) -> tuple[AllowedCode, ...]:
     if code_set in LOCAL_CODE_SETS:
-        return tuple(Code(c, "") for c in LOCAL_CODE_SETS[code_set])
-    return tuple(Code(c.code, c.label) for c in codes(code_set))
+        return tuple(AllowedCode(c, "") for c in LOCAL_CODE_SETS[code_set])
+    return tuple(AllowedCode(c.code, c.label) for c in codes(code_set))
 
 
 def _field(f: Field) -> FieldFormat:
@@ -104,4 +106,4 @@ def source_formats() -> tuple[SourceFormat, ...]:
     return tuple(_source(src) for src in SOURCES.values())
 
 
-__all__ = ["Code", "FieldFormat", "SourceFormat", "source_formats"]
+__all__ = ["AllowedCode", "FieldFormat", "SourceFormat", "source_formats"]
