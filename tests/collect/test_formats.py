@@ -81,3 +81,13 @@ def test_a_file_of_no_known_return_is_pointed_to_the_guide() -> None:
     with pytest.raises(Rejected) as refused:
         choose_source(["Name", "Score"], None, "csv")
     assert "/collections/formats" in refused.value.message
+
+
+def test_the_census_layout_names_every_root_and_record_element_the_reader_takes() -> None:
+    from pupildata.collect.formats import xml_layout
+    from pupildata.collect.readers.census_xml import RECORDS, ROOTS
+
+    (census,) = [s for s in source_formats() if s.name == "census"]
+    layout = xml_layout(census)
+    assert layout.startswith("one <Pupil> ")
+    assert all(f"<{name}>" in layout for name in (*ROOTS, *RECORDS))

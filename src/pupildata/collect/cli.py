@@ -294,7 +294,7 @@ def formats(
     """The data formats guide: each kind of return's fields, as they are named in the file, and how to write them."""
     from dataclasses import asdict
 
-    from pupildata.collect.formats import source_formats
+    from pupildata.collect.formats import source_formats, xml_layout
 
     chosen = "census" if source is SourceName.parquet else (source.value if source else None)
     found = [s for s in source_formats() if chosen in (None, s.name)]
@@ -302,7 +302,7 @@ def formats(
         emit_json([asdict(s) for s in found])
         return
     for src in found:
-        xml = f"; in XML, one {src.xml.split(' … ')[1]} per record under {src.xml.split(' … ')[0]}" if src.xml else ""
+        xml = f"; in XML, {xml_layout(src)}" if src.xml_records else ""
         title = f"{src.title}: sent by each {src.sender}, as {', '.join(src.formats)}{xml}"
         table = _table(["Name in the file", "What to write", "Needed", "Personal"], title)
         for f in src.fields:

@@ -62,7 +62,8 @@ class SourceFormat:
     sender: str
     formats: tuple[str, ...]
     notes: str
-    xml: str | None  # where the records are in an XML file, e.g. "SchoolCensus … Pupil"
+    xml_roots: tuple[str, ...]  # an XML file's root element (the usual name first), for XML returns
+    xml_records: tuple[str, ...]  # the element holding one record
     fields: tuple[FieldFormat, ...]
 
 
@@ -95,9 +96,20 @@ def _source(src: Source) -> SourceFormat:
         sender=src.sender_kind,
         formats=tuple(_FORMATS[f] for f in src.formats),
         notes=src.notes,
-        xml=f"<{src.xml_root}> … <{src.xml_record}>" if src.xml_root and src.xml_record else None,
+        xml_roots=src.xml_roots,
+        xml_records=src.xml_records,
         fields=tuple(_field(f) for f in src.fields),
     )
+
+
+def xml_layout(src: SourceFormat) -> str:
+    """Where an XML file's records are, in words: "one <Pupil> (or <PupilOnRoll>) per record, under ..."."""
+
+    def named(names: tuple[str, ...]) -> str:
+        first, *others = (f"<{n}>" for n in names)
+        return first + (f" (or {', '.join(others)})" if others else "")
+
+    return f"one {named(src.xml_records)} element per record, under {named(src.xml_roots)}"
 
 
 @cache
@@ -106,4 +118,4 @@ def source_formats() -> tuple[SourceFormat, ...]:
     return tuple(_source(src) for src in SOURCES.values())
 
 
-__all__ = ["AllowedCode", "FieldFormat", "SourceFormat", "source_formats"]
+__all__ = ["AllowedCode", "FieldFormat", "SourceFormat", "source_formats", "xml_layout"]

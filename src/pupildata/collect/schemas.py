@@ -65,8 +65,10 @@ class Source:
     sender_field: str  # the field whose value names the sender (a school's LAESTAB, a health area's code), or ""
     collection_sql: str  # an aggregate SQL expression over the typed records naming the file's collection
     formats: tuple[str, ...] = ("csv", "parquet")
-    xml_record: str | None = None  # the element holding one record, for XML sources
-    xml_root: str | None = None
+    #: for XML sources: the root elements a file may have, and the elements holding one record each (the usual
+    #: name first)
+    xml_roots: tuple[str, ...] = ()
+    xml_records: tuple[str, ...] = ()
     duplicate_key: tuple[str, ...] = ()  # fields that must not repeat within one return
     notes: str = ""
     default_sender: str = ""  # who sent it when no field says (the one assessment body, the survey agency)
@@ -140,8 +142,8 @@ CENSUS = Source(
     title="School census (XML)",
     sender_kind="school",
     formats=("xml", "parquet", "csv"),
-    xml_root="SchoolCensus",
-    xml_record="Pupil",
+    xml_roots=("SchoolCensus", "Message"),
+    xml_records=("Pupil", "PupilOnRoll"),
     sender_field="laestab",
     default_sender="",
     duplicate_key=("upn",),

@@ -46,8 +46,8 @@ if TYPE_CHECKING:
 
 HEADER_FIELDS = ("LEA", "Estab", "URN", "SchoolName", "Term", "Year", "ReferenceDate")
 BATCH = 50_000
-ROOTS = ("SchoolCensus", "Message")
-RECORDS = ("Pupil", "PupilOnRoll")
+ROOTS = CENSUS.xml_roots
+RECORDS = CENSUS.xml_records
 _NOT_RECORD = {"laestab", "urn", "school_name", "collection_term", "collection_year", "reference_date", "postcode"}
 RECORD_FIELDS = [f for f in CENSUS.fields if f.name not in _NOT_RECORD] + [CENSUS.field("postcode")]
 POSTCODE = len(RECORD_FIELDS) - 1

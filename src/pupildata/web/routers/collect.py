@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from pupildata.collect.collections import status, title_of
-from pupildata.collect.formats import source_formats
+from pupildata.collect.formats import source_formats, xml_layout
 from pupildata.collect.queries import find_receipt, receipts_of
 from pupildata.collect.receipts import Receipt
 from pupildata.kernel.context import Context
@@ -82,7 +82,7 @@ def rules(request: Request) -> HTMLResponse:
 )
 def formats(request: Request) -> HTMLResponse:
     """The data formats guide: each kind of return's fields, and how to write them."""
-    return _page(request, "collect/formats.html", {"sources": source_formats()})
+    return _page(request, "collect/formats.html", {"sources": source_formats(), "xml_layout": xml_layout})
 
 
 @router.api_route(
