@@ -246,6 +246,18 @@ def test_api_index_is_the_json_twin_of_the_home_page(client: TestClient) -> None
         assert client.get(link).status_code == 200
 
 
+def test_the_guides_open_to_anyone_are_linked_from_the_home_page_and_open_without_signing_in(
+    client: TestClient,
+) -> None:
+    """A school secretary who has not signed in finds what to send, and the rules it is checked against."""
+    home = client.get("/").text
+    guides = [g for area in client.get("/api/v1/").json()["areas"] for g in area["guides"]]
+    assert {g["href"] for g in guides} >= {"/collections/formats", "/collections/rules"}
+    for guide in guides:
+        assert f'href="{guide["href"]}"' in home
+        assert client.get(guide["href"], follow_redirects=False).status_code == 200
+
+
 def test_govuk_fonts_are_served_where_the_stylesheet_looks(client: TestClient) -> None:
     if assets.missing_assets():
         pytest.skip("GOV.UK Frontend assets are not built")

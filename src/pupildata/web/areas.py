@@ -10,12 +10,21 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Guide:
+    """A page of an area open to anyone, such as what a sender needs before sending."""
+
+    name: str
+    href: str
+
+
+@dataclass(frozen=True)
 class Area:
     slug: str
     name: str
     summary: str
     used_by: str
     href: str | None = None
+    guides: tuple[Guide, ...] = ()
 
     @property
     def available(self) -> bool:
@@ -49,6 +58,7 @@ AREAS: tuple[Area, ...] = (
         "against the collection rules and the sender gets a report of anything to fix.",
         "Schools, local authorities and statisticians",
         href="/collections",
+        guides=(Guide("Data formats", "/collections/formats"), Guide("Validation rules", "/collections/rules")),
     ),
     Area(
         "matching",
@@ -105,4 +115,4 @@ AREAS: tuple[Area, ...] = (
 )
 
 
-__all__ = ["AREAS", "AUDIENCES", "Area", "Audience"]
+__all__ = ["AREAS", "AUDIENCES", "Area", "Audience", "Guide"]

@@ -23,6 +23,11 @@ router = APIRouter(prefix="/api/v1", dependencies=[needs(PUBLIC)])
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
+class GuideOut(BaseModel):
+    name: str
+    href: str
+
+
 class AreaOut(BaseModel):
     slug: str
     name: str
@@ -30,6 +35,7 @@ class AreaOut(BaseModel):
     used_by: str
     available: bool = Field(description="Whether the area has pages and endpoints yet.")
     href: str | None = Field(description="The area's first page, once it has pages.")
+    guides: list[GuideOut] = Field(description="The area's pages open to anyone, such as what a sender needs.")
 
 
 class ApiIndex(BaseModel):
@@ -51,7 +57,10 @@ def index() -> ApiIndex:
     return ApiIndex(
         service=SERVICE_NAME,
         version=__version__,
-        areas=[AreaOut(**vars(area), available=area.available) for area in AREAS],
+        areas=[
+            AreaOut(**(vars(area) | {"guides": [GuideOut(**vars(g)) for g in area.guides]}), available=area.available)
+            for area in AREAS
+        ],
         links={"openapi": "/api/v1/openapi.json", "docs": "/api/v1/docs", "health": "/api/v1/health"},
     )
 
