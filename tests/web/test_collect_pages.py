@@ -273,3 +273,21 @@ def test_sent_shares_fill_each_bar() -> None:
     widths = [sum(s.width for s in row.segments) for row in chart.rows]
     assert widths[0] == pytest.approx(widths[1], abs=0.2)
     assert [s.value for s in chart.rows[1].segments] == [7, 3]
+
+
+def test_a_refusal_that_points_to_the_formats_guide_links_to_it(tmp_path: Path) -> None:
+    """The file's own column names are shown escaped; the guide the sentence names is a link to it."""
+    from pupildata.collect import Options, collect
+
+    settings = Settings(home=tmp_path / "home")
+    odd = tmp_path / "odd.csv"
+    odd.write_text("Name,<b>Score</b>\nAnn,3\n", encoding="utf-8")
+    with Context(settings) as ctx:
+        (refused,) = collect(ctx, [odd], Options(), workers=0).receipts
+    assert refused.rule_code == "CSV-HDR-01"
+    with TestClient(create_app(settings)) as client:
+        sign_in(client, settings, "sam", "statistician")
+        page = client.get(f"/receipts/{refused.receipt_id}").text
+    assert '<a class="govuk-link" href="/collections/formats">/collections/formats</a>' in page
+    assert "&lt;b&gt;Score&lt;/b&gt;" in page
+    assert "<b>Score</b>" not in page

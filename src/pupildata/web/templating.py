@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 import jinja2
+import markupsafe
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
@@ -35,7 +36,20 @@ def environment() -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(("html", "xml"), default_for_string=True),
     )
     env.globals.update(serviceName=SERVICE_NAME, licence_url=LICENCE_URL, version=__version__)
+    env.filters["guide_links"] = guide_links
     return env
+
+
+def guide_links(text: object) -> markupsafe.Markup:
+    """``text`` escaped, with each path of a guide open to anyone (the data formats, the validation rules) that it
+    names made a link to that page: a refusal that points a sender to a guide can be followed from the page."""
+    from pupildata.web.areas import AREAS
+
+    shown = markupsafe.escape("" if text is None else str(text))
+    for guide in (g for area in AREAS for g in area.guides):
+        link = markupsafe.Markup('<a class="govuk-link" href="{0}">{0}</a>').format(guide.href)
+        shown = link.join(shown.split(guide.href))  # each piece stays escaped; the link is fixed text
+    return shown
 
 
 def _page_context(request: Request) -> dict[str, Any]:
