@@ -211,3 +211,13 @@ def test_a_run_of_many_files_sums_up_by_collection_and_lists_the_files_to_act_on
     assert "rejected" in rows[0]
     assert "... and " in listed
     assert "more: 'pupildata collection status COLLECTION'" in listed
+
+
+def test_a_refused_csv_says_how_to_save_it_and_the_totals_count_in_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--home", str(tmp_path / "home"), "collect", str(CORPUS / "windows1252_undeclared.csv")]) == 1
+    printed = " ".join(capsys.readouterr().out.split())  # as one line, however the terminal wrapped it
+    assert "save it as UTF-8 (in Excel: Save As, 'CSV UTF-8')" in printed
+    assert "1 file: 0 records accepted" in printed
+    assert "1 file refused" in printed

@@ -164,11 +164,16 @@ def _print_summary(summary: object) -> None:
             out.print(f"Receipt {r.receipt_id} ({safe_cell(r.file_name)[:60]}): {safe_cell(r.message)}", markup=False)
     t = summary.totals()
     out.print(
-        f"{t['files']:,} files: {t['accepted']:,} records accepted, {t['quarantined']:,} quarantined, "
-        f"{t['queried']:,} queried; {t['rejected']:,} files refused, {t['duplicates']:,} already received. "
+        f"{_many(t['files'], 'file')}: {_many(t['accepted'], 'record')} accepted, {t['quarantined']:,} quarantined, "
+        f"{t['queried']:,} queried; {_many(t['rejected'], 'file')} refused, {t['duplicates']:,} already received. "
         "Reports: pupildata collection report RECEIPT",
         markup=False,
     )
+
+
+def _many(count: int, thing: str) -> str:
+    """'1 file', '2 files', '1,024 files'."""
+    return f"{count:,} {thing}{'' if count == 1 else 's'}"
 
 
 @collection_app.command("list")

@@ -287,7 +287,8 @@ def _read(
         raise Rejected(
             "FILE-ENC-01",
             f"The file is not UTF-8 text (the byte at position {archived.utf8_error} is not valid UTF-8); save it as "
-            "UTF-8, or give its encoding, e.g. --encoding windows-1252.",
+            "UTF-8 (in Excel: Save As, 'CSV UTF-8') and send it again, or, on the command line, give its encoding, "
+            "e.g. --encoding windows-1252.",
         )
     try:
         if checked and (typed := read_csv_checked(engine, path, options.source)) is not None:
