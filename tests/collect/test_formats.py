@@ -73,6 +73,8 @@ def test_the_portal_page_the_api_and_the_command_give_the_guide(
     assert [f["label"] for f in printed["fields"]][-2:] == ["HeightCm", "WeightKg"]
     assert main(["collection", "formats", "survey"]) == 0
     assert "RespondentID" in capsys.readouterr().out
+    assert main(["collection", "formats", "parquet"]) == 2  # a file format, not a kind of return
+    assert "the kinds are census, ks, ncmp, ilr, survey" in " ".join(capsys.readouterr().err.split())
 
 
 def test_a_file_of_no_known_return_is_pointed_to_the_guide() -> None:

@@ -293,7 +293,10 @@ def rules(json_out: JsonOpt = False) -> None:
 
 @collection_app.command("formats")
 def formats(
-    source: Annotated[SourceName | None, typer.Argument(help="One kind of return (default: every one).")] = None,
+    source: Annotated[
+        str | None,
+        typer.Argument(metavar="SOURCE", help="One kind of return: census, ks, ncmp, ilr or survey (default: all)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """The data formats guide: each kind of return's fields, as they are named in the file, and how to write them."""
@@ -301,8 +304,10 @@ def formats(
 
     from pupildata.collect.formats import source_formats, xml_layout
 
-    chosen = "census" if source is SourceName.parquet else (source.value if source else None)
-    found = [s for s in source_formats() if chosen in (None, s.name)]
+    found = [s for s in source_formats() if source in (None, s.name)]
+    if not found:
+        known = ", ".join(s.name for s in source_formats())
+        raise UsageError(f"There is no kind of return called '{source}'; the kinds are {known}.")
     if json_out:
         emit_json([asdict(s) for s in found])
         return
