@@ -124,6 +124,28 @@ def _floor_load(work: Path, read: str) -> float:
     return took
 
 
+def _machine() -> str:
+    """What the figures were taken on: cores, processor, load, and the engine's and parser's versions."""
+    import platform
+
+    import duckdb
+    from lxml import etree
+
+    cpuinfo = _read("/proc/cpuinfo").splitlines()
+    models = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
+    model = models[0] if models else platform.processor() or platform.machine()
+    load = " ".join(_read("/proc/loadavg").split()[:3]) or "unknown"
+    lxml = ".".join(map(str, etree.LXML_VERSION[:3]))
+    return f"machine: {os.cpu_count()} cores ({model}), load average {load}; DuckDB {duckdb.__version__}, lxml {lxml}"
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
 def _verdict(name: str, records_per_second: float, floor_per_second: float) -> str:
     target = TARGETS[name.split(" ", 1)[0]]
     if records_per_second >= target:
@@ -184,6 +206,7 @@ def main() -> None:
     only = {kind for given in args.only or ["csv,parquet,census"] for kind in given.split(",")}
     if not only <= {"csv", "parquet", "census"}:
         parser.error(f"--only takes csv, parquet and census, not {', '.join(sorted(only))}")
+    print(_machine())
     work = Path(tempfile.mkdtemp(prefix="collect-bench-"))
     try:
         con = duckdb.connect()
