@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from pupildata import __version__
+from pupildata.web.areas import AREAS
 
 SERVICE_NAME = "Pupil data service"
 LICENCE_URL = "https://www.gnu.org/licenses/agpl-3.0.html"
@@ -43,8 +44,6 @@ def environment() -> jinja2.Environment:
 def guide_links(text: object) -> markupsafe.Markup:
     """``text`` escaped, with each path of a guide open to anyone (the data formats, the validation rules) that it
     names made a link to that page: a refusal that points a sender to a guide can be followed from the page."""
-    from pupildata.web.areas import AREAS
-
     shown = markupsafe.escape("" if text is None else str(text))
     for guide in (g for area in AREAS for g in area.guides):
         link = markupsafe.Markup('<a class="govuk-link" href="{0}">{0}</a>').format(guide.href)
