@@ -59,10 +59,16 @@ def _code(src: Source, field: str, number: int) -> str:
     return f"{src.prefix}-{FIELD_CODES[field]}-{number:02d}"
 
 
-def _code_set(name: str) -> tuple[str, ...]:
+def code_set_labels(name: str) -> tuple[tuple[str, str], ...]:
+    """A code set's codes, each with what it means ("" for the local sets, whose codes say it themselves): the
+    one place that says where a code set comes from, for the rules and the data formats guide alike."""
     if name in LOCAL_CODE_SETS:
-        return LOCAL_CODE_SETS[name]
-    return tuple(c.code for c in codes(name))
+        return tuple((code, "") for code in LOCAL_CODE_SETS[name])
+    return tuple((c.code, c.label) for c in codes(name))
+
+
+def _code_set(name: str) -> tuple[str, ...]:
+    return tuple(code for code, _ in code_set_labels(name))
 
 
 def _declared(src: Source) -> list[r.Rule]:

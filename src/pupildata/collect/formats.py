@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from pupildata.collect import rules as r
-from pupildata.collect.schemas import LOCAL_CODE_SETS, SOURCES, Field, Kind, Source
-from pupildata.kernel.reference import codes
+from pupildata.collect.catalogue import code_set_labels
+from pupildata.collect.schemas import SOURCES, Field, Kind, Source
 
 #: What each kind of value is, in the words of the person filling the file in.
 _KINDS = {
@@ -68,9 +68,7 @@ class SourceFormat:
 
 
 def _codes(code_set: str) -> tuple[AllowedCode, ...]:
-    if code_set in LOCAL_CODE_SETS:
-        return tuple(AllowedCode(c, "") for c in LOCAL_CODE_SETS[code_set])
-    return tuple(AllowedCode(c.code, c.label) for c in codes(code_set))
+    return tuple(AllowedCode(code, label) for code, label in code_set_labels(code_set))
 
 
 def _field(f: Field) -> FieldFormat:
