@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import shutil
 from pathlib import Path
 
 from pupildata.collect import Options, Summary, collect
 from pupildata.collect.archive import archive_path
 from pupildata.collect.receipts import Receipt
+from pupildata.collect.reports import issue_rows, report_path
 from pupildata.kernel.context import Context
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -91,6 +94,28 @@ def test_quarantine_keeps_the_record_as_sent(collected: tuple[Context, Summary])
         [receipt.receipt_id],
     )
     assert row == (["CEN-ETH-03"], "XXXX", "Green", None)
+
+
+def test_the_report_says_who_each_failing_record_is(collected: tuple[Context, Summary]) -> None:
+    """A school finds a failing record by the pupil's names and date of birth: as sent for a record quarantined,
+    as loaded for one accepted with a query. One report row per failing rule, however the record is found."""
+    ctx, summary = collected
+    receipt = _by_file(summary)["ks2.csv"]
+    rows = issue_rows(ctx.warehouse, receipt)
+    assert [(r["record"], r["surname"], r["forename"], r["dob"], r["rule"]) for r in rows] == [
+        ("2", "Baker", "Sam", "02/01/1998", "KS-ENG-03"),  # quarantined
+        ("4", "DUNN", "RAY", "1998-04-04", "KS-UPN-05"),  # accepted, with a query
+        ("5", "Evans", "Kay", "05/05/1998", "KS-UPN-06"),
+        ("6", "Evans", "Kay", "05/05/1998", "KS-UPN-06"),
+    ]
+    written = report_path(ctx.settings.outputs_dir, receipt.receipt_id).read_text(encoding="utf-8")
+    assert list(csv.DictReader(io.StringIO(written))) == rows
+    census = issue_rows(ctx.warehouse, _by_file(summary)["census_8742001.xml"])
+    issues = ctx.warehouse.scalar(
+        "SELECT count(*) FROM collect_issue WHERE receipt_id = ?", [_by_file(summary)["census_8742001.xml"].receipt_id]
+    )
+    assert len(census) == issues
+    assert all(r["surname"] and r["forename"] and r["dob"] for r in census)
 
 
 def test_every_file_is_archived_unchanged(collected: tuple[Context, Summary]) -> None:

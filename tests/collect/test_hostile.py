@@ -152,6 +152,14 @@ def test_reports_escape_formulas_nuls_and_huge_values(corpus: tuple[Context, dic
     huge = issue_rows(ctx.warehouse, receipts["huge_field.xml"])
     assert len(huge[0]["value"]) < 1100
     assert "1,048,576 characters" in huge[0]["value"]
+    # who the record is, as sent, made safe the same way
+    assert xml[0]["surname"] == "'=cmd|' /C calc'!A0"
+    names = [(r["forename"], r["surname"]) for r in issue_rows(ctx.warehouse, receipts["formula_injection.csv"])]
+    assert ("'-2+3", "'@SUM(A1)") in names
+    assert ("'\tAnn", "'+Lee") in names
+    assert ",@SUM" not in injected
+    assert len(huge[0]["surname"]) < 1100
+    assert huge[0]["surname"].endswith("(1,048,576 characters)")
 
 
 def test_the_report_files_written_by_a_run_are_the_reports(corpus: tuple[Context, dict[str, Receipt]]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,9 @@ def test_receipt_page_lists_failing_records_with_rule_codes(client: TestClient, 
     assert "census_8742001.xml" in page
     for code in ("CEN-UPN-05", "CEN-UPN-06", "CEN-ETH-03"):
         assert code in page
+    words = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert "Ann Green born 2003-01-01" in words  # who the record is, so that the school can find it
+    assert "TOM BROWN born 2000-05-05" in words  # accepted with a query: as loaded
     assert "Download the report (CSV)" in page
     assert f'href="/receipts/{receipt_id}/report.csv"' in response.text
 
@@ -195,6 +199,8 @@ def test_json_twins(client: TestClient, summary: Summary) -> None:
     assert first["report"]["pages"] >= 2
     second = client.get(f"/api/v1/receipts/{receipt_id}?per_page=2&page=2").json()
     assert second["report"]["rows"] != first["report"]["rows"]
+    who = first["report"]["rows"][0]
+    assert (who["forename"], who["surname"], who["dob"]) == ("John", "Smith", "2001-03-04")
     assert {"code", "severity", "message"} <= set(client.get("/api/v1/collections/rules").json()[0])
 
 

@@ -1,9 +1,13 @@
-"""Validation reports: for each file, every failing record with its rule code, field, value as sent and a
+"""Validation reports: for each file, every failing record with who it is (the pupil's surname, forename and date
+of birth, by which the sender finds the record in its own system), its rule code, field, value as sent and a
 message the sender can act on — as CSV for the sender, and as rows for the portal.
 
 Every value that reaches a report is made safe for spreadsheets: a cell starting with ``=``, ``+``, ``-``, ``@``,
 a tab or a carriage return gets a leading single quote (so it is never run as a formula), NUL bytes are shown as
 ``\\x00``, and values longer than 1,000 characters are cut with a note of their length.
+
+Who a record is comes from the record as sent when it was quarantined, and from the record as loaded (names in
+capitals, the date as year-month-day) when it was accepted with a query.
 """
 
 from __future__ import annotations
@@ -17,12 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from pupildata.collect.receipts import Receipt
-from pupildata.collect.warehouse import ISSUE, RULE
+from pupildata.collect.schemas import SOURCES
+from pupildata.collect.warehouse import ISSUE, QUARANTINE, RULE
 from pupildata.kernel.engine import DuckDBEngine
 from pupildata.kernel.spreadsheet import inert, sql_inert
 
 LONGEST = 1000
-COLUMNS = ["receipt", "file", "record", "rule", "severity", "field", "value", "message"]
+#: The fields that say who a record is, which every source has: the sender finds the pupil by them.
+PUPIL = ("surname", "forename", "dob")
+COLUMNS = ["receipt", "file", "record", *PUPIL, "rule", "severity", "field", "value", "message"]
+#: A report's texts that come from the sender, each made safe as ``safe_cell`` makes it.
+_SENT = ("value", *PUPIL)
 
 
 def safe_cell(value: object) -> str:
@@ -53,34 +62,77 @@ def _shown_sql(expr: str) -> str:
     return f"replace(coalesce({expr}, ''), chr(0), '\\x00')"
 
 
+def refused_row(receipt: Receipt) -> dict[str, str]:
+    """A refused (or duplicate) file's one report row, its reason; it names no pupil."""
+    code = receipt.rule_code or ("FILE-DUP-01" if receipt.status == "duplicate" else "")
+    given = {
+        "receipt": receipt.receipt_id,
+        "file": receipt.file_name,
+        "rule": code,
+        "severity": receipt.status,
+        "message": receipt.message,
+    }
+    return {column: safe_cell(given.get(column)) for column in COLUMNS}
+
+
 def issue_rows(engine: DuckDBEngine, receipt: Receipt, limit: int | None = None) -> list[dict[str, Any]]:
     """The report's rows (already made safe), in record order; a refused file has one row, its reason.
 
     The escaping is ``safe_cell``'s, set-at-a-time, one step per layer of the query so that no step is computed
     more than once; the message shows the value already made safe."""
     if receipt.status in ("rejected", "duplicate"):
-        code = receipt.rule_code or ("FILE-DUP-01" if receipt.status == "duplicate" else "")
-        row = [receipt.receipt_id, receipt.file_name, None, code, receipt.status, None, None, receipt.message]
-        return [dict(zip(COLUMNS, [safe_cell(v) for v in row], strict=True))]
+        return [refused_row(receipt)]
     if receipt.quarantined == 0 and receipt.queried == 0:
         return []  # every record accepted without a query: nothing failed, nothing to look up
     return _issue_rows(engine, [receipt], limit)[receipt.receipt_id]
 
 
-def _ranked_sql(limit: int | None = None) -> str:
+#: SQL keeping the rows of the receipts ``$rids`` (the range first, which DuckDB answers from each block's bounds).
+_OF_RECEIPTS = "{0}receipt_id BETWEEN list_min($rids) AND list_max($rids) AND list_contains($rids, {0}receipt_id)"
+
+
+def _accepted_tables(receipts: list[Receipt]) -> list[str]:
+    """The tables holding the records of ``receipts`` accepted with a query."""
+    return sorted({SOURCES[r.source].table for r in receipts if r.queried and r.source in SOURCES})
+
+
+def _who_sql(tables: list[str]) -> str:
+    """SQL for who each record of the receipts ``$rids`` that a rule failed is: receipt_id, record_index and the
+    ``PUPIL`` fields as texts — as sent if it was quarantined, as loaded if it was accepted with a query (from
+    ``tables``)."""
+    paths = ", ".join(f"'$.{name}'" for name in PUPIL)
+    sent = ", ".join(f"sent[{n}] AS {name}" for n, name in enumerate(PUPIL, 1))
+    parts = [
+        f"SELECT receipt_id, record_index, {sent} FROM (SELECT receipt_id, record_index, "
+        f"json_extract_string(record, [{paths}]) AS sent FROM {QUARANTINE} WHERE {_OF_RECEIPTS.format('')})"
+    ]
+    loaded = ", ".join(f"strftime({n}, '%Y-%m-%d') AS {n}" if n == "dob" else f"{n}::VARCHAR AS {n}" for n in PUPIL)
+    parts += [
+        f"SELECT receipt_id, record_index, {loaded} FROM {table} WHERE {_OF_RECEIPTS.format('')} AND len(queries) > 0"
+        for table in tables
+    ]
+    return " UNION ALL ".join(parts)
+
+
+def _ranked_sql(tables: list[str], limit: int | None = None) -> str:
     """SQL for the report rows (already made safe) of the receipts ``$rids``, in order (``limit``: of each
-    receipt's): receipt_id, record_index, rule_code, severity, field, value, message."""
+    receipt's): receipt_id, record_index, the ``PUPIL`` fields, rule_code, severity, field, value, message.
+    ``tables``: where the records accepted with a query are (``_accepted_tables``)."""
+    shown = ", ".join(f"{_shown_sql(('i.' if c == 'value' else 'w.') + c)} AS {c}_1" for c in _SENT)
     issues = (
         f"SELECT i.receipt_id, i.record_index, i.rule_code, i.severity, coalesce(i.field, '') AS field, r.message, "
-        f"{_shown_sql('i.value')} AS v1 FROM {ISSUE} i JOIN {RULE} r ON r.code = i.rule_code "
-        f"WHERE list_contains($rids, i.receipt_id)"
+        f"{shown} FROM {ISSUE} i JOIN {RULE} r ON r.code = i.rule_code "
+        f"LEFT JOIN ({_who_sql(tables)}) w ON w.receipt_id = i.receipt_id AND w.record_index = i.record_index "
+        f"WHERE {_OF_RECEIPTS.format('i.')}"
     )
-    values = f"SELECT *, {_quote_sql('v2')} AS value FROM (SELECT *, {_cut_sql('v1')} AS v2 FROM ({issues}))"
+    cut = ", ".join(f"{_cut_sql(c + '_1')} AS {c}_2" for c in _SENT)
+    safe = ", ".join(f"{_quote_sql(c + '_2')} AS {c}" for c in _SENT)
+    values = f"SELECT *, {safe} FROM (SELECT *, {cut} FROM ({issues}))"
     message = _shown_sql("replace(message, '{value}', value)")
     messages = f"SELECT *, {_cut_sql('m1')} AS m2 FROM (SELECT *, {message} AS m1 FROM ({values}))"
     ranked = (
-        f"SELECT receipt_id, record_index, rule_code, severity, field, value, {_quote_sql('m2')} AS message "
-        f"FROM ({messages})"
+        f"SELECT receipt_id, record_index, {', '.join(PUPIL)}, rule_code, severity, field, value, "
+        f"{_quote_sql('m2')} AS message FROM ({messages})"
     )
     if limit:
         ranked = (
@@ -95,7 +147,8 @@ def _issue_rows(
 ) -> dict[int, list[dict[str, Any]]]:
     """The report rows of several loaded receipts, in one statement (``limit``: of each receipt's)."""
     files = {r.receipt_id: safe_cell(r.file_name) for r in receipts}
-    rows = engine.fetchall(f"{_ranked_sql(limit)} ORDER BY receipt_id, record_index, rule_code", {"rids": list(files)})
+    sql = f"{_ranked_sql(_accepted_tables(receipts), limit)} ORDER BY receipt_id, record_index, rule_code"
+    rows = engine.fetchall(sql, {"rids": list(files)})
     found: dict[int, list[dict[str, Any]]] = {rid: [] for rid in files}
     for rid, *rest in rows:
         values_ = [rid, files[rid], *rest]
@@ -114,11 +167,12 @@ def _copy_reports(engine: DuckDBEngine, receipts: list[Receipt], outputs: Path) 
     staging = Path(tempfile.mkdtemp(prefix=".writing-", dir=folder))
     # in the columns' order; an empty text is written as an empty cell, as the csv module writes it (DuckDB
     # quotes an empty text, not a NULL)
+    named = {**{c: c for c in PUPIL}, "rule": "rule_code", "severity": "severity", "field": "field", "value": "value"}
+    texts = ", ".join(f"nullif({column}, '') AS {name}" for name, column in {**named, "message": "message"}.items())
     select = (
         "SELECT receipt_id AS receipt, nullif($files[list_position($rids, receipt_id)], '') AS file, "
-        "record_index AS record, nullif(rule_code, '') AS rule, nullif(severity, '') AS severity, "
-        "nullif(field, '') AS field, nullif(value, '') AS value, nullif(message, '') AS message "
-        f"FROM ({_ranked_sql()}) ORDER BY receipt_id, record_index, rule_code"
+        f"record_index AS record, {texts} "
+        f"FROM ({_ranked_sql(_accepted_tables(receipts))}) ORDER BY receipt_id, record_index, rule_code"
     )
     target = str(staging).replace("'", "''")
     sql = (

@@ -17,7 +17,7 @@ from pupildata.collect.catalogue import all_rules
 from pupildata.collect.collections import CollectionStatus, SenderStatus, collections, status
 from pupildata.collect.queries import file_counts, recent_receipts
 from pupildata.collect.receipts import Receipt
-from pupildata.collect.reports import COLUMNS, issue_rows, report_csv, report_path, safe_cell
+from pupildata.collect.reports import issue_rows, refused_row, report_csv, report_path
 from pupildata.collect.schemas import SOURCES
 from pupildata.kernel.audit import Event
 from pupildata.kernel.context import Context
@@ -166,7 +166,7 @@ def read_report_page(
     ``warehouse``: the request's reader of it (``reading``), else it is opened for this read alone."""
     report = ReportPage(receipt, counts, page, per_page)
     if report.refused:
-        report.rows = issue_rows_of_refused(receipt)
+        report.rows = [refused_row(receipt)]
         return report
     if page > report.pages or report.total == 0:
         return report
@@ -176,13 +176,6 @@ def read_report_page(
     if report.rows:
         audit_view(ctx, receipt, viewer, rows=len(report.rows), page=page)
     return report
-
-
-def issue_rows_of_refused(receipt: Receipt) -> list[dict[str, str]]:
-    """A refused file's one row, its reason, as the CSV report has it; it names no pupil."""
-    code = receipt.rule_code or ""
-    values = [receipt.receipt_id, receipt.file_name, None, code, receipt.status, None, None, receipt.message]
-    return [dict(zip(COLUMNS, [safe_cell(v) for v in values], strict=True))]
 
 
 def read_report_csv(ctx: Context, receipt: Receipt, viewer: Viewer) -> str:

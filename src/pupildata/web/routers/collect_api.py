@@ -96,6 +96,9 @@ class RuleOut(BaseModel):
 
 class ReportRowOut(BaseModel):
     record: int | None = Field(description="The record's place in the file, from 1; none for a refused file.")
+    surname: str = Field(description="Who the record is: as sent if it was quarantined, as loaded if accepted.")
+    forename: str
+    dob: str = Field(description="The date of birth: as sent if the record was quarantined, else YYYY-MM-DD.")
     rule: str
     severity: str
     field: str
@@ -134,7 +137,7 @@ def receipt_out(receipt: Receipt) -> ReceiptOut:
 
 def _row(row: dict[str, str]) -> ReportRowOut:
     record = int(row["record"]) if row["record"].isdigit() else None
-    return ReportRowOut(record=record, **{k: row[k] for k in ("rule", "severity", "field", "value", "message")})
+    return ReportRowOut(record=record, **{k: v for k, v in row.items() if k not in ("receipt", "file", "record")})
 
 
 @router.get(
