@@ -105,3 +105,19 @@ def test_installed_console_script_runs() -> None:
     )
     assert result.returncode == 1
     assert "check letter should be X" in result.stdout
+
+
+def test_tables_sent_to_a_file_are_not_folded(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written to no terminal, a table has room for its values (Rich would fold them to 80 columns)."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    census = Path(__file__).parent / "collect" / "fixtures" / "census_8742001.xml"
+    home = ["--home", str(tmp_path / "home")]
+    assert main([*home, "collect", str(census)]) == 1
+    capsys.readouterr()
+    assert main([*home, "collection", "status", "census-2009-spr"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    (school,) = [line for line in lines if "8742001" in line]
+    for whole in ("Fixture Primary School", "partly accepted", "CEN-ETH-03 ×1"):
+        assert whole in school

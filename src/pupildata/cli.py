@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +25,9 @@ app = typer.Typer(
 )
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+#: Rich lays tables out for 80 columns when it writes to no terminal; a table sent to a file or to another program
+#: is given this many instead (unless COLUMNS says), so that no value is cut or folded.
+PIPED_WIDTH = 160
 
 HomeOpt = Annotated[
     Path | None,
@@ -60,6 +64,8 @@ def root(
 ) -> None:
     """The pupil data service."""
     _State.home = home
+    if not out.is_terminal and "COLUMNS" not in os.environ:
+        out.width = PIPED_WIDTH
 
 
 # --- validate ---------------------------------------------------------------------------------------------

@@ -99,10 +99,14 @@ _NUMBERS = frozenset({"Receipt", "Files", "Sent", "Not sent", "Accepted", "Quara
                       "Already received"})  # fmt: skip
 
 
+#: Columns of identifiers, never folded nor cut (in a narrow terminal, the names and texts beside them are).
+_KEYS = frozenset({"Sender", "Collection"})
+
+
 def _table(columns: list[str], title: str | None = None) -> Table:
     table = Table(title=title, title_justify="left")
     for name in columns:
-        table.add_column(name, justify="right" if name in _NUMBERS else "left")
+        table.add_column(name, justify="right" if name in _NUMBERS else "left", no_wrap=name in _KEYS)
     return table
 
 
