@@ -183,12 +183,19 @@ def test_the_ragged_rows_are_quarantined_as_sent(corpus: tuple[Context, dict[str
     assert "C874400198001,Adams" in rows[0][2]
 
 
-def test_exit_codes(tmp_path: Path) -> None:
+def test_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     home = ["--home", str(tmp_path / "home")]
     assert main([*home, "collect", str(CORPUS / "mixed_directory" / "good_ks.csv")]) == 0
     assert main([*home, "collect", str(CORPUS / "mixed_directory")]) == 1
     assert main([*home, "collect", str(tmp_path / "no-such-file.csv")]) == 2
     assert main([*home, "collect", "--source", "nonsense", str(CORPUS / "empty.csv")]) == 2
+    capsys.readouterr()
+    # an encoding no one has heard of is the command's mistake, told before any file is received
+    assert main([*home, "collect", "--encoding", "nonsense", str(CORPUS / "windows1252_undeclared.csv")]) == 2
+    assert "'nonsense' is not an encoding this service knows" in capsys.readouterr().err
+    with Context(Settings(home=tmp_path / "home")) as ctx:
+        received = ctx.warehouse.scalar("SELECT count(*) FROM collect_receipt WHERE file_name LIKE 'windows1252%'")
+    assert received == 0
 
 
 def test_a_run_of_many_files_sums_up_by_collection_and_lists_the_files_to_act_on_first(

@@ -130,7 +130,7 @@ def test_what_cannot_be_a_correction_is_one_sentence_on_the_form(client: TestCli
     wrong = _correct(client, original, _csv(without_upn))
     assert wrong.status_code == 400
     assert "govuk-error-summary" in wrong.text
-    assert "This looks like a school census (xml) return, but the column UPN is missing." in page_text(wrong)
+    assert "This was sent as a school census (xml) return, but the column UPN is missing." in page_text(wrong)
     fixed = _fixed(client, original)  # the wrong file did not correct the receipt: it can still be downloaded
     assert _correct(client, original, fixed).status_code == 303
     count = len(all_receipts(settings))

@@ -11,6 +11,7 @@ transactions per run, not several per file."""
 
 from __future__ import annotations
 
+import codecs
 import itertools
 import multiprocessing
 import multiprocessing.context
@@ -322,6 +323,14 @@ def collect(
     files = expand(paths)
     if not files:
         raise UsageError("There are no files to collect under the paths given.")
+    if options.encoding is not None:
+        try:
+            codecs.lookup(options.encoding)
+        except LookupError:
+            raise UsageError(
+                f"'{options.encoding}' is not an encoding this service knows; name one such as windows-1252 or "
+                "iso-8859-1."
+            ) from None
     workers = min(os.cpu_count() or 1, 8) if workers is None else workers
     if workers < 2 or _census_count(files, options) < 2:
         workers = 0  # no census files to parse side by side

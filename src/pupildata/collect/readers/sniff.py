@@ -78,4 +78,5 @@ def choose_source(columns: list[str], given: Source | None, formats: str) -> Sou
     present = best.match_headers(columns)
     missing = [f.label for f in best.fields if f.mandatory and f.name not in present]
     what = f"the column {missing[0]} is" if len(missing) == 1 else f"the columns {', '.join(missing)} are"
-    raise Rejected("CSV-HDR-01", f"This looks like a {best.title.lower()} return, but {what} missing.")
+    said = "was sent as" if given else "looks like"
+    raise Rejected("CSV-HDR-01", f"This {said} a {best.title.lower()} return, but {what} missing.")
