@@ -7,8 +7,10 @@ template are reached through the ``govuk_frontend_jinja/`` prefix, as that packa
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 import markupsafe
@@ -16,9 +18,13 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from pupildata import __version__
+from pupildata.collect.collections import title_of
 from pupildata.web.areas import AREAS
 
 SERVICE_NAME = "Pupil data service"
+#: Pages show times as the schools, authorities and staff they serve read them: in the United Kingdom's time (GMT
+#: in winter, BST in summer). The audit trail's pages keep UTC, labelled, as its records do.
+TIME_ZONE = ZoneInfo("Europe/London")
 LICENCE_URL = "https://www.gnu.org/licenses/agpl-3.0.html"
 
 
@@ -38,7 +44,39 @@ def environment() -> jinja2.Environment:
     )
     env.globals.update(serviceName=SERVICE_NAME, licence_url=LICENCE_URL, version=__version__)
     env.filters["guide_links"] = guide_links
+    env.filters["collection_title"] = title_of
+    env.filters["day"] = day
+    env.filters["clock"] = clock
+    env.globals["when"] = when
     return env
+
+
+def local(moment: datetime) -> datetime:
+    """``moment`` in the service's time zone (a time with no zone is taken as UTC, as the stores keep it)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(TIME_ZONE)
+
+
+def day(moment: datetime) -> str:
+    """'7 Dec 2026', in the service's time zone."""
+    return f"{local(moment):%-d %b %Y}"
+
+
+def clock(moment: datetime) -> str:
+    """'1:24pm', '9am', 'midday' or 'midnight', in the service's time zone (the GOV.UK style)."""
+    shown = local(moment)
+    if shown.minute == 0 and shown.hour in (0, 12):
+        return "midnight" if shown.hour == 0 else "midday"
+    minutes = f":{shown.minute:02d}" if shown.minute else ""
+    return f"{shown.hour % 12 or 12}{minutes}{'am' if shown.hour < 12 else 'pm'}"
+
+
+def when(moment: datetime | None, *, long: bool = False) -> str:
+    """'7 Dec 2026, 1:24pm' (``long``: '7 December 2026 at 1:24pm') in the service's time zone; 'Never' for none."""
+    if moment is None:
+        return "Never"
+    if long:
+        return f"{local(moment):%-d %B %Y} at {clock(moment)}"
+    return f"{day(moment)}, {clock(moment)}"
 
 
 def guide_links(text: object) -> markupsafe.Markup:

@@ -10,7 +10,6 @@ to the form that made it, never a page that can be asked for again.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -63,10 +62,6 @@ def senders_of(role: str, text: str) -> list[str]:
     return [] if chosen is not None and chosen.all_senders else parse_senders(text)
 
 
-def when(moment: datetime | None) -> str:
-    return moment.strftime("%-d %b %Y, %H:%M UTC") if moment else "Never"
-
-
 def _roles(request: Request) -> list[dict[str, str | bool]]:
     must = get_context(request).policy.sign_in.two_factor_roles
     return [
@@ -80,7 +75,7 @@ def _roles(request: Request) -> list[dict[str, str | bool]]:
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    context = {"roles": _roles(request), "when": when, "errors": {}, **context}
+    context = {"roles": _roles(request), "errors": {}, **context}
     return templates().TemplateResponse(request, name, context, status_code=status_code)
 
 

@@ -24,7 +24,6 @@ from pupildata.web.accounts import SignInRefused, User, check_password
 from pupildata.web.deps import ContextDep
 from pupildata.web.permissions import OWN_ACCOUNT, OWN_TOKENS
 from pupildata.web.routers.account import Field, page, record
-from pupildata.web.routers.accounts import when
 from pupildata.web.users import MIN_PASSWORD
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -123,7 +122,6 @@ def _tokens_page(
         "errors": errors or {},
         "values": values or {"label": "", "days": str(tokens.DEFAULT_DAYS)},
         "done": DONE.get(done, ""),
-        "when": when,
         "max_label": tokens.MAX_LABEL,
         "max_days": tokens.MAX_DAYS,
     }
@@ -154,7 +152,7 @@ def make_token(request: Request, ctx: ContextDep, label: Field = "", days: Field
     secret, made = auth.accounts(request).make_token(user, checked, lifetime)
     detail = {"label": checked, "days": lifetime, "token": made.public_id}
     record(ctx, request, user.actor, "API token made", user.username, **detail)
-    response = page(request, "account/token_made.html", {"secret": secret, "token": made, "when": when})
+    response = page(request, "account/token_made.html", {"secret": secret, "token": made})
     response.headers["Cache-Control"] = "no-store"
     return response
 
