@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -335,8 +336,10 @@ def test_your_returns_lists_only_the_accounts_own(client: TestClient, collected:
     assert f'href="/receipts/{receipt_of(summary, SCHOOL_B)}"' in page.text
     assert f'href="/receipts/{receipt_of(summary, SCHOOL_A)}"' not in page.text
     assert 'href="/returns"' in page.text  # linked from the account bar
+    assert "The files received from Fixture Academy & Sixth Form (8744001)," in html.unescape(page.text)
     sign_in(client, settings, "authority-874b", "sender", ["la:874"])
     both = client.get("/returns").text
+    assert "The files received from the schools of local authority 874," in both
     assert all(f'href="/receipts/{receipt_of(summary, name)}"' in both for name in (SCHOOL_A, SCHOOL_B))
     survey = next(r.receipt_id for r in summary.receipts if r.source == "survey")
     assert f'href="/receipts/{survey}"' not in both

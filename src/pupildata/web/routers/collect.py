@@ -115,8 +115,22 @@ def returns(request: Request, ctx: ContextDep) -> HTMLResponse:
     """The latest files the account may see: a sender's own, or (department staff) everyone's."""
     user = signed_in(request)
     files = c.visible_returns(ctx, user)
-    context = {"files": files, "limit": c.RECENT, "user": user, "may_send": user.can(SEND_RETURNS)}
+    context = {
+        "files": files, "limit": c.RECENT, "user": user, "may_send": user.can(SEND_RETURNS),
+        "senders": _senders_named(user.scope, files),
+    }  # fmt: skip
     return _page(request, "collect/returns.html", context)
+
+
+def _senders_named(scope: tuple[str, ...] | list[str], files: list[Receipt]) -> list[str]:
+    """The senders an account sends for, as its people know them: a school by its name (as its files give it)
+    and its code, an authority's schools as such."""
+    names = {f.sender: f.sender_name for f in files if f.sender and f.sender_name}
+    return [
+        f"the schools of local authority {code.removeprefix('la:')}" if code.startswith("la:")
+        else f"{names[code]} ({code})" if code in names else code
+        for code in scope
+    ]  # fmt: skip
 
 
 @router.api_route("/receipts/{receipt_id}", methods=["GET", "HEAD"], name="receipt", dependencies=[needs(READ_RETURNS)])
