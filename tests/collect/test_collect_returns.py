@@ -134,6 +134,9 @@ def test_an_identical_file_is_not_loaded_twice(collected: tuple[Context, Summary
     assert receipt.duplicate_of is not None
     assert again.ok
     assert ctx.warehouse.scalar("SELECT count(*) FROM collect_ks") == before
+    (row,) = issue_rows(ctx.warehouse, receipt)  # its report's one row names a rule the catalogue explains
+    assert (row["rule"], row["severity"]) == ("FILE-DUP-01", "duplicate")
+    assert ctx.warehouse.scalar("SELECT severity FROM collect_rule WHERE code = 'FILE-DUP-01'") == "file"
     (census,) = collect(ctx, [FIXTURES / "census_8742001.xml"], Options()).receipts
     (original,) = [r for r in summary.receipts if r.receipt_id == census.duplicate_of]
     assert original.sender_name  # the school's name, which the duplicate's receipt names as well

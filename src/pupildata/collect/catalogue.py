@@ -42,6 +42,7 @@ FILE_RULES = {
     "FILE-COL-01": "The collection the file belongs to cannot be told from it; give it with --collection.",
     "FILE-SND-01": "The file names no sender (or more than one) where one is required.",
     "FILE-SND-02": "The file is a return from a sender the account that sent it in the portal does not send for.",
+    "FILE-DUP-01": "The file is identical to one already received (the same SHA-256); it is not loaded again.",
     "XML-WF-01": "The XML is not well-formed.",
     "XML-DTD-01": "The XML has a document type declaration or entities, which are refused for safety.",
     "XML-ROOT-01": "The XML is not a school census return (wrong root element).",
