@@ -352,3 +352,33 @@ def test_your_returns_json_twin(client: TestClient, collected: tuple[Settings, S
     sign_in(client, settings, "school-a-api", "sender", ["8742001"])
     listed = client.get("/api/v1/returns").json()
     assert [r["receipt_id"] for r in listed] == [receipt_of(summary, SCHOOL_A)]
+
+
+def _area_links(page: str) -> dict[str, str | None]:
+    """Each area heading of the home page and where its name leads (None: not a link)."""
+    found = re.findall(
+        r'<h3 class="govuk-heading-m" id="area-([\w-]+)">\s*(?:<a class="govuk-link" href="([^"]+)">)?', page
+    )
+    return {slug: href or None for slug, href in found}
+
+
+def test_the_home_page_leads_each_person_where_their_account_goes(
+    client: TestClient, collected: tuple[Settings, Summary]
+) -> None:
+    """No one signed in is led to a page that refuses them: a school to its own returns, not every collection."""
+    settings, _ = collected
+    assert _area_links(client.get("/").text)["collections"] == "/collections"  # not signed in: asked to sign in
+    sign_in(client, settings, "home-school", "sender", ["8744001"])
+    school = _area_links(client.get("/").text)
+    assert school["collections"] == "/returns"
+    assert school["matching"] is None
+    assert school["audit"] is None
+    assert school["statistics"] == "/releases"  # open to anyone
+    assert client.get("/returns").status_code == 200
+    for refused in ("/collections", "/matching/review", "/audit"):  # the permissions the areas declare are the routes'
+        assert client.get(refused).status_code == 403
+    sign_in(client, settings, "home-stats", "statistician")
+    staff = _area_links(client.get("/").text)
+    assert (staff["collections"], staff["matching"], staff["audit"]) == ("/collections", "/matching/review", None)
+    sign_in(client, settings, "home-dpo", "data-protection-officer")
+    assert _area_links(client.get("/").text)["audit"] == "/audit"

@@ -6,7 +6,10 @@ words and has no link (``href`` is None), so that no one follows a link to a pag
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from pupildata.web.permissions import PUBLIC, READ_AUDIT, READ_COLLECTIONS, READ_RETURNS, REVIEW_MATCHES
 
 
 @dataclass(frozen=True)
@@ -18,13 +21,34 @@ class Guide:
 
 
 @dataclass(frozen=True)
+class Page:
+    """A page of an area, and the permission its route declares (``needs``)."""
+
+    href: str
+    needs: str
+
+
+@dataclass(frozen=True)
 class Area:
     slug: str
     name: str
     summary: str
     used_by: str
     href: str | None = None
+    #: the permission the route of ``href`` declares
+    needs: str = PUBLIC
     guides: tuple[Guide, ...] = ()
+    #: other pages of the area, for a signed-in person whose account cannot open ``href`` (the first it can)
+    also: tuple[Page, ...] = ()
+
+    def link_for(self, can: Callable[[str], bool] | None) -> str | None:
+        """Where the area's name leads someone: its page when ``can`` is None (no one signed in: that page asks them
+        to sign in), else the first of its pages their account may open (``can``: whether it has a permission),
+        else nowhere — never to a refusal."""
+        if self.href is None:
+            return None
+        pages = (Page(self.href, self.needs), *self.also)
+        return self.href if can is None else next((p.href for p in pages if can(p.needs)), None)
 
     @property
     def available(self) -> bool:
@@ -58,7 +82,9 @@ AREAS: tuple[Area, ...] = (
         "against the collection rules and the sender gets a report of anything to fix.",
         "Schools, local authorities and statisticians",
         href="/collections",
+        needs=READ_COLLECTIONS,
         guides=(Guide("Data formats", "/collections/formats"), Guide("Validation rules", "/collections/rules")),
+        also=(Page("/returns", READ_RETURNS),),  # a school's or an authority's own returns
     ),
     Area(
         "matching",
@@ -67,6 +93,7 @@ AREAS: tuple[Area, ...] = (
         "Uncertain matches are set aside for a person to decide.",
         "Statisticians",
         href="/matching/review",
+        needs=REVIEW_MATCHES,
     ),
     Area(
         "statistics",
@@ -111,8 +138,9 @@ AREAS: tuple[Area, ...] = (
         "changed afterwards. The Data Protection Officer can check it.",
         "The Data Protection Officer",
         href="/audit",
+        needs=READ_AUDIT,
     ),
 )
 
 
-__all__ = ["AREAS", "AUDIENCES", "Area", "Audience", "Guide"]
+__all__ = ["AREAS", "AUDIENCES", "Area", "Audience", "Guide", "Page"]
