@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -148,7 +149,10 @@ def test_the_commands_export_and_correct_with_collects_exit_codes(home: Path, tm
     (evans,) = _rows(exported.read_text(encoding="utf-8"))
     evans["DOB"] = "28/02/1998"
     assert main([*at, "collect", str(_write(tmp_path / "last.csv", [evans])), "--corrects", "2"]) == 0
+    assert main([*at, "collection", "report", "1", "--out", str(tmp_path / "report.csv")]) == 0
     with Context(Settings(home=home)) as ctx:
         assert ctx.warehouse.scalar("SELECT count(*) FROM collect_ks_current") == 6
-        actions = {e.action for e in ctx.audit.events(limit=1000)}
-    assert {"collect.correct", "collect.quarantine.export"} <= actions
+        events = ctx.audit.events(limit=1000)
+    assert {"collect.correct", "collect.quarantine.export"} <= {e.action for e in events}
+    (viewed,) = [e for e in events if e.action == "collect.report.view"]  # the report names pupils: its reading too
+    assert (viewed.object_id, json.loads(viewed.detail)["how"]) == ("1", "command line")

@@ -237,16 +237,25 @@ def report(
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the CSV here (default: print it).")] = None,
     home: HomeOpt = None,
 ) -> None:
-    """A receipt's validation report as CSV: each failing record with rule code, field, value and message."""
+    """A receipt's validation report as CSV: each failing record with who it is, rule code, field, value and message.
+    Reading it is recorded in the audit trail, as in the portal."""
     from pupildata.collect.receipts import get_receipt
-    from pupildata.collect.reports import report_csv
+    from pupildata.collect.reports import VIEW_ACTION, report_csv
+    from pupildata.kernel.audit import Event
     from pupildata.kernel.context import Context
+    from pupildata.kernel.runs import default_actor
 
     with Context(settings_for(home)) as ctx:
         receipt = get_receipt(ctx.warehouse, receipt_id) if ctx.warehouse.table_exists("collect_receipt") else None
         if receipt is None:
             raise UsageError(f"There is no receipt {receipt_id}.")
         text = report_csv(ctx.warehouse, receipt)
+        if receipt.status not in ("rejected", "duplicate"):  # a refusal's one row names no pupil
+            where = str(out_file) if out_file else "standard output"
+            ctx.audit.append(
+                Event(default_actor(), VIEW_ACTION, "receipt", str(receipt_id), "validation report",
+                      {"how": "command line", "rows": max(text.count("\n") - 1, 0), "to": where})
+            )  # fmt: skip
     if out_file:
         out_file.write_text(text, encoding="utf-8")
         out.print(f"Wrote the report of receipt {receipt_id} to {out_file}.", markup=False)

@@ -27,6 +27,9 @@ from pupildata.kernel.engine import DuckDBEngine
 from pupildata.kernel.spreadsheet import inert, sql_inert
 
 LONGEST = 1000
+#: The audit trail's action each time a person reads a report's rows (page, CSV, API or command line): they name
+#: pupils.
+VIEW_ACTION = "collect.report.view"
 #: The fields that say who a record is, which every source has: the sender finds the pupil by them.
 PUPIL = ("surname", "forename", "dob")
 COLUMNS = ["receipt", "file", "record", *PUPIL, "rule", "severity", "field", "value", "message"]
