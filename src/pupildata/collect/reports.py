@@ -170,8 +170,8 @@ def _copy_reports(engine: DuckDBEngine, receipts: list[Receipt], outputs: Path) 
     staging = Path(tempfile.mkdtemp(prefix=".writing-", dir=folder))
     # in the columns' order; an empty text is written as an empty cell, as the csv module writes it (DuckDB
     # quotes an empty text, not a NULL)
-    named = {**{c: c for c in PUPIL}, "rule": "rule_code", "severity": "severity", "field": "field", "value": "value"}
-    texts = ", ".join(f"nullif({column}, '') AS {name}" for name, column in {**named, "message": "message"}.items())
+    columns = [*PUPIL, "rule_code", "severity", "field", "value", "message"]  # the report's, after its record
+    texts = ", ".join(f"nullif({c}, '') AS {c.removesuffix('_code')}" for c in columns)
     select = (
         "SELECT receipt_id AS receipt, nullif($files[list_position($rids, receipt_id)], '') AS file, "
         f"record_index AS record, {texts} "
