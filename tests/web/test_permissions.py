@@ -340,6 +340,10 @@ def test_your_returns_lists_only_the_accounts_own(client: TestClient, collected:
     sign_in(client, settings, "authority-874b", "sender", ["la:874"])
     both = client.get("/returns").text
     assert "The files received from the schools of local authority 874," in both
+    words = " ".join(re.sub(r"<[^>]+>", " ", both).split())
+    assert "Spring census 2009" in words  # the collection by its title
+    assert "8 5 quarantined" in words  # census_8742001.xml: its records, and how many were held back
+    assert re.search(r"\d{1,2} [A-Z][a-z]{2} \d{4} (\d{1,2}(:\d\d)?[ap]m|midday|midnight)", words)  # when it came
     assert all(f'href="/receipts/{receipt_of(summary, name)}"' in both for name in (SCHOOL_A, SCHOOL_B))
     survey = next(r.receipt_id for r in summary.receipts if r.source == "survey")
     assert f'href="/receipts/{survey}"' not in both
