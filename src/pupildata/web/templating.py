@@ -19,12 +19,13 @@ from starlette.templating import Jinja2Templates
 
 from pupildata import __version__
 from pupildata.collect.collections import title_of
+from pupildata.kernel import local_time
 from pupildata.web.areas import AREAS
 
 SERVICE_NAME = "Pupil data service"
-#: Pages show times as the schools, authorities and staff they serve read them: in the United Kingdom's time (GMT
-#: in winter, BST in summer). The audit trail's pages keep UTC, labelled, as its records do.
-TIME_ZONE = ZoneInfo("Europe/London")
+#: Pages show times as the schools, authorities and staff they serve read them: in the service's time zone, the
+#: United Kingdom's (GMT in winter, BST in summer). The audit trail's pages keep UTC, labelled, as its records do.
+TIME_ZONE = ZoneInfo(local_time.TIME_ZONE)
 LICENCE_URL = "https://www.gnu.org/licenses/agpl-3.0.html"
 
 

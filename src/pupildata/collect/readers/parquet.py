@@ -9,8 +9,9 @@ from pathlib import Path
 
 from pupildata.collect.readers import Rejected, Staged
 from pupildata.collect.readers.sniff import choose_source
-from pupildata.collect.schemas import Source
+from pupildata.collect.schemas import Kind, Source
 from pupildata.kernel.engine import DuckDBEngine, EngineError
+from pupildata.kernel.local_time import TIME_ZONE
 
 
 def read_parquet(engine: DuckDBEngine, path: Path, given: Source | None) -> Staged:
@@ -19,13 +20,15 @@ def read_parquet(engine: DuckDBEngine, path: Path, given: Source | None) -> Stag
     except EngineError:
         raise Rejected("PQ-01", "The file is not a readable Parquet file (its structure is damaged).") from None
     header = [str(row[0]) for row in described]
+    types = [str(row[1]) for row in described]
     src = choose_source(header, given, "parquet")
     positions = src.match_headers(header)
     # values every record takes from the columns present (which key stage), as for a CSV file with the same header
     constants = src.header_constants(header) if src.header_constants else {}
     used = {name: value for name, value in constants.items() if name not in positions}  # no column says
+    dates = {f.name for f in src.fields if f.kind is Kind.date}
     picks = ", ".join(
-        f"CAST({_quoted(header[positions[name]])} AS VARCHAR) AS r_{name}"
+        f"{_as_text(_quoted(header[positions[name]]), types[positions[name]], name in dates)} AS r_{name}"
         if name in positions
         else f"${name}::VARCHAR AS r_{name}"
         if name in used
@@ -44,6 +47,16 @@ def read_parquet(engine: DuckDBEngine, path: Path, given: Source | None) -> Stag
         f"NULL::VARCHAR AS raw_line, {picks} FROM {reading}"
     )
     return Staged(src, "parquet", None, relation=relation, params={"path": str(path), **used})
+
+
+def _as_text(column: str, sql_type: str, date: bool) -> str:
+    """A column as the text every rule reads. A timestamp where a date is asked for (pandas and Spark write dates
+    as timestamps at midnight) gives its calendar date — in the service's time zone if the timestamp has one — as
+    a DATE column does; anything else is cast as it is."""
+    if date and sql_type.startswith("TIMESTAMP"):
+        moment = f"timezone('{TIME_ZONE}', {column})" if "TIME ZONE" in sql_type else column
+        return f"CAST(CAST({moment} AS DATE) AS VARCHAR)"
+    return f"CAST({column} AS VARCHAR)"
 
 
 def _quoted(name: str) -> str:
