@@ -126,6 +126,9 @@ def csv_cases() -> None:
         "utf16_no_bom.csv", (SURVEY_HEADER + "U2,1,20090501,Ann,Lee,19960101,Female,,At school\n").encode("utf-16-le")
     )
     write("embedded_nul.csv", KS_HEADER + KS_ROW.replace(",4,5,4", ",4\x00,5,4"))
+    # a spreadsheet set to another country's list separator
+    write("semicolons.csv", (KS_HEADER + KS_ROW).replace(",", ";"))
+    write("tab_separated.csv", (KS_HEADER + KS_ROW).replace(",", "\t"))
     write(
         "formula_injection.csv",
         SURVEY_HEADER

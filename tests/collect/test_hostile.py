@@ -58,6 +58,8 @@ EXPECTED: dict[str, tuple[str, str | None, set[str]]] = {
     "utf16_with_bom.csv": ("accepted", None, set()),
     "utf16_no_bom.csv": ("rejected", "FILE-ENC-02", set()),
     "embedded_nul.csv": ("quarantined", None, {"KS-ENG-03"}),
+    "semicolons.csv": ("rejected", "CSV-SEP-01", set()),
+    "tab_separated.csv": ("rejected", "CSV-SEP-01", set()),
     "formula_injection.csv": ("quarantined", None, {"SUR-CAS-06"}),
     "binary_junk.csv": ("rejected", "FILE-ENC-01", set()),
     "impossible_heights.csv": ("quarantined", None, {"NCMP-HGT-07", "NCMP-WGT-07"}),

@@ -49,6 +49,7 @@ FILE_RULES = {
     "XML-HDR-01": "The census header is incomplete.",
     "CSV-HDR-01": "The first line does not name the columns this return needs.",
     "CSV-HDR-02": "A column is named twice in the first line.",
+    "CSV-SEP-01": "The columns are separated by something other than commas (semicolons, tabs or vertical bars).",
     "PQ-01": "The file is not a readable Parquet file.",
 }
 RECORD_READER_RULES = {

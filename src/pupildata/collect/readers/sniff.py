@@ -58,6 +58,8 @@ def csv_header(path: Path) -> list[str]:
 
 def choose_source(columns: list[str], given: Source | None, formats: str) -> Source:
     """The source whose mandatory fields the columns name (or the one given), else a clear refusal."""
+    if formats == "csv":
+        _commas_between(columns)
     lowered = [c.strip().lower() for c in columns]
     candidates = [given] if given else [s for s in SOURCES.values() if formats in s.formats]
     scored = sorted(candidates, key=lambda s: (s.header_score(columns), len(s.match_headers(columns))), reverse=True)
@@ -80,3 +82,21 @@ def choose_source(columns: list[str], given: Source | None, formats: str) -> Sou
     what = f"the column {missing[0]} is" if len(missing) == 1 else f"the columns {', '.join(missing)} are"
     said = "was sent as" if given else "looks like"
     raise Rejected("CSV-HDR-01", f"This {said} a {best.title.lower()} return, but {what} missing.")
+
+
+#: Other characters a spreadsheet may put between the columns of a "CSV" file, by the name a sender knows them by.
+SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def _commas_between(columns: list[str]) -> None:
+    """Refuse a header line read as one column that another separator splits into several (a spreadsheet set to
+    another country's list separator saves semicolons): every return has several columns, separated by commas."""
+    if len(columns) != 1:
+        return
+    for separator, name in SEPARATORS.items():
+        if columns[0].count(separator) >= 2:
+            raise Rejected(
+                "CSV-SEP-01",
+                f"The columns are separated by {name}, not commas. Save the file as CSV with commas between the "
+                "columns (in Excel: Save As, 'CSV UTF-8 (Comma delimited)').",
+            )
