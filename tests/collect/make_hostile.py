@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import random
+import zipfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -126,6 +127,14 @@ def csv_cases() -> None:
         "utf16_no_bom.csv", (SURVEY_HEADER + "U2,1,20090501,Ann,Lee,19960101,Female,,At school\n").encode("utf-16-le")
     )
     write("embedded_nul.csv", KS_HEADER + KS_ROW.replace(",4,5,4", ",4\x00,5,4"))
+    # a spreadsheet sent as it is, not saved as CSV (a workbook is a zip of XML parts)
+    workbook = io.BytesIO()
+    with zipfile.ZipFile(workbook, "w") as parts:
+        for part, text in (("[Content_Types].xml", "<Types/>"), ("xl/workbook.xml", "<workbook/>")):
+            parts.writestr(zipfile.ZipInfo(part, date_time=(2009, 1, 1, 0, 0, 0)), text)  # the same bytes each time
+    write("excel_workbook.xlsx", workbook.getvalue())
+    write("excel_97.xls", bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504))
+    write("a_letter.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n")
     # a spreadsheet set to another country's list separator
     write("semicolons.csv", (KS_HEADER + KS_ROW).replace(",", ";"))
     write("tab_separated.csv", (KS_HEADER + KS_ROW).replace(",", "\t"))

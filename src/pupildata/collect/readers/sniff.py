@@ -12,6 +12,15 @@ from pupildata.collect.schemas import SOURCES, Source
 
 BOMS = {b"\xef\xbb\xbf": "utf-8", b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16"}
 HEADER_LIMIT = 1 << 20
+#: How to save a spreadsheet as a return, said wherever a file is a spreadsheet or was saved the wrong way.
+SAVE_AS_CSV = "open it in Excel and Save As 'CSV UTF-8 (Comma delimited)', then send that file"
+#: Files that are neither text nor Parquet, by their first bytes: what a sender would call them.
+NOT_RETURNS = {
+    b"PK\x03\x04": "a zipped file (an Excel workbook, .xlsx, is one)",
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "an Office document (an Excel 97-2003 workbook, .xls, is one)",
+    b"%PDF-": "a PDF document",
+    b"\x1f\x8b": "a gzip-compressed file",
+}
 
 
 def utf16_bom(head: bytes) -> bool:
@@ -24,6 +33,12 @@ def detect_format(head: bytes, size: int) -> str:
         raise Rejected("FILE-EMPTY-01", "The file is empty: it holds no records.")
     if head.startswith(b"PAR1"):
         return "parquet"
+    for magic, what in NOT_RETURNS.items():
+        if head.startswith(magic):
+            raise Rejected(
+                "FILE-TYPE-01",
+                f"The file is {what}, not a CSV, XML or Parquet return: if it is a spreadsheet, {SAVE_AS_CSV}.",
+            )
     sample = head[:1024]
     if not head.startswith(tuple(BOMS)) and sample.count(b"\x00") > len(sample) // 4:
         raise Rejected(
@@ -98,5 +113,5 @@ def _commas_between(columns: list[str]) -> None:
             raise Rejected(
                 "CSV-SEP-01",
                 f"The columns are separated by {name}, not commas. Save the file as CSV with commas between the "
-                "columns (in Excel: Save As, 'CSV UTF-8 (Comma delimited)').",
+                f"columns: {SAVE_AS_CSV}.",
             )
