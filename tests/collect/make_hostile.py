@@ -135,6 +135,8 @@ def csv_cases() -> None:
     write("excel_workbook.xlsx", workbook.getvalue())
     write("excel_97.xls", bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504))
     write("a_letter.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n")
+    # rows of nothing but commas after the data (a spreadsheet whose cells beyond the data were formatted)
+    write("comma_only_rows.csv", KS_HEADER + KS_ROW + ",,,,,,,,,\r\n" * 3)
     # a spreadsheet set to another country's list separator
     write("semicolons.csv", (KS_HEADER + KS_ROW).replace(",", ";"))
     write("tab_separated.csv", (KS_HEADER + KS_ROW).replace(",", "\t"))

@@ -59,6 +59,7 @@ EXPECTED: dict[str, tuple[str, str | None, set[str]]] = {
     "utf16_no_bom.csv": ("rejected", "FILE-ENC-02", set()),
     "embedded_nul.csv": ("quarantined", None, {"KS-ENG-03"}),
     "semicolons.csv": ("rejected", "CSV-SEP-01", set()),
+    "comma_only_rows.csv": ("accepted", None, set()),
     "excel_workbook.xlsx": ("rejected", "FILE-TYPE-01", set()),
     "excel_97.xls": ("rejected", "FILE-TYPE-01", set()),
     "a_letter.pdf": ("rejected", "FILE-TYPE-01", set()),
@@ -176,6 +177,13 @@ def test_the_report_files_written_by_a_run_are_the_reports(corpus: tuple[Context
         assert written == report_csv(ctx.warehouse, receipt), receipt.file_name
         with_rows += written.count("\r\n") > 1
     assert with_rows >= 20
+
+
+def test_rows_of_only_commas_are_no_records(corpus: tuple[Context, dict[str, Receipt]]) -> None:
+    """As an empty line is not a record, nor is a row of nothing but commas: one pupil, not four."""
+    _, receipts = corpus
+    receipt = receipts["comma_only_rows.csv"]
+    assert (receipt.records, receipt.accepted, receipt.quarantined) == (1, 1, 0)
 
 
 def test_the_ragged_rows_are_quarantined_as_sent(corpus: tuple[Context, dict[str, Receipt]]) -> None:

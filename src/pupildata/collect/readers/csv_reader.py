@@ -96,11 +96,14 @@ def csv_select(path: Path, given: Source | None) -> CsvSelect:
         else f"NULL::VARCHAR AS r_{name}"
         for name in src.names
     )
+    # a row of nothing but commas is no record, as an empty line is not (which the reader itself skips): a
+    # spreadsheet saves such rows after the data when cells beyond it were formatted
+    filled = " OR ".join(f"c{i} IS NOT NULL" for i in range(len(header)))
     select = (
         f"SELECT {picks} FROM read_csv($path, header = true, "
         f"auto_detect = false, columns = {columns}, delim = ',', quote = '\"', escape = '\"', "
         f"store_rejects = true, rejects_table = '{REJECTS}', rejects_scan = '{SCANS}', "
-        f"max_line_size = {MAX_LINE}, strict_mode = true)"
+        f"max_line_size = {MAX_LINE}, strict_mode = true) WHERE {filled}"
     )
     notes = []
     unused = [
