@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import random
+import re
+from datetime import date, datetime
 
 import duckdb
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
+from pupildata.collect.rules import date_sql
 from pupildata.kernel.identifiers import UPN_LETTERS, check_upn, make_upn, sql_upn_digits, sql_upn_valid_cleaned
 
 
@@ -76,3 +81,58 @@ def test_a_length_rule_behind_its_guard_counts_characters_not_bytes() -> None:
         for a, b, c, expected in values:
             got = con.execute(f"SELECT {mask} FROM (SELECT $a AS r_a, $b AS r_b, $c AS r_c)", {"a": a, "b": b, "c": c})
             assert got.fetchone() == (expected,), (a, b, c)
+
+
+#: Year 0, which Python's dates do not have: DuckDB reads it as 1 BC (and the rules on dates' ranges refuse it).
+YEAR_ZERO = "year 0"
+
+
+def _python_date(text: str) -> date | str | None:
+    """What ``date_sql`` should read ``text`` as: one of the forms of ``DATE_FORMATS``, trimmed, or nothing."""
+    text = text.strip()
+    year = text[-4:] if "/" in text else text[:4]
+    if year == "0000" and re.fullmatch(r"[\d/ T:-]+", text):
+        parsed = _python_date(text.replace("0000", "2000", 1))  # the same day and month in a leap year
+        return YEAR_ZERO if parsed is not None else None
+    forms = {
+        r"\d{4}-\d{2}-\d{2}": "%Y-%m-%d",
+        r"\d{1,2}/\d{1,2}/\d{4}": "%d/%m/%Y",
+        r"\d{8}": "%Y%m%d",
+        r"\d{4}-\d{2}-\d{2}[ T]00:00:00": "%Y-%m-%d",
+    }
+    for pattern, form in forms.items():
+        if re.fullmatch(pattern, text, flags=re.ASCII):
+            try:
+                return datetime.strptime(text[:10] if len(text) == 19 else text, form).date()
+            except ValueError:
+                return None
+    return None
+
+
+_DAYS = st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31))
+_WRITTEN = st.one_of(
+    _DAYS.map(lambda d: d.isoformat()),
+    _DAYS.map(lambda d: f"{d.day}/{d.month}/{d.year}"),
+    _DAYS.map(lambda d: f"{d:%d/%m/%Y}"),
+    _DAYS.map(lambda d: f"{d:%Y%m%d}"),
+    _DAYS.map(lambda d: f"{d.isoformat()} 00:00:00"),
+    _DAYS.map(lambda d: f"{d.isoformat()}T00:00:00"),
+    _DAYS.map(lambda d: f"{d.isoformat()} 13:45:00"),  # a time that is not midnight: no date
+    st.text(alphabet="0123456789-/T :", max_size=20),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_WRITTEN, min_size=1, max_size=40))
+@example(["1/1/0000", "00000101", "0000-02-29 00:00:00", "29/02/2001", "2001-02-28T00:00:00", " 2001-02-28 "])
+def test_a_date_is_read_in_each_form_the_guide_gives_and_no_other(texts: list[str]) -> None:
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE t (i INTEGER, raw VARCHAR)")
+        con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(texts)))
+        read = dict(con.execute(f"SELECT i, {date_sql('raw')} FROM t").fetchall())
+    for i, text in enumerate(texts):
+        expected = _python_date(text)
+        if expected == YEAR_ZERO:
+            assert str(read[i]).endswith("(BC)"), text
+        else:
+            assert read[i] == expected, text

@@ -228,17 +228,20 @@ def plain_sql(raws: list[str]) -> str:
 
 
 #: The ways a date may be written, as ``date_sql`` reads them (for the data formats guide).
-DATE_FORMATS = ("YYYY-MM-DD", "DD/MM/YYYY", "YYYYMMDD")
+DATE_FORMATS = ("YYYY-MM-DD", "DD/MM/YYYY", "YYYYMMDD", "YYYY-MM-DD 00:00:00")
 
 
 def date_sql(raw: str, plain: str | None = None) -> str:
-    """A date sent as YYYY-MM-DD (the census standard), DD/MM/YYYY (as spreadsheets write it) or YYYYMMDD."""
+    """A date sent as YYYY-MM-DD (the census standard), DD/MM/YYYY (as spreadsheets write it), YYYYMMDD, or
+    YYYY-MM-DD at midnight (00:00:00, after a space or a T: as databases export a date)."""
     text = trim_sql(raw, plain)
     return (
         f"CASE WHEN length({text}) = 10 AND substr({text}, 5, 1) = '-' THEN TRY_CAST({text} AS DATE) "
         f"WHEN regexp_full_match({text}, '[0-9]{{1,2}}/[0-9]{{1,2}}/[0-9]{{4}}') "
         f"THEN try_strptime({text}, '%d/%m/%Y')::DATE "
-        f"WHEN regexp_full_match({text}, '[0-9]{{8}}') THEN try_strptime({text}, '%Y%m%d')::DATE END"
+        f"WHEN regexp_full_match({text}, '[0-9]{{8}}') THEN try_strptime({text}, '%Y%m%d')::DATE "
+        f"WHEN length({text}) = 19 AND substr({text}, 5, 1) = '-' AND substr({text}, 11) IN (' 00:00:00', "
+        f"'T00:00:00') THEN TRY_CAST(left({text}, 10) AS DATE) END"
     )
 
 
