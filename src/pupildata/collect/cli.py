@@ -140,6 +140,7 @@ def _collection_table(receipts: list[Receipt]) -> Table:
 
 
 def _print_summary(summary: object) -> None:
+    from pupildata.collect.receipts import REFUSED
     from pupildata.collect.reports import safe_cell
     from pupildata.collect.service import Summary
 
@@ -164,7 +165,7 @@ def _print_summary(summary: object) -> None:
                 markup=False,
             )
     for r in receipts:
-        if r.message and r.status in ("rejected", "duplicate"):
+        if r.message and r.status in REFUSED:
             out.print(f"Receipt {r.receipt_id} ({safe_cell(r.file_name)[:60]}): {safe_cell(r.message)}", markup=False)
     t = summary.totals()
     out.print(
@@ -239,7 +240,7 @@ def report(
 ) -> None:
     """A receipt's validation report as CSV: each failing record with who it is, rule code, field, value and message.
     Reading it is recorded in the audit trail, as in the portal."""
-    from pupildata.collect.receipts import get_receipt
+    from pupildata.collect.receipts import REFUSED, get_receipt
     from pupildata.collect.reports import VIEW_ACTION, report_csv
     from pupildata.kernel.audit import Event
     from pupildata.kernel.context import Context
@@ -250,7 +251,7 @@ def report(
         if receipt is None:
             raise UsageError(f"There is no receipt {receipt_id}.")
         text = report_csv(ctx.warehouse, receipt)
-        if receipt.status not in ("rejected", "duplicate"):  # a refusal's one row names no pupil
+        if receipt.status not in REFUSED:  # a refusal's one row names no pupil
             where = str(out_file) if out_file else "standard output"
             ctx.audit.append(
                 Event(default_actor(), VIEW_ACTION, "receipt", str(receipt_id), "validation report",

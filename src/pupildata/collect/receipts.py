@@ -26,6 +26,8 @@ STATUSES = ("accepted", "partly accepted", "quarantined", "rejected", "duplicate
 
 #: The statuses of receipts whose records are in the warehouse (some perhaps quarantined).
 LOADED = ("accepted", "partly accepted", "quarantined")
+#: The statuses of files of which nothing was loaded: refused, or identical to one received before.
+REFUSED = ("rejected", "duplicate")
 
 
 @dataclass(frozen=True)

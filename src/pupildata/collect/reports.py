@@ -20,7 +20,7 @@ from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
-from pupildata.collect.receipts import Receipt
+from pupildata.collect.receipts import REFUSED, Receipt
 from pupildata.collect.schemas import SOURCES
 from pupildata.collect.warehouse import ISSUE, QUARANTINE, RULE
 from pupildata.kernel.engine import DuckDBEngine
@@ -83,7 +83,7 @@ def issue_rows(engine: DuckDBEngine, receipt: Receipt, limit: int | None = None)
 
     The escaping is ``safe_cell``'s, set-at-a-time, one step per layer of the query so that no step is computed
     more than once; the message shows the value already made safe."""
-    if receipt.status in ("rejected", "duplicate"):
+    if receipt.status in REFUSED:
         return [refused_row(receipt)]
     if receipt.quarantined == 0 and receipt.queried == 0:
         return []  # every record accepted without a query: nothing failed, nothing to look up
@@ -224,7 +224,7 @@ def write_reports(
     """Write the validation reports of several receipts: those with failing records by one statement
     (``_copy_reports``), the rest (a header, or a refused file's reason) by ``writer`` if given (creating a file
     costs the system about 0.3 ms; the caller waits for the future returned)."""
-    failing = [r for r in receipts if r.status not in ("rejected", "duplicate") and (r.quarantined or r.queried)]
+    failing = [r for r in receipts if r.status not in REFUSED and (r.quarantined or r.queried)]
     left = {r.receipt_id for r in _copy_reports(engine, failing, outputs)} if failing else set()
     copied = {r.receipt_id for r in failing} - left
     reports = {r.receipt_id: report_csv(engine, r) for r in receipts if r.receipt_id not in copied}

@@ -16,7 +16,7 @@ from functools import cache
 from pupildata.collect.catalogue import all_rules
 from pupildata.collect.collections import CollectionStatus, SenderStatus, collections, status
 from pupildata.collect.queries import file_counts, recent_receipts
-from pupildata.collect.receipts import Receipt
+from pupildata.collect.receipts import REFUSED, Receipt
 from pupildata.collect.reports import VIEW_ACTION, issue_rows, refused_row, report_csv, report_path
 from pupildata.collect.schemas import SOURCES
 from pupildata.kernel.audit import Event
@@ -24,7 +24,6 @@ from pupildata.kernel.context import Context
 from pupildata.web.accounts import User
 from pupildata.web.warehouse import Reader, read_only, reading
 
-REFUSED = ("rejected", "duplicate")
 FILE_RULE_GROUP = "Whole files"
 
 
